@@ -1,0 +1,152 @@
+"""References that must resolve: hosts, depends_on (and its cycles), network_mode container:NAME,
+regions, cost doc paths, user data files. Works on the raw merged document, type-tolerant, so its
+findings come together with the schema's in one report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path as FsPath
+from typing import Any
+
+from reconciler.errors import Diagnostic
+from reconciler.model.source import Path, Position, SourceMap, dotted
+from reconciler.model.spec import IMPLICIT_HOST
+from reconciler.model.suggest import did_you_mean
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class _Checker:
+    def __init__(self, document: dict[str, Any], source: SourceMap, fallback: Position, base: FsPath) -> None:
+        self.document = document
+        self.source = source
+        self.fallback = fallback
+        self.base = base
+        self.problems: list[Diagnostic] = []
+
+    def report(self, path: Path, message: str, on_key: bool = False) -> None:
+        position = self.source.nearest(path, prefer_key=on_key) or self.fallback
+        self.problems.append(position.diagnostic(f"{dotted(path)}: {message}"))
+
+    def section(self, name: str) -> dict[str, Any]:
+        return _mapping(self.document.get(name))
+
+    def run(self) -> list[Diagnostic]:
+        self.hosts()
+        self.dependencies()
+        self.network_modes()
+        self.regions()
+        self.cost_docs()
+        self.user_data_files()
+        return self.problems
+
+    def hosts(self) -> None:
+        declared = list(self.section("hosts")) or [IMPLICIT_HOST]
+        for section in ("containers", "disk_budgets"):
+            for name, resource in self.section(section).items():
+                if not isinstance(resource, dict):
+                    continue
+                host = resource.get("host")
+                if host is None:
+                    if len(declared) > 1:
+                        self.report((section, name), f"host is required: there are {len(declared)} hosts ({', '.join(declared)})", on_key=True)
+                elif isinstance(host, str) and host not in declared:
+                    hint = did_you_mean(host, declared) or f"; declared: {', '.join(declared)}"
+                    if not self.section("hosts"):
+                        hint = f"; no hosts are declared, so the only host is the implicit {IMPLICIT_HOST!r}"
+                    self.report((section, name, "host"), f"no host {host!r}{hint}")
+
+    def _dependencies_of(self, name: str, container: dict[str, Any]) -> Iterator[tuple[str, Path]]:
+        depends_on = container.get("depends_on")
+        if isinstance(depends_on, list):
+            for index, target in enumerate(depends_on):
+                if isinstance(target, str):
+                    yield target, ("containers", name, "depends_on", index)
+        elif isinstance(depends_on, dict):
+            for target in depends_on:
+                yield target, ("containers", name, "depends_on", target)
+
+    def dependencies(self) -> None:
+        containers = {name: c for name, c in self.section("containers").items() if isinstance(c, dict)}
+        graph: dict[str, list[str]] = {}
+        for name, container in containers.items():
+            graph[name] = []
+            for target, path in self._dependencies_of(name, container):
+                if target == name:
+                    self.report(path, "a container cannot depend on itself", on_key=True)
+                elif target not in containers:
+                    self.report(path, f"no container {target!r}{did_you_mean(target, [c for c in containers if c != name])}", on_key=True)
+                else:
+                    graph[name].append(target)
+        for cycle in _cycles(graph):
+            self.report(("containers", cycle[0], "depends_on"), f"dependency cycle: {' → '.join([*cycle, cycle[0]])}", on_key=True)
+
+    def network_modes(self) -> None:
+        containers = {name: c for name, c in self.section("containers").items() if isinstance(c, dict)}
+        for name, container in containers.items():
+            mode = container.get("network_mode")
+            if not (isinstance(mode, str) and mode.startswith("container:")):
+                continue
+            target = mode.partition(":")[2]
+            path = ("containers", name, "network_mode")
+            if target == name:
+                self.report(path, "a container cannot share its own network")
+            elif target not in containers:
+                self.report(path, f"no container {target!r}{did_you_mean(target, containers)}")
+            elif containers[target].get("host") != container.get("host"):
+                self.report(path, f"{target!r} runs on another host; a shared network needs the same host")
+
+    def regions(self) -> None:
+        if isinstance(_mapping(self.document.get("aws")).get("region"), str):
+            return
+        for section in ("ec2_instances", "s3_buckets"):
+            for name, resource in self.section(section).items():
+                if isinstance(resource, dict) and "region" not in resource:
+                    self.report((section, name), "region is required: set region here, or aws.region for all", on_key=True)
+
+    def cost_docs(self) -> None:
+        docs = self.document.get("cost_docs")
+        seen: dict[str, int] = {}
+        for index, doc in enumerate(docs if isinstance(docs, list) else []):
+            path = _mapping(doc).get("path")
+            if not isinstance(path, str):
+                continue
+            if path in seen:
+                first = self.source.nearest(("cost_docs", seen[path], "path")) or self.fallback
+                self.report(("cost_docs", index, "path"), f"{path!r} is already declared at {first.file}:{first.line}")
+            else:
+                seen[path] = index
+
+    def user_data_files(self) -> None:
+        for name, instance in self.section("ec2_instances").items():
+            user_data = _mapping(instance).get("user_data_file")
+            if isinstance(user_data, str) and not user_data.startswith("/") and not (self.base / user_data).is_file():
+                self.report(("ec2_instances", name, "user_data_file"), f"no file {user_data!r} in {self.base}")
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each dependency cycle once, starting from its first member in declaration order."""
+    cycles: list[list[str]] = []
+    state: dict[str, str] = {}  # "open" while on the current path, "done" after
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = "open"
+        trail.append(node)
+        for target in graph.get(node, []):
+            if state.get(target) == "open":
+                cycles.append(trail[trail.index(target) :])
+            elif target not in state:
+                visit(target, trail)
+        trail.pop()
+        state[node] = "done"
+
+    for node in graph:
+        if node not in state:
+            visit(node, [])
+    return cycles
+
+
+def check_references(document: dict[str, Any], source: SourceMap, fallback: Position, base: FsPath) -> list[Diagnostic]:
+    return _Checker(document, source, fallback, base).run()

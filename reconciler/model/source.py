@@ -1,0 +1,280 @@
+"""One YAML file → plain data (dict, list, str, int, float, bool, None, Sensitive) and a map of
+where every key and value is written. Hostile input is refused before it is built: files above
+MAX_FILE_BYTES, nesting deeper than MAX_DEPTH, and alias expansion beyond MAX_NODES."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml import events as yaml_events
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from reconciler.errors import Diagnostic
+from reconciler.model.sensitive import Sensitive
+
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    file: str
+    line: int  # 1-based
+    col: int  # 1-based
+
+    def diagnostic(self, message: str) -> Diagnostic:
+        return Diagnostic(self.file, self.line, self.col, message)
+
+
+@dataclass
+class SourceMap:
+    """Where each path of the document is written: ``keys`` for the key, ``values`` for the value."""
+
+    keys: dict[Path, Position] = field(default_factory=dict)
+    values: dict[Path, Position] = field(default_factory=dict)
+
+    def key_or_value(self, path: Path) -> Position | None:
+        return self.keys.get(path) or self.values.get(path)
+
+    def nearest(self, path: Path, prefer_key: bool = False) -> Position | None:
+        """Where ``path`` is written (its key if ``prefer_key``, else its value), or else where
+        its closest written ancestor's key is."""
+        here = (self.keys.get(path) if prefer_key else None) or self.values.get(path)
+        if here:
+            return here
+        for end in range(len(path) - 1, -1, -1):
+            found = self.key_or_value(path[:end])
+            if found:
+                return found
+        return None
+
+    def update(self, other: SourceMap) -> None:
+        for mine, theirs in ((self.keys, other.keys), (self.values, other.values)):
+            for path, position in theirs.items():
+                mine.setdefault(path, position)
+
+    def moved(self, old: Path, new: Path) -> SourceMap:
+        """This map with every path under ``old`` rewritten to start with ``new``."""
+
+        def rewrite(table: dict[Path, Position]) -> dict[Path, Position]:
+            size = len(old)
+            return {(new + path[size:] if path[:size] == old else path): pos for path, pos in table.items()}
+
+        return SourceMap(rewrite(self.keys), rewrite(self.values))
+
+
+class _Constructor(RoundTripConstructor):
+    """Timestamps stay text: the model parses them and insists on a time zone."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    return yaml
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, col: int, message: str) -> None:
+        self.line, self.col, self.message = line, col, message
+
+
+def _check_shape(yaml: YAML, text: str) -> None:
+    """Walk the event stream (no tree is built) measuring depth and the size the document would
+    have once aliases are expanded; refuse a bomb before anything is composed."""
+    anchored_sizes: dict[str, int] = {}
+    stack: list[tuple[int, str | None]] = []  # (nodes so far, anchor) per open collection
+    total = 0
+    for event in yaml.parse(text):
+        size = 0
+        if isinstance(event, (yaml_events.MappingStartEvent, yaml_events.SequenceStartEvent)):
+            if len(stack) >= MAX_DEPTH:
+                mark = event.start_mark
+                raise _Refused(mark.line, mark.column, f"the document is nested deeper than {MAX_DEPTH} levels")
+            stack.append((1, event.anchor))
+            continue
+        if isinstance(event, (yaml_events.MappingEndEvent, yaml_events.SequenceEndEvent)):
+            size, anchor = stack.pop()
+            if anchor:
+                anchored_sizes[anchor] = size
+        elif isinstance(event, yaml_events.ScalarEvent):
+            size = 1
+            if event.anchor:
+                anchored_sizes[event.anchor] = 1
+        elif isinstance(event, yaml_events.AliasEvent):
+            size = anchored_sizes.get(event.anchor, 1)
+        else:
+            continue
+        if stack:
+            count, anchor = stack[-1]
+            stack[-1] = (count + size, anchor)
+        else:
+            total += size
+        if size > MAX_NODES or (stack and stack[-1][0] > MAX_NODES) or total > MAX_NODES:
+            mark = event.start_mark
+            raise _Refused(
+                mark.line, mark.column, f"the document expands to more than {MAX_NODES} values (an alias bomb?); refused"
+            )
+
+
+_REFERENCE = re.compile(r"\$\$|\$\{(?P<body>[^}]*)(?P<close>\})?")
+_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>.*))?", re.DOTALL)
+
+
+def interpolate(text: str, environ: Mapping[str, str]) -> str | Sensitive:
+    """Resolve ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}``, ``${VAR:?message}`` and ``$$``.
+    A value that used the environment comes back Sensitive."""
+    if "$" not in text:
+        return text
+    used_environment = False
+
+    def substitute(match: re.Match[str]) -> str:
+        nonlocal used_environment
+        if match.group(0) == "$$":
+            return "$"
+        body = match.group("body")
+        if match.group("close") is None:
+            raise ValueError("unterminated ${ (write $$ for a literal $)")
+        parsed = _BODY.fullmatch(body)
+        if not parsed or "$" in (parsed.group("arg") or ""):
+            raise ValueError(f"invalid variable reference ${{{body}}}: expected ${{NAME}}, ${{NAME:-default}} or ${{NAME:?message}}")
+        name, op, arg = parsed.group("name", "op", "arg")
+        used_environment = True
+        value = environ.get(name)
+        unset = value is None or (op in (":-", ":?") and value == "")
+        if op in (":-", "-") and unset:
+            return str(arg)
+        if unset and op in (":?", "?"):
+            raise ValueError(f"environment variable {name} is not set: {arg}" if arg else f"environment variable {name} is not set")
+        if value is None:
+            raise ValueError(f"environment variable {name} is not set")
+        return value
+
+    result = _REFERENCE.sub(substitute, text)
+    return Sensitive(result) if used_environment else result
+
+
+class _Builder:
+    """CommentedMap/Seq → plain data, recording positions and located problems."""
+
+    def __init__(self, display: str, environ: Mapping[str, str]) -> None:
+        self.display = display
+        self.environ = environ
+        self.source = SourceMap()
+        self.problems: list[Diagnostic] = []
+
+    def at(self, line: int, col: int) -> Position:
+        return Position(self.display, line + 1, col + 1)
+
+    def build(self, node: Any, path: Path, where: Position) -> Any:
+        if isinstance(node, CommentedMap):
+            result: dict[str, Any] = {}
+            for key, value in node.items():
+                key_where = self._place(node, key, where, want_key=True)
+                if not isinstance(key, str):
+                    self.problems.append(key_where.diagnostic(f"keys must be strings, got {type(key).__name__} {key!r}: quote it"))
+                    continue
+                child = (*path, key)
+                self.source.keys[child] = key_where
+                value_where = self._place(node, key, key_where, want_key=False)
+                self.source.values[child] = value_where
+                result[key] = self.build(value, child, value_where)
+            return result
+        if isinstance(node, CommentedSeq):
+            items = []
+            for index, value in enumerate(node):
+                try:
+                    item_where = self.at(*node.lc.item(index))
+                except (KeyError, TypeError, AttributeError):
+                    item_where = where
+                self.source.values[(*path, index)] = item_where
+                items.append(self.build(value, (*path, index), item_where))
+            return items
+        if isinstance(node, str):
+            try:
+                return interpolate(str(node), self.environ)
+            except ValueError as error:
+                self.problems.append(where.diagnostic(f"{dotted(path)}: {error}"))
+                return str(node)
+        if node is None or isinstance(node, bool):
+            return node
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            return float(node)
+        tag = getattr(getattr(node, "tag", None), "value", None) or type(node).__name__
+        self.problems.append(where.diagnostic(f"{dotted(path)}: unsupported YAML value ({tag}); use plain mappings, lists and scalars"))
+        return None
+
+    def _place(self, node: CommentedMap, key: Any, fallback: Position, want_key: bool) -> Position:
+        try:
+            line, col = node.lc.key(key) if want_key else node.lc.value(key)
+        except (KeyError, TypeError, AttributeError):  # a key brought in by a merge (<<) has no place of its own
+            return fallback
+        return self.at(line, col)
+
+
+def dotted(path: Path) -> str:
+    """("containers", "web", "ports", 0) → ``containers.web.ports[0]``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+@dataclass
+class Document:
+    data: dict[str, Any]
+    source: SourceMap
+    problems: list[Diagnostic]
+
+
+def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Document:
+    """Read one file. Problems come back as diagnostics, never as exceptions."""
+    start = Position(display, 1, 1)
+
+    def refused(message: str, line: int = 0, col: int = 0) -> Document:
+        return Document({}, SourceMap(), [Diagnostic(display, line + 1, col + 1, message)])
+
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            return refused(f"file is larger than {MAX_FILE_BYTES // 1024} KiB; refused")
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return refused(f"not UTF-8 text ({error.reason})")
+    except OSError as error:
+        return refused(f"cannot read: {error.strerror}")
+    yaml = _yaml()
+    try:
+        _check_shape(yaml, text)
+        tree = yaml.load(text)
+    except _Refused as error:
+        return refused(error.message, error.line, error.col)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        if "found duplicate key" in message:
+            message = message.replace("while constructing a mapping ", "")
+        first_line = (message or "invalid YAML").splitlines()[0]
+        return refused(f"YAML syntax error: {first_line}", mark.line if mark else 0, mark.column if mark else 0)
+    except (YAMLError, ValueError, RecursionError) as error:
+        return refused(f"YAML syntax error: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+    if tree is None:
+        return Document({}, SourceMap(), [])
+    if not isinstance(tree, CommentedMap):
+        return refused(f"the top level must be a mapping of sections (version, settings, containers, …), got {type(tree).__name__.replace('Commented', '').lower()}")
+    builder = _Builder(display, environ)
+    data = builder.build(tree, (), start)
+    return Document(data, builder.source, builder.problems)

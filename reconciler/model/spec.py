@@ -1,0 +1,446 @@
+"""The desired-state format: one pydantic model per section (SPEC §1). The JSON Schema that
+`reconcile schema` prints is generated from these models; each field's docstring is its description."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
+from typing_extensions import Annotated, Self
+
+from reconciler.model.fields import (
+    AbsolutePath,
+    AmiId,
+    AwareDatetime,
+    Bool,
+    BucketName,
+    Command,
+    DependsOn,
+    DockerUrl,
+    Duration,
+    Environment,
+    HealthcheckTest,
+    InstanceTypeName,
+    Labels,
+    LogOptions,
+    Name,
+    NetworkMode,
+    NonNegativeDecimal,
+    NonNegativeInt,
+    Percent,
+    Ports,
+    PositiveFloat,
+    PositiveInt,
+    Region,
+    RelativePath,
+    RestartPolicy,
+    SecretText,
+    SecurityGroupId,
+    Signal,
+    Size,
+    String,
+    SubnetId,
+    SubpathError,
+    Tags,
+    User,
+    Volumes,
+    int_in,
+)
+from reconciler.units import check_bucket_name, parse_duration
+
+SECTIONS = (
+    "version", "settings", "hosts", "containers", "disk_budgets", "aws",
+    "ec2_instances", "s3_buckets", "prices", "cost_docs", "policies",
+)  # fmt: skip
+IMPLICIT_HOST = "local"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True, validate_default=False)
+
+
+# --- settings, hosts ------------------------------------------------------------------------------
+
+
+def _lock(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected s3://BUCKET/KEY or a file path")
+    if value.startswith("s3://"):
+        bucket, _, key = value[5:].partition("/")
+        check_bucket_name(bucket)
+        if not key:
+            raise ValueError(f"invalid lock {value!r}: expected s3://BUCKET/KEY")
+    return value
+
+
+class Settings(Section):
+    policy_mode: Literal["enforce", "warn"] = "enforce"
+    """enforce: a finding of severity error fails `plan`; warn: findings are shown, never fatal."""
+    lock: Annotated[str, PlainValidator(_lock), WithJsonSchema({"type": "string"})] | None = None
+    """Where apply takes its lock: s3://BUCKET/KEY, or a file (default DIR/.reconcile.lock)."""
+    parallelism: PositiveInt = 10
+    """Default for --parallelism: how many independent steps run at once."""
+
+
+class Tls(Section):
+    ca: SecretText
+    """CA certificate: a path, or ${VAR} holding PEM text (sensitive)."""
+    cert: SecretText
+    """Client certificate: a path, or ${VAR} holding PEM text (sensitive)."""
+    key: SecretText
+    """Client key: a path, or ${VAR} holding PEM text (sensitive)."""
+
+
+class Host(Section):
+    docker: DockerUrl | None = None
+    """unix:///var/run/docker.sock, tcp://host:2376 (with tls) or ssh://user@host; omitted: DOCKER_HOST, else the local socket."""
+    monthly_cost: NonNegativeDecimal | None = None
+    """Flat monthly fee in USD, for the cost docs."""
+    tls: Tls | None = None
+    """TLS client certificates for a tcp:// host."""
+    identity_file: String | None = None
+    """SSH private key for an ssh:// host (default: the SSH agent and ~/.ssh/config)."""
+
+    @model_validator(mode="after")
+    def _transport_options(self) -> Self:
+        url = self.docker if isinstance(self.docker, str) else (self.docker.reveal() if self.docker else "")
+        if self.tls is not None and not url.startswith("tcp://"):
+            raise SubpathError("tls applies only to a tcp:// docker URL", "tls")
+        if self.identity_file is not None and not url.startswith("ssh://"):
+            raise SubpathError("identity_file applies only to an ssh:// docker URL", "identity_file")
+        return self
+
+
+# --- containers -----------------------------------------------------------------------------------
+
+
+class Healthcheck(Section):
+    test: HealthcheckTest | None = None
+    """["CMD", prog, args…], ["CMD-SHELL", "command"], a string (= CMD-SHELL), or ["NONE"]."""
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    retries: NonNegativeInt | None = None
+    start_period: Duration | None = None
+    start_interval: Duration | None = None
+    disable: Bool = False
+    """true: the same as test: ["NONE"]."""
+
+    @model_validator(mode="after")
+    def _disable_alone(self) -> Self:
+        if self.disable and self.test is not None and self.test != ("NONE",):
+            raise SubpathError("disable: true and a test contradict each other", "disable")
+        return self
+
+
+class Logging(Section):
+    driver: String = "json-file"
+    """Docker logging driver: json-file, local, journald, …"""
+    options: LogOptions = {}
+    """Driver options, e.g. {max-size: 10m, max-file: "3"}."""
+
+
+class Container(Section):
+    host: Name | None = None
+    """The host (under hosts:) to run on; defaults to the only host."""
+    image: String
+    """The image reference, e.g. reconciler-demo/frontend:1."""
+    command: Command | None = None
+    """Overrides the image's CMD: a list of arguments, or a string split like a shell would."""
+    entrypoint: Command | None = None
+    """Overrides the image's ENTRYPOINT."""
+    environment: Environment = {}
+    """A mapping or a KEY=VALUE list; values from ${VAR} are sensitive."""
+    ports: Ports = ()
+    """Published ports, compose short syntax: [IP:]HOST:CONTAINER[/PROTOCOL]."""
+    volumes: Volumes = ()
+    """NAME:/path[:ro] or /host/path:/path[:ro|rw]."""
+    restart: RestartPolicy = "no"
+    """no | always | unless-stopped | on-failure[:N]."""
+    depends_on: DependsOn = ()
+    """Containers started (and healthy, if they have a healthcheck) before this one."""
+    healthcheck: Healthcheck | None = None
+    logging: Logging | None = None
+    labels: Labels = {}
+    network_mode: NetworkMode = "bridge"
+    """bridge | host | none | container:NAME."""
+    mem_limit: Size | None = None
+    cpus: PositiveFloat | None = None
+    user: User | None = None
+    """user[:group], by name or number."""
+    init: Bool = False
+    """Run a tiny init as PID 1, so that SIGTERM stops sleep-style commands."""
+    stop_signal: Signal | None = None
+    stop_grace_period: Duration | None = None
+    """How long stop waits before SIGKILL (replace and delete use it)."""
+    state: Literal["running", "stopped", "absent"] = "running"
+    on_unhealthy: Literal["report", "restart"] = "report"
+    """report: a finding; restart: apply restarts an unhealthy container."""
+
+    @model_validator(mode="after")
+    def _ports_need_own_network(self) -> Self:
+        if self.ports and self.network_mode != "bridge":
+            raise SubpathError(
+                f"ports are never published with network_mode: {self.network_mode}; remove them or use bridge", "ports"
+            )
+        return self
+
+
+# --- disk budgets ---------------------------------------------------------------------------------
+
+PRUNE_KINDS = ("build_cache", "dangling_images", "unused_images", "stopped_containers")
+
+
+@dataclass(frozen=True)
+class PruneStep:
+    kind: str  # one of PRUNE_KINDS
+    older_than: timedelta | None = None
+
+
+def _prune_steps(value: object) -> list[PruneStep]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of prune steps, got {type(value).__name__}")
+    steps: list[PruneStep] = []
+    for index, item in enumerate(value):
+        options: Any = {}
+        if isinstance(item, dict) and len(item) == 1:
+            kind, options = next(iter(item.items()))
+            options = options or {}
+        else:
+            kind = item
+        if kind not in PRUNE_KINDS:
+            raise SubpathError(f"unknown prune step {kind!r}: expected one of {', '.join(PRUNE_KINDS)}", index)
+        if any(step.kind == kind for step in steps):
+            raise SubpathError(f"prune step {kind!r} is listed twice", index)
+        if not isinstance(options, dict) or set(options) - {"older_than"}:
+            raise SubpathError(f"{kind} takes only {{older_than: DURATION}}", index)
+        older_than = options.get("older_than")
+        try:
+            steps.append(PruneStep(kind, None if older_than is None else parse_duration(str(older_than))))
+        except ValueError as error:
+            raise SubpathError(f"{kind}: {error}", index) from None
+    return steps
+
+
+PRUNE_STEP_SCHEMA = {
+    "type": "array",
+    "items": {
+        "anyOf": [
+            {"enum": list(PRUNE_KINDS)},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "propertyNames": {"enum": list(PRUNE_KINDS)},
+                "additionalProperties": {
+                    "type": ["object", "null"],
+                    "properties": {"older_than": {"type": "string"}},
+                    "additionalProperties": False,
+                },
+            },
+        ]
+    },
+}
+
+
+class DiskBudget(Section):
+    host: Name | None = None
+    """The host whose filesystem this is; defaults to the only host."""
+    path: AbsolutePath = "/"
+    """A path on the filesystem to keep under budget."""
+    max_used_percent: Percent
+    """Used space, in percent of the filesystem, that must not be exceeded."""
+    build_cache_max: Size | None = None
+    """Docker build cache above this is pruned (keep-storage)."""
+    prune: Annotated[list[PruneStep], PlainValidator(_prune_steps), WithJsonSchema(PRUNE_STEP_SCHEMA)] = []
+    """What may be reclaimed, in this order, only until the budget holds."""
+
+
+# --- AWS ------------------------------------------------------------------------------------------
+
+
+class Aws(Section):
+    region: Region | None = None
+    """Default region for instances and buckets."""
+
+
+class Ec2Instance(Section):
+    region: Region | None = None
+    """Defaults to aws.region."""
+    instance_type: InstanceTypeName
+    """e.g. c7i.8xlarge."""
+    ami: AmiId
+    market: Literal["spot", "on-demand"] = "on-demand"
+    spot_fallback: Literal["on-demand", "fail"] | None = None
+    """When Spot capacity is refused: on-demand (launch On-Demand and say so) or fail (default)."""
+    state: Literal["running", "stopped", "absent"] = "running"
+    hours: NonNegativeDecimal | None = None
+    """Planned runtime for the cost docs; omitted: 24/7 (730 h a month)."""
+    expires_at: AwareDatetime | None = None
+    """After this moment the instance is terminated (a temporary worker)."""
+    subnet_id: SubnetId | None = None
+    security_group_ids: list[SecurityGroupId] = []
+    key_name: String | None = None
+    iam_instance_profile: String | None = None
+    root_volume_gb: int_in(1, 65536) | None = None  # type: ignore[valid-type]
+    user_data_file: RelativePath | None = None
+    """A file relative to the state directory, sent as user data (never run by reconcile)."""
+    tags: Tags = {}
+    protect: Bool = False
+    """true: never stopped or terminated by reconcile."""
+
+    @model_validator(mode="after")
+    def _fallback_needs_spot(self) -> Self:
+        if self.spot_fallback is not None and self.market != "spot":
+            raise SubpathError("spot_fallback applies only to market: spot", "spot_fallback")
+        return self
+
+
+STORAGE_CLASSES = ("STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
+
+
+class LifecycleRule(Section):
+    id: String
+    prefix: String = ""
+    expire_days: PositiveInt | None = None
+    noncurrent_expire_days: PositiveInt | None = None
+    transition_days: NonNegativeInt | None = None
+    storage_class: Literal["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] | None = None
+    """The class objects move to after transition_days."""
+
+    @model_validator(mode="after")
+    def _has_an_action(self) -> Self:
+        if (self.transition_days is None) != (self.storage_class is None):
+            missing = "storage_class" if self.storage_class is None else "transition_days"
+            raise SubpathError(f"a transition needs both transition_days and storage_class; {missing} is missing", "id")
+        if self.storage_class in ("STANDARD_IA", "ONEZONE_IA") and (self.transition_days or 0) < 30:
+            raise SubpathError(f"AWS moves objects to {self.storage_class} only after at least 30 days", "transition_days")
+        if self.expire_days is None and self.noncurrent_expire_days is None and self.transition_days is None:
+            raise SubpathError("the rule does nothing: set expire_days, noncurrent_expire_days or transition_days", "id")
+        return self
+
+
+class S3Bucket(Section):
+    region: Region | None = None
+    """Defaults to aws.region."""
+    versioning: Bool = False
+    encryption: Literal["AES256", "aws:kms", "none"] = "AES256"
+    kms_key_id: String | None = None
+    """Only with encryption: aws:kms; omitted: the AWS-managed key."""
+    block_public_access: Bool = True
+    """All four public access block flags."""
+    lifecycle: list[LifecycleRule] = []
+    tags: Tags = {}
+    expected_gb: NonNegativeDecimal | None = None
+    """Expected stored GB, for the cost docs."""
+    protect: Bool = True
+    """true (default): never deleted by reconcile. A non-empty bucket never is."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.kms_key_id is not None and self.encryption != "aws:kms":
+            raise SubpathError("kms_key_id applies only to encryption: aws:kms", "kms_key_id")
+        seen: set[str] = set()
+        for index, rule in enumerate(self.lifecycle):
+            if rule.id in seen:
+                raise SubpathError(f"lifecycle rule id {rule.id!r} is used twice", "lifecycle", index, "id")
+            seen.add(rule.id)
+        return self
+
+
+# --- prices, cost docs, policies ------------------------------------------------------------------
+
+
+class Ec2Price(Section):
+    model_config = ConfigDict(populate_by_name=False)
+    on_demand: NonNegativeDecimal | None = Field(None, alias="on-demand")
+    """USD per hour On-Demand."""
+    spot: NonNegativeDecimal | None = None
+    """USD per hour Spot (typical)."""
+
+
+class S3Price(Section):
+    standard_gb_month: NonNegativeDecimal | None = None
+    standard_ia_gb_month: NonNegativeDecimal | None = None
+    onezone_ia_gb_month: NonNegativeDecimal | None = None
+    intelligent_tiering_gb_month: NonNegativeDecimal | None = None
+    glacier_ir_gb_month: NonNegativeDecimal | None = None
+    glacier_gb_month: NonNegativeDecimal | None = None
+    deep_archive_gb_month: NonNegativeDecimal | None = None
+
+
+class Prices(Section):
+    ec2: dict[Region, dict[InstanceTypeName, Ec2Price]] = {}
+    """REGION → INSTANCE_TYPE → {on-demand, spot} in USD per hour."""
+    s3: dict[Region, S3Price] = {}
+    """REGION → USD per GB-month by storage class."""
+
+
+class CostDoc(Section):
+    path: RelativePath
+    """Relative to the repository that holds the state directory."""
+    mode: Literal["generated", "markers"] = "generated"
+    """generated: the whole file; markers: only between <!-- reconcile:cost KEY --> and <!-- /reconcile:cost -->."""
+
+
+class Policies(Section):
+    require_healthcheck: Bool = False
+    """Every container declares a healthcheck."""
+    require_log_rotation: Bool = False
+    """Every json-file/local logging driver sets max-size."""
+    check_healthcheck_binaries: Bool = True
+    """The image holds what the healthcheck calls (read from its layers, never run)."""
+    max_monthly_usd: NonNegativeDecimal | None = None
+    """Projected monthly cost above this is an over-budget finding."""
+
+
+# --- the whole state ------------------------------------------------------------------------------
+
+
+class State(Section):
+    """The desired state: every *.yaml/*.yml file under the directory, merged by top-level section."""
+
+    model_config = ConfigDict(title="reconcile desired state")
+    version: Literal[1] = 1
+    settings: Settings = Field(default_factory=Settings)
+    hosts: dict[Name, Host] = {}
+    """Docker hosts; none declared means one implicit host, local (DOCKER_HOST, else the local socket)."""
+    containers: dict[Name, Container] = {}
+    disk_budgets: dict[Name, DiskBudget] = {}
+    aws: Aws = Field(default_factory=Aws)
+    ec2_instances: dict[Name, Ec2Instance] = {}
+    s3_buckets: dict[BucketName, S3Bucket] = {}
+    prices: Prices = Field(default_factory=Prices)
+    """Overrides of the price catalog that ships with reconcile."""
+    cost_docs: list[CostDoc] = []
+    policies: Policies = Field(default_factory=Policies)
+
+    @model_validator(mode="after")
+    def _resolve_defaults(self) -> Self:
+        """Fill each resource's host and region, so nothing downstream guesses (refs.py has
+        already reported, with places, whatever is missing or ambiguous)."""
+        if not self.hosts:
+            self.hosts = {IMPLICIT_HOST: Host()}
+        only_host = next(iter(self.hosts)) if len(self.hosts) == 1 else None
+        for name, resource in [*self.containers.items(), *self.disk_budgets.items()]:
+            if resource.host is None:
+                if only_host is None:
+                    raise ValueError(f"{name}: host is required when there are several hosts")
+                resource.host = only_host
+        for name, regional in [*self.ec2_instances.items(), *self.s3_buckets.items()]:
+            if regional.region is None:
+                if self.aws.region is None:
+                    raise ValueError(f"{name}: region is required when aws.region is not set")
+                regional.region = self.aws.region
+        return self
+
+
+SCHEMA_ID = "https://github.com/reconciler/reconciler/schema/desired-state.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of one desired-state file; every section is optional in a file,
+    since files merge by section."""
+    schema = State.model_json_schema(mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
