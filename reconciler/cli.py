@@ -9,7 +9,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -52,7 +51,9 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
 ) -> None:
     """GitOps for Docker containers, disk budgets, EC2 instances, S3 buckets and cost docs."""
@@ -100,13 +101,11 @@ def main() -> None:
     no traceback reaches a user unless they ask with --debug."""
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
-    except click.exceptions.Exit as stop:
-        sys.exit(stop.exit_code)
-    except click.ClickException as usage:
-        usage.show(file=sys.stderr)
+        code = app(standalone_mode=False)  # typer.Exit comes back as the return value
+    except typer.TyperException as usage:  # bad arguments or options
+        err.print(Text(f"error: {usage.format_message()} (see reconcile --help)", style="red"))
         sys.exit(1)  # never 2: with --detailed-exitcode, 2 means "changes"
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         sys.exit(1)
     except ConfigError as error:
@@ -121,5 +120,11 @@ def main() -> None:
     except Exception as error:  # the one place a bug is caught: reported, never shown raw
         if debug:
             traceback.print_exc()
-        err.print(Text(f"internal error ({type(error).__name__}); this is a bug in reconcile. Re-run with --debug for the traceback.", style="red"))
+        err.print(
+            Text(
+                f"internal error ({type(error).__name__}); this is a bug in reconcile. Re-run with --debug for the traceback.",
+                style="red",
+            )
+        )
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from reconciler import units
 from reconciler.model.sensitive import REDACTED, Sensitive
@@ -67,6 +67,9 @@ Name = Annotated[str, *_checked(_name, {"type": "string", "pattern": NAME_PATTER
 
 
 def _duration(value: object) -> timedelta:
+    value = _plain(value, "a duration")
+    if isinstance(value, (int, float)):
+        raise ValueError(f"a duration needs a unit: write {value}s (or us, ms, m, h, d)")
     return units.parse_duration(_text(value, "a duration like 30s"))
 
 
@@ -171,12 +174,22 @@ def _pattern(pattern: str, what: str, example: str) -> Callable[[object], str]:
     return check
 
 
-Region = Annotated[str, *_checked(_pattern(units.REGION_PATTERN, "AWS region", "us-east-1"), {"type": "string", "pattern": units.REGION_PATTERN})]
-AmiId = Annotated[str, *_checked(_pattern(units.AMI_PATTERN, "AMI id", "ami-0123456789abcdef0"), {"type": "string", "pattern": units.AMI_PATTERN})]
+Region = Annotated[
+    str, *_checked(_pattern(units.REGION_PATTERN, "AWS region", "us-east-1"), {"type": "string", "pattern": units.REGION_PATTERN})
+]
+AmiId = Annotated[
+    str,
+    *_checked(_pattern(units.AMI_PATTERN, "AMI id", "ami-0123456789abcdef0"), {"type": "string", "pattern": units.AMI_PATTERN}),
+]
 SUBNET_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
-SubnetId = Annotated[str, *_checked(_pattern(SUBNET_PATTERN, "subnet id", "subnet-0123456789abcdef0"), {"type": "string", "pattern": SUBNET_PATTERN})]
+SubnetId = Annotated[
+    str,
+    *_checked(_pattern(SUBNET_PATTERN, "subnet id", "subnet-0123456789abcdef0"), {"type": "string", "pattern": SUBNET_PATTERN}),
+]
 SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
-SecurityGroupId = Annotated[str, *_checked(_pattern(SG_PATTERN, "security group id", "sg-0123456789abcdef0"), {"type": "string", "pattern": SG_PATTERN})]
+SecurityGroupId = Annotated[
+    str, *_checked(_pattern(SG_PATTERN, "security group id", "sg-0123456789abcdef0"), {"type": "string", "pattern": SG_PATTERN})
+]
 
 
 def _instance_type(value: object) -> str:
@@ -190,7 +203,9 @@ def _bucket_name(value: object) -> str:
     return units.check_bucket_name(_text(value, "a bucket name"))
 
 
-BucketName = Annotated[str, *_checked(_bucket_name, {"type": "string", "minLength": 3, "maxLength": 63, "pattern": r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"})]
+BucketName = Annotated[
+    str, *_checked(_bucket_name, {"type": "string", "minLength": 3, "maxLength": 63, "pattern": r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"})
+]
 
 
 def _aware_datetime(value: object) -> datetime:
@@ -206,7 +221,9 @@ def _aware_datetime(value: object) -> datetime:
 
 AwareDatetime = Annotated[
     datetime,
-    *_checked(_aware_datetime, {"type": "string", "format": "date-time"}, lambda moment: moment.isoformat().replace("+00:00", "Z")),
+    *_checked(
+        _aware_datetime, {"type": "string", "format": "date-time"}, lambda moment: moment.isoformat().replace("+00:00", "Z")
+    ),
 ]
 
 
@@ -266,7 +283,11 @@ def _key_value_mapping(value: object, what: str, allow_secret: bool) -> dict[str
             if isinstance(item, Sensitive):
                 raise SubpathError(f"write the key in the clear: KEY=${{VAR}}, not ${{VAR}} as a whole {what} item", index)
             if not isinstance(item, str) or "=" not in item:
-                raise SubpathError(f"expected KEY=VALUE, got {item!r}" + (f"; to pass {item}, write {item}=${{{item}}}" if isinstance(item, str) else ""), index)
+                raise SubpathError(
+                    f"expected KEY=VALUE, got {item!r}"
+                    + (f"; to pass {item}, write {item}=${{{item}}}" if isinstance(item, str) else ""),
+                    index,
+                )
             key, _, text = item.partition("=")
             if key in mapping:
                 raise SubpathError(f"{key!r} is set twice", index)
@@ -361,12 +382,12 @@ def _healthcheck_test(value: object) -> tuple[str | Sensitive, ...]:
     """``["CMD", prog, args…]``, ``["CMD-SHELL", "cmd"]``, a string (= CMD-SHELL), ``["NONE"]``."""
     if isinstance(value, (str, Sensitive)):
         if isinstance(value, str) and not value.strip():
-            raise ValueError("an empty healthcheck test: write a command, or [\"NONE\"] to disable the image's healthcheck")
+            raise ValueError('an empty healthcheck test: write a command, or ["NONE"] to disable the image\'s healthcheck')
         return ("CMD-SHELL", value)
     if not isinstance(value, list):
         raise ValueError(f"expected a list or a string, got {type(value).__name__}")
     if not value:
-        raise ValueError("an empty healthcheck test: write [\"CMD\", …], [\"CMD-SHELL\", \"…\"], a string or [\"NONE\"]")
+        raise ValueError('an empty healthcheck test: write ["CMD", …], ["CMD-SHELL", "…"], a string or ["NONE"]')
     for index, item in enumerate(value):
         if not isinstance(item, (str, Sensitive)):
             raise SubpathError(f"expected a string, got {item!r}", index)
@@ -374,11 +395,11 @@ def _healthcheck_test(value: object) -> tuple[str | Sensitive, ...]:
     if kind not in HEALTHCHECK_KINDS:
         raise SubpathError(f"the first item must be CMD, CMD-SHELL or NONE, got {_show(kind)!r}", 0)
     if kind == "NONE" and len(value) != 1:
-        raise SubpathError("[\"NONE\"] takes no arguments", 1)
+        raise SubpathError('["NONE"] takes no arguments', 1)
     if kind == "CMD" and len(value) < 2:
-        raise ValueError("[\"CMD\"] needs a program to run: [\"CMD\", \"/bin/prog\", \"arg\"]")
+        raise ValueError('["CMD"] needs a program to run: ["CMD", "/bin/prog", "arg"]')
     if kind == "CMD-SHELL" and len(value) != 2:
-        raise ValueError("[\"CMD-SHELL\"] takes exactly one shell command string")
+        raise ValueError('["CMD-SHELL"] takes exactly one shell command string')
     return tuple(value)
 
 
@@ -429,7 +450,9 @@ def _ports(value: object) -> tuple[units.PortMapping, ...]:
     ports = []
     for index, item in enumerate(value):
         if not isinstance(item, (int, str)) or isinstance(item, bool):
-            raise SubpathError(f"expected a port like \"127.0.0.1:8080:80\", got {_show(item) if isinstance(item, Sensitive) else item!r}", index)
+            raise SubpathError(
+                f'expected a port like "127.0.0.1:8080:80", got {_show(item) if isinstance(item, Sensitive) else item!r}', index
+            )
         try:
             ports.append(units.parse_port(item))
         except ValueError as error:
@@ -455,7 +478,7 @@ def _volumes(value: object) -> tuple[units.VolumeMount, ...]:
     mounts = []
     for index, item in enumerate(value):
         if not isinstance(item, str):
-            raise SubpathError(f"expected a volume like \"data:/data\", got {item!r}", index)
+            raise SubpathError(f'expected a volume like "data:/data", got {item!r}', index)
         try:
             mounts.append(units.parse_volume(item))
         except ValueError as error:
@@ -465,7 +488,11 @@ def _volumes(value: object) -> tuple[units.VolumeMount, ...]:
 
 Volumes = Annotated[
     tuple[units.VolumeMount, ...],
-    *_checked(_volumes, {"type": "array", "items": {"type": "string", "pattern": "^[^:]+:/[^:]*(:(ro|rw))?$"}}, lambda mounts: [str(m) for m in mounts]),
+    *_checked(
+        _volumes,
+        {"type": "array", "items": {"type": "string", "pattern": "^[^:]+:/[^:]*(:(ro|rw))?$"}},
+        lambda mounts: [str(m) for m in mounts],
+    ),
 ]
 
 
@@ -499,7 +526,7 @@ def _user(value: object) -> str:
     value = _plain(value, "a user")
     if isinstance(value, int):
         return str(value)
-    return _text(value, "a user like \"1000:1000\"")
+    return _text(value, 'a user like "1000:1000"')
 
 
 User = Annotated[str, *_checked(_user, {"type": ["string", "integer"]})]
@@ -526,7 +553,9 @@ def _log_options(value: object) -> dict[str, str]:
     return {key: str(item) for key, item in options.items()}
 
 
-LogOptions = Annotated[dict[str, str], *_checked(_log_options, {"type": "object", "additionalProperties": {"type": ["string", "number"]}})]
+LogOptions = Annotated[
+    dict[str, str], *_checked(_log_options, {"type": "object", "additionalProperties": {"type": ["string", "number"]}})
+]
 
 
 def _docker_url(value: object) -> str | Sensitive:
@@ -544,5 +573,5 @@ def _docker_url(value: object) -> str | Sensitive:
 
 DockerUrl = Annotated[
     str | Sensitive,
-    *_checked(_docker_url, {"type": "string", "pattern": "^(unix|tcp|ssh)://.+"}, _show),
+    *_checked(_docker_url, {"type": "string", "pattern": r"^((unix|tcp|ssh)://.+|.*\$\{.+\}.*)$"}, _show),
 ]

@@ -55,7 +55,11 @@ class _Merger:
                 self.problems.append(where.diagnostic(f"unknown section {section!r}{did_you_mean(section, SECTIONS)}"))
             elif section == "version":
                 if value != 1 or isinstance(value, bool):
-                    self.problems.append(document.source.values[(section,)].diagnostic(f"version: unsupported format version {value!r}; this reconcile reads version 1"))
+                    self.problems.append(
+                        document.source.values[(section,)].diagnostic(
+                            f"version: unsupported format version {value!r}; this reconcile reads version 1"
+                        )
+                    )
             elif value is None:
                 self.source.keys.setdefault((section,), where)
             elif section in LIST_SECTIONS and isinstance(value, list) and isinstance(self.data.get(section), list):
@@ -83,7 +87,11 @@ class _Merger:
         first = self.source.key_or_value(path)
         here = source.keys.get(path) or source.values[path]
         what = f"{path[0]}.{path[1]}" if len(path) == 2 and path[0] in RESOURCE_SECTIONS else ".".join(map(str, path))
-        self.problems.append(here.diagnostic(f"{what} is declared twice: here and at {first.file}:{first.line}" if first else f"{what} is declared twice"))
+        self.problems.append(
+            here.diagnostic(
+                f"{what} is declared twice: here and at {first.file}:{first.line}" if first else f"{what} is declared twice"
+            )
+        )
 
 
 def _subtree(source: SourceMap, root: Path) -> SourceMap:

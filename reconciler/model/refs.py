@@ -51,7 +51,11 @@ class _Checker:
                 host = resource.get("host")
                 if host is None:
                     if len(declared) > 1:
-                        self.report((section, name), f"host is required: there are {len(declared)} hosts ({', '.join(declared)})", on_key=True)
+                        self.report(
+                            (section, name),
+                            f"host is required: there are {len(declared)} hosts ({', '.join(declared)})",
+                            on_key=True,
+                        )
                 elif isinstance(host, str) and host not in declared:
                     hint = did_you_mean(host, declared) or f"; declared: {', '.join(declared)}"
                     if not self.section("hosts"):
@@ -77,11 +81,15 @@ class _Checker:
                 if target == name:
                     self.report(path, "a container cannot depend on itself", on_key=True)
                 elif target not in containers:
-                    self.report(path, f"no container {target!r}{did_you_mean(target, [c for c in containers if c != name])}", on_key=True)
+                    self.report(
+                        path, f"no container {target!r}{did_you_mean(target, [c for c in containers if c != name])}", on_key=True
+                    )
                 else:
                     graph[name].append(target)
         for cycle in _cycles(graph):
-            self.report(("containers", cycle[0], "depends_on"), f"dependency cycle: {' → '.join([*cycle, cycle[0]])}", on_key=True)
+            self.report(
+                ("containers", cycle[0], "depends_on"), f"dependency cycle: {' → '.join([*cycle, cycle[0]])}", on_key=True
+            )
 
     def network_modes(self) -> None:
         containers = {name: c for name, c in self.section("containers").items() if isinstance(c, dict)}

@@ -80,7 +80,8 @@ class _Constructor(RoundTripConstructor):
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
 
 
-def _yaml() -> YAML:
+def yaml_parser() -> YAML:
+    """ruamel's round-trip parser (positions kept), reading timestamps as text as YAML 1.2 does."""
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     return yaml
@@ -149,7 +150,9 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str | Sensitive:
             raise ValueError("unterminated ${ (write $$ for a literal $)")
         parsed = _BODY.fullmatch(body)
         if not parsed or "$" in (parsed.group("arg") or ""):
-            raise ValueError(f"invalid variable reference ${{{body}}}: expected ${{NAME}}, ${{NAME:-default}} or ${{NAME:?message}}")
+            raise ValueError(
+                f"invalid variable reference ${{{body}}}: expected ${{NAME}}, ${{NAME:-default}} or ${{NAME:?message}}"
+            )
         name, op, arg = parsed.group("name", "op", "arg")
         used_environment = True
         value = environ.get(name)
@@ -157,7 +160,9 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str | Sensitive:
         if op in (":-", "-") and unset:
             return str(arg)
         if unset and op in (":?", "?"):
-            raise ValueError(f"environment variable {name} is not set: {arg}" if arg else f"environment variable {name} is not set")
+            raise ValueError(
+                f"environment variable {name} is not set: {arg}" if arg else f"environment variable {name} is not set"
+            )
         if value is None:
             raise ValueError(f"environment variable {name} is not set")
         return value
@@ -184,7 +189,9 @@ class _Builder:
             for key, value in node.items():
                 key_where = self._place(node, key, where, want_key=True)
                 if not isinstance(key, str):
-                    self.problems.append(key_where.diagnostic(f"keys must be strings, got {type(key).__name__} {key!r}: quote it"))
+                    self.problems.append(
+                        key_where.diagnostic(f"keys must be strings, got {type(key).__name__} {key!r}: quote it")
+                    )
                     continue
                 child = (*path, key)
                 self.source.keys[child] = key_where
@@ -215,7 +222,9 @@ class _Builder:
         if isinstance(node, float):
             return float(node)
         tag = getattr(getattr(node, "tag", None), "value", None) or type(node).__name__
-        self.problems.append(where.diagnostic(f"{dotted(path)}: unsupported YAML value ({tag}); use plain mappings, lists and scalars"))
+        self.problems.append(
+            where.diagnostic(f"{dotted(path)}: unsupported YAML value ({tag}); use plain mappings, lists and scalars")
+        )
         return None
 
     def _place(self, node: CommentedMap, key: Any, fallback: Position, want_key: bool) -> Position:
@@ -241,6 +250,17 @@ class Document:
     problems: list[Diagnostic]
 
 
+def _syntax_message(error: MarkedYAMLError) -> str:
+    """ruamel's message, shortened: never echoes values (a duplicate key's value may be anything)."""
+    problem = (error.problem or "invalid YAML").splitlines()[0]
+    duplicate = re.match(r'found duplicate key "(.*?)" with value', problem)
+    if duplicate:
+        return f"duplicate key {duplicate.group(1)!r}: a key may appear only once in a mapping"
+    if error.context and error.context_mark and error.context_mark is not error.problem_mark:
+        return f"YAML syntax error: {problem} ({error.context}, started at line {error.context_mark.line + 1})"
+    return f"YAML syntax error: {problem}"
+
+
 def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Document:
     """Read one file. Problems come back as diagnostics, never as exceptions."""
     start = Position(display, 1, 1)
@@ -256,7 +276,7 @@ def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Doc
         return refused(f"not UTF-8 text ({error.reason})")
     except OSError as error:
         return refused(f"cannot read: {error.strerror}")
-    yaml = _yaml()
+    yaml = yaml_parser()
     try:
         _check_shape(yaml, text)
         tree = yaml.load(text)
@@ -264,17 +284,14 @@ def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Doc
         return refused(error.message, error.line, error.col)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        message = " ".join(part for part in (error.context, error.problem) if part)
-        if "found duplicate key" in message:
-            message = message.replace("while constructing a mapping ", "")
-        first_line = (message or "invalid YAML").splitlines()[0]
-        return refused(f"YAML syntax error: {first_line}", mark.line if mark else 0, mark.column if mark else 0)
+        return refused(_syntax_message(error), mark.line if mark else 0, mark.column if mark else 0)
     except (YAMLError, ValueError, RecursionError) as error:
         return refused(f"YAML syntax error: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
     if tree is None:
         return Document({}, SourceMap(), [])
     if not isinstance(tree, CommentedMap):
-        return refused(f"the top level must be a mapping of sections (version, settings, containers, …), got {type(tree).__name__.replace('Commented', '').lower()}")
+        got = "a list" if isinstance(tree, CommentedSeq) else f"the value {tree!r}"
+        return refused(f"the top level must be a mapping of sections (version, settings, containers, …), got {got}")
     builder = _Builder(display, environ)
     data = builder.build(tree, (), start)
     return Document(data, builder.source, builder.problems)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
-from typing_extensions import Annotated, Self
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema, model_validator
 
 from reconciler.model.fields import (
     AbsolutePath,
@@ -48,7 +47,7 @@ from reconciler.model.fields import (
     Volumes,
     int_in,
 )
-from reconciler.units import check_bucket_name, parse_duration
+from reconciler.units import check_bucket_name, format_duration, parse_duration
 
 SECTIONS = (
     "version", "settings", "hosts", "containers", "disk_budgets", "aws",
@@ -223,6 +222,12 @@ def _prune_steps(value: object) -> list[PruneStep]:
     return steps
 
 
+def _prune_steps_as_yaml(steps: list[PruneStep]) -> list[Any]:
+    return [
+        step.kind if step.older_than is None else {step.kind: {"older_than": format_duration(step.older_than)}} for step in steps
+    ]
+
+
 PRUNE_STEP_SCHEMA = {
     "type": "array",
     "items": {
@@ -253,7 +258,9 @@ class DiskBudget(Section):
     """Used space, in percent of the filesystem, that must not be exceeded."""
     build_cache_max: Size | None = None
     """Docker build cache above this is pruned (keep-storage)."""
-    prune: Annotated[list[PruneStep], PlainValidator(_prune_steps), WithJsonSchema(PRUNE_STEP_SCHEMA)] = []
+    prune: Annotated[
+        list[PruneStep], PlainValidator(_prune_steps), PlainSerializer(_prune_steps_as_yaml), WithJsonSchema(PRUNE_STEP_SCHEMA)
+    ] = []
     """What may be reclaimed, in this order, only until the budget holds."""
 
 
@@ -306,7 +313,9 @@ class LifecycleRule(Section):
     expire_days: PositiveInt | None = None
     noncurrent_expire_days: PositiveInt | None = None
     transition_days: NonNegativeInt | None = None
-    storage_class: Literal["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] | None = None
+    storage_class: Literal["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] | None = (
+        None
+    )
     """The class objects move to after transition_days."""
 
     @model_validator(mode="after")
@@ -423,12 +432,14 @@ class State(Section):
         if not self.hosts:
             self.hosts = {IMPLICIT_HOST: Host()}
         only_host = next(iter(self.hosts)) if len(self.hosts) == 1 else None
-        for name, resource in [*self.containers.items(), *self.disk_budgets.items()]:
+        on_a_host: list[tuple[str, Container | DiskBudget]] = [*self.containers.items(), *self.disk_budgets.items()]
+        for name, resource in on_a_host:
             if resource.host is None:
                 if only_host is None:
                     raise ValueError(f"{name}: host is required when there are several hosts")
                 resource.host = only_host
-        for name, regional in [*self.ec2_instances.items(), *self.s3_buckets.items()]:
+        in_a_region: list[tuple[str, Ec2Instance | S3Bucket]] = [*self.ec2_instances.items(), *self.s3_buckets.items()]
+        for name, regional in in_a_region:
             if regional.region is None:
                 if self.aws.region is None:
                     raise ValueError(f"{name}: region is required when aws.region is not set")
