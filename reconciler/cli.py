@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +17,18 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler import __version__
+from reconciler.apply.executor import ApplyResult, apply_planned, check_still_true, restrict
+from reconciler.apply.lock import StateLock
+from reconciler.apply.walk import Outcome
 from reconciler.errors import ConfigError, ReconcileError
+from reconciler.kinds.base import RunContext
 from reconciler.model.load import LoadedState, load_state
 from reconciler.model.spec import json_schema
+from reconciler.plan.schema import Plan
+from reconciler.planner import Planned, make_plan
+from reconciler.progress import ProgressView
+from reconciler.render.text import render_outcomes, render_plan
+from reconciler.units import Address, parse_duration
 
 app = typer.Typer(
     name="reconcile",
@@ -87,6 +99,148 @@ def validate(directory: StateDir = None) -> None:
 def schema() -> None:
     """Print the JSON Schema (2020-12) of the desired-state format, for editors."""
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+Targets = Annotated[list[str] | None, typer.Option("--target", help="Only this address and what it depends on (repeatable).")]
+Parallelism = Annotated[
+    int | None, typer.Option("--parallelism", min=1, help="Independent steps at once (default: settings.parallelism).")
+]
+
+
+def _context(loaded: LoadedState, progress: ProgressView, parallelism: int | None) -> RunContext:
+    return RunContext(
+        state=loaded.state,
+        state_dir=loaded.directory,
+        now=datetime.now(UTC),
+        progress=progress,
+        parallelism=parallelism or loaded.state.settings.parallelism,
+    )
+
+
+def _checked_targets(targets: list[str] | None) -> list[str]:
+    for target in targets or []:
+        try:
+            Address.parse(target)
+        except ValueError as error:
+            raise ReconcileError(str(error)) from None
+    return list(targets or [])
+
+
+def _policy_fails(plan: Plan, loaded: LoadedState) -> bool:
+    return bool(plan.errors()) and loaded.state.settings.policy_mode == "enforce"
+
+
+@app.command()
+def plan(
+    directory: StateDir = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan (JSON) for `reconcile apply PLANFILE`.")] = None,
+    output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes or blocked actions.")
+    ] = False,
+    target: Targets = None,
+    parallelism: Parallelism = None,
+) -> None:
+    """Show what would change. Read-only: nothing is created, changed, deleted or pulled."""
+    loaded = load_state(_state_dir(directory))
+    with ProgressView(err) as progress:
+        context = _context(loaded, progress, parallelism)
+        try:
+            planned = make_plan(loaded, context, _checked_targets(target))
+        finally:
+            context.close()
+    if output is Format.json:
+        sys.stdout.write(planned.plan.model_dump_json(indent=2) + "\n")
+    else:
+        out.print(render_plan(planned.plan))
+    if out_file is not None:
+        out_file.write_text(planned.plan.model_dump_json(indent=2) + "\n")
+        err.print(f"Saved the plan to {out_file}; apply it with: reconcile apply {out_file}")
+    if _policy_fails(planned.plan, loaded):
+        err.print(Text(f"{len(planned.plan.errors())} error finding(s) and settings.policy_mode is enforce", style="bold red"))
+        raise typer.Exit(1)
+    if detailed_exitcode and planned.plan.has_changes:
+        raise typer.Exit(2)
+
+
+def _read_saved_plan(path: Path) -> Plan:
+    try:
+        return Plan.model_validate_json(path.read_bytes())
+    except ValueError:
+        raise ReconcileError(f"{path}: not a plan file made by `reconcile plan --out`") from None
+
+
+def _walk(planned: Planned, context: RunContext, progress: ProgressView) -> ApplyResult:
+    def on_end(outcome: Outcome) -> None:
+        progress.finished(outcome.address, f"{outcome.status}: {outcome.message}")
+
+    def stop(_signal: int, _frame: object) -> None:
+        context.stopping.set()
+        progress.say("stopping: no new steps start; waiting for the running ones to end")
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return apply_planned(planned, context, lambda address: progress(address, "starting"), on_end)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@app.command()
+def apply(
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[PLANFILE|DIR]",
+            help="A saved plan, or the desired-state directory (default as for plan).",
+            show_default=False,
+        ),
+    ] = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")] = False,
+    target: Targets = None,
+    parallelism: Parallelism = None,
+    lock_timeout: Annotated[
+        str, typer.Option("--lock-timeout", help="How long to wait for another apply's lock, e.g. 5m.")
+    ] = "0s",
+) -> None:
+    """Make reality match: apply a saved plan (refused if stale), or plan and apply a directory."""
+    try:
+        wait_for_lock = parse_duration(lock_timeout).total_seconds()
+    except ValueError as error:
+        raise ReconcileError(f"--lock-timeout: {error}") from None
+    path = source or _state_dir(None)
+    saved = _read_saved_plan(path) if path.is_file() else None
+    loaded = load_state(saved.state.dir if saved else path)
+    with ProgressView(err) as progress, StateLock(loaded.directory, wait_for_lock, progress.say):
+        context = _context(loaded, progress, parallelism)
+        try:
+            planned = make_plan(loaded, context, _checked_targets(target))
+            if saved is not None:
+                check_still_true(saved, planned.plan)
+                planned = restrict(planned, saved)
+            progress.pause()
+            out.print(render_plan(planned.plan))
+            if _policy_fails(planned.plan, loaded):
+                raise ReconcileError("refusing to apply: the plan has error findings and settings.policy_mode is enforce")
+            if not planned.plan.has_changes:
+                return
+            if saved is None and not auto_approve:
+                if not sys.stdin.isatty():
+                    raise ReconcileError("not on a terminal: apply of a directory needs --auto-approve (or apply a saved plan)")
+                if not typer.confirm("Apply these changes?"):
+                    raise typer.Abort()
+            progress.resume()
+            result = _walk(planned, context, progress)
+        finally:
+            context.close()
+    out.print(render_outcomes(result.outcomes))
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def _print_config_error(error: ConfigError) -> None:

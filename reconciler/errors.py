@@ -29,3 +29,11 @@ class ConfigError(ReconcileError):
         self.diagnostics = sorted(set(diagnostics))
         count = len(self.diagnostics)
         super().__init__(f"{count} error{'s' if count != 1 else ''} in the desired state")
+
+
+class StalePlan(ReconcileError):
+    """The saved plan no longer describes reality or the desired state; nothing was changed."""
+
+
+class LockHeld(ReconcileError):
+    """Another apply holds the state's lock."""

@@ -26,7 +26,8 @@ LIST_SECTIONS = ("cost_docs",)
 class LoadedState:
     state: State
     directory: FsPath
-    files: tuple[str, ...]
+    files: tuple[str, ...]  # as shown to the user
+    paths: tuple[FsPath, ...]
     source: SourceMap
 
 
@@ -135,4 +136,4 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
             problems.append(diagnostic)
     if problems or state is None:
         raise ConfigError(problems)
-    return LoadedState(state, root, tuple(displays), merger.source)
+    return LoadedState(state, root, tuple(displays), tuple(files), merger.source)

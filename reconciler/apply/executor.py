@@ -1,0 +1,69 @@
+"""Apply a plan: (for a saved plan) check it is still true, then walk its steps. The executor makes
+no decisions about any kind; each step is its kind's apply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler.apply.graph import build_graph
+from reconciler.apply.walk import Outcome, walk
+from reconciler.errors import StalePlan
+from reconciler.kinds.base import RunContext, StepResult
+from reconciler.plan.schema import Plan
+from reconciler.planner import Planned
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: list[Outcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(outcome.status == "done" for outcome in self.outcomes)
+
+    def count(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+
+def check_still_true(saved: Plan, fresh: Plan) -> None:
+    """Refuse a saved plan when the state changed, or any resource it changes looks different now
+    (including one that did not exist then and does now)."""
+    if saved.state.digest != fresh.state.digest:
+        raise StalePlan("stale plan: the desired state changed since the plan was made; make a new plan")
+    moved = []
+    for action in saved.actions:
+        if not action.is_change and action.blocked is None:
+            continue
+        now = fresh.action(action.address)
+        if now is None or now.observed_digest != action.observed_digest or now.action != action.action:
+            moved.append(action.address)
+    if moved:
+        raise StalePlan(f"stale plan: changed since the plan was made: {', '.join(moved)}; make a new plan")
+
+
+def restrict(planned: Planned, saved: Plan) -> Planned:
+    """Only what the saved plan would change."""
+    chosen = {a.address for a in saved.actions if a.is_change or a.blocked}
+    plan = planned.plan.model_copy(update={"actions": [a for a in planned.plan.actions if a.address in chosen]})
+    return Planned(plan, {k: v for k, v in planned.steps.items() if k in chosen}, planned.kinds)
+
+
+def apply_planned(
+    planned: Planned, ctx: RunContext, on_start: Callable[[str], None], on_end: Callable[[Outcome], None]
+) -> ApplyResult:
+    blocked = [
+        Outcome(a.address, "blocked", f"blocked: {a.blocked.reason} ({a.blocked.remedy})")
+        for a in planned.plan.actions
+        if a.blocked is not None
+    ]
+    for outcome in blocked:
+        on_end(outcome)
+
+    def run(address: str) -> StepResult:
+        step = planned.steps[address]
+        return planned.kinds[step.action.type].apply(step)
+
+    outcomes = walk(build_graph(planned.plan.actions), run, ctx.parallelism, ctx.stopping, on_start, on_end)
+    order = [a.address for a in planned.plan.actions]
+    return ApplyResult(blocked + sorted(outcomes.values(), key=lambda o: order.index(o.address)))

@@ -1,0 +1,89 @@
+"""A bounded parallel walk of the apply graph (after Terraform's dag walk): a step starts when
+everything it waits for is done; the dependants of a failed step are skipped and name only the
+root cause; once `stopping` is set nothing new starts and what runs is let finish."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Literal
+
+from reconciler.errors import ReconcileError
+from reconciler.kinds.base import StepResult
+
+Status = Literal["done", "failed", "skipped", "blocked", "not started"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    address: str
+    status: Status
+    message: str
+    seconds: float = 0.0
+
+
+def _timed(run: Callable[[str], StepResult], address: str) -> Outcome:
+    started = time.monotonic()
+    try:
+        result = run(address)
+    except ReconcileError as error:
+        return Outcome(address, "failed", str(error), time.monotonic() - started)
+    except Exception as error:  # a bug in a kind: reported as this step's failure, the walk goes on
+        return Outcome(
+            address, "failed", f"internal error ({type(error).__name__}); re-run with --debug", time.monotonic() - started
+        )
+    return Outcome(address, "done" if result.ok else "failed", result.message, time.monotonic() - started)
+
+
+def walk(
+    graph: dict[str, list[str]],
+    run: Callable[[str], StepResult],
+    parallelism: int,
+    stopping: threading.Event,
+    on_start: Callable[[str], None],
+    on_end: Callable[[Outcome], None],
+) -> dict[str, Outcome]:
+    waiting_on = {address: set(deps) for address, deps in graph.items()}
+    dependants: dict[str, list[str]] = {address: [] for address in graph}
+    for address, deps in graph.items():
+        for dep in deps:
+            dependants[dep].append(address)
+    outcomes: dict[str, Outcome] = {}
+    ready = [address for address, deps in waiting_on.items() if not deps]
+    running: dict[Future[Outcome], str] = {}
+
+    def skip_dependants(root: str, failed: str) -> None:
+        for dependant in dependants[failed]:
+            if dependant not in outcomes:
+                outcomes[dependant] = Outcome(dependant, "skipped", f"not applied: it depends on {root}, which failed")
+                on_end(outcomes[dependant])
+                skip_dependants(root, dependant)
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        while ready or running:
+            while ready and len(running) < parallelism and not stopping.is_set():
+                address = ready.pop(0)
+                on_start(address)
+                running[pool.submit(_timed, run, address)] = address
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED, timeout=0.5)
+            for future in finished:
+                address = running.pop(future)
+                outcome = outcomes[address] = future.result()
+                on_end(outcome)
+                if outcome.status != "done":
+                    skip_dependants(address, address)
+                    continue
+                for dependant in dependants[address]:
+                    waiting_on[dependant].discard(address)
+                    if not waiting_on[dependant] and dependant not in outcomes:
+                        ready.append(dependant)
+    for address in graph:
+        if address not in outcomes:
+            outcomes[address] = Outcome(address, "not started", "not started: apply was interrupted")
+            on_end(outcomes[address])
+    return outcomes

@@ -1,0 +1,10 @@
+"""The one list of kinds. Adding a kind: a model in model/spec.py, a module here, a line below."""
+
+from __future__ import annotations
+
+from reconciler.kinds import container
+from reconciler.kinds.base import KindFactory
+
+KINDS: dict[str, KindFactory] = {
+    "container": container.KIND,
+}

@@ -1,0 +1,101 @@
+"""The Kind protocol (DESIGN.md) and what the engine hands a kind: a run context to observe and
+apply with, and a progress sink. Nothing here knows about any particular kind."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from reconciler.model.spec import State
+from reconciler.plan.schema import Action, Finding
+
+
+class Progress(Protocol):
+    """Where long work says what it is doing (the CLI draws it; tests collect it)."""
+
+    def __call__(self, address: str, message: str) -> None: ...
+
+
+def no_progress(address: str, message: str) -> None:
+    """A progress sink that shows nothing."""
+
+
+@dataclass
+class RunContext:
+    """Everything a kind may use: the desired state, the clock, the clients, a progress sink and
+    the stop flag (set on Ctrl-C/SIGTERM: finish the current call, start nothing new)."""
+
+    state: State
+    state_dir: Path
+    now: datetime
+    progress: Progress = no_progress
+    parallelism: int = 10
+    stopping: threading.Event = field(default_factory=threading.Event)
+    clients: dict[str, Any] = field(default_factory=dict)  # a kind's own connections, by its key
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self, key: str, connect: Callable[[], Any]) -> Any:
+        """One shared connection per key (e.g. one Docker client per host), made on first use."""
+        with self.lock:
+            if key not in self.clients:
+                self.clients[key] = connect()
+            return self.clients[key]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
+        self.clients.clear()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a kind saw of one resource. ``digest`` covers what matters for staleness and never a
+    secret; ``data`` is the kind's own record, passed back to its diff and apply."""
+
+    digest: str
+    data: Any
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action to apply, with what the kind needs: the desired spec and the observation."""
+
+    action: Action
+    desired: Any | None
+    observed: Observation | None
+
+
+@dataclass
+class StepResult:
+    ok: bool
+    message: str  # what was done, or why it failed
+
+
+class Kind(Protocol):
+    kind: ClassVar[str]  # "container"
+    section: ClassVar[str]  # the State attribute holding the desired specs: "containers"
+
+    def observe(self, desired: Mapping[str, Any]) -> Mapping[str, Observation]:
+        """Read-only: every declared resource that exists, and every managed one no longer declared."""
+        ...
+
+    def diff(self, name: str, desired: Any | None, observed: Observation | None) -> Action:
+        """Pure: no I/O."""
+        ...
+
+    def findings(self, name: str, desired: Any | None, observed: Observation | None) -> list[Finding]:
+        """Pure: what the plan should warn about beyond the action."""
+        ...
+
+    def apply(self, step: Step) -> StepResult:
+        """Do one action; idempotent; raise nothing a user cannot read (ReconcileError is fine)."""
+        ...
+
+
+KindFactory = Callable[[RunContext], Kind]

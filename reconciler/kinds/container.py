@@ -1,0 +1,446 @@
+"""Containers on Docker hosts (SPEC §1.2, §3.1): observe by our labels, diff field by field, apply
+through the Engine API, replacing healthy-first."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import docker
+from docker.types import LogConfig
+
+from reconciler.clients.docker import APIError, NotFound, connect, explain, inspect_image, update_resources
+from reconciler.errors import ReconcileError
+from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.kinds.container_view import (
+    FieldChange,
+    ImageDefaults,
+    compare,
+    desired_view,
+    engine_healthcheck,
+    observed_view,
+)
+from reconciler.model.sensitive import redact, reveal
+from reconciler.model.spec import Container
+from reconciler.plan.digest import ABSENT, digest_json
+from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
+
+MANAGED = "reconciler.managed"
+ADDRESS = "reconciler.address"
+CONFIG_HASH = "reconciler.config-hash"
+REPLACEMENT_SUFFIX = "-reconcile-new"
+DEFAULT_STOP_SECONDS = 10
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class SeenContainer:
+    """One container as observed, with what the pure diff needs to read it."""
+
+    host: str
+    id: str
+    name: str
+    managed: bool
+    status: str
+    image_id: str
+    view: dict[str, Any]  # observed_view
+    defaults: ImageDefaults | None  # the desired image's (else the container's own) defaults
+    tag_image_id: str | None  # the image the desired tag points to now, if local
+    log_driver: str
+    stop_timeout: int | None
+
+
+def observation(
+    host: str,
+    record: dict[str, Any],
+    tag_image: dict[str, Any] | None,
+    own_image: dict[str, Any] | None,
+    log_driver: str,
+    names_by_id: dict[str, str],
+) -> Observation:
+    """One inspected container (and the inspected images: the one its desired tag names, the one
+    it runs) → what diff and apply need. Pure."""
+    own_defaults = ImageDefaults.from_inspect(own_image) if own_image else None
+    labels = (record.get("Config") or {}).get("Labels") or {}
+    seen = SeenContainer(
+        host=host,
+        id=record["Id"],
+        name=record["Name"].lstrip("/"),
+        managed=labels.get(MANAGED) == "true",
+        status=(record.get("State") or {}).get("Status", ""),
+        image_id=record["Image"],
+        view=observed_view(record, own_defaults, names_by_id),
+        defaults=ImageDefaults.from_inspect(tag_image) if tag_image else own_defaults,
+        tag_image_id=tag_image["Id"] if tag_image else None,
+        log_driver=log_driver,
+        stop_timeout=(record.get("Config") or {}).get("StopTimeout"),
+    )
+    material = {"id": seen.id, "state": seen.view["state"], "image": seen.image_id, "hash": labels.get(CONFIG_HASH)}
+    return Observation(digest_json(material), seen)
+
+
+def _address(name: str) -> str:
+    return f"container.{name}"
+
+
+def _dependencies(spec: Container) -> list[str]:
+    names = list(spec.depends_on)
+    if spec.network_mode.startswith("container:"):
+        names.append(spec.network_mode.partition(":")[2])
+    return names
+
+
+def config_hash(spec: Container) -> str:
+    """A digest of the normalised spec; a sensitive value enters only as '(sensitive)'."""
+    return digest_json(spec.model_dump(mode="json"))
+
+
+def _flatten(prefix: str, value: Any) -> Iterable[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _flatten(f"{prefix}.{key}" if prefix else key, item)
+    elif value not in (None, [], {}, ()):
+        yield prefix, value
+
+
+class ContainerKind:
+    kind: ClassVar[str] = "container"
+    section: ClassVar[str] = "containers"
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    # --- connections ------------------------------------------------------------------------
+
+    def client(self, host: str) -> docker.APIClient:
+        spec = self.ctx.state.hosts[host]
+        client: docker.APIClient = self.ctx.client(f"docker:{host}", lambda: connect(host, spec, self.ctx.parallelism + 2))
+        return client
+
+    # --- observe ----------------------------------------------------------------------------
+
+    def observe(self, desired: Mapping[str, Container]) -> Mapping[str, Observation]:
+        observed: dict[str, Observation] = {}
+        for host in self.ctx.state.hosts:
+            here = {name: spec for name, spec in desired.items() if spec.host == host}
+            observed.update(self._observe_host(host, here))
+        return observed
+
+    def _observe_host(self, host: str, desired: Mapping[str, Container]) -> dict[str, Observation]:
+        client = self.client(host)
+        self.ctx.progress("container.*", f"listing containers on {host}")
+        listing = client.containers(all=True)
+        wanted: dict[str, str] = {}  # name → container id
+        for summary in listing:
+            labels = summary.get("Labels") or {}
+            names = [n.lstrip("/") for n in summary.get("Names") or []]
+            name = names[0] if names else summary["Id"][:12]
+            if name.endswith(REPLACEMENT_SUFFIX):
+                continue
+            managed_address = labels.get(ADDRESS, "") if labels.get(MANAGED) == "true" else ""
+            if managed_address.startswith("container."):
+                wanted[managed_address.partition(".")[2]] = summary["Id"]
+            elif name in desired:
+                wanted.setdefault(name, summary["Id"])
+        self.ctx.progress("container.*", f"inspecting {len(wanted)} containers on {host}")
+        with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
+            records = dict(zip(wanted, pool.map(client.inspect_container, wanted.values()), strict=True))
+            references = {spec.image for spec in desired.values()} | {r["Image"] for r in records.values()}
+            images = dict(zip(references, pool.map(lambda ref: inspect_image(client, ref), references), strict=True))
+        log_driver = client.info().get("LoggingDriver", "json-file") if records else "json-file"
+        names_by_id = {record["Id"]: record["Name"].lstrip("/") for record in records.values()}
+        observed = {}
+        for name, record in records.items():
+            spec = desired.get(name)
+            tag_image = images.get(spec.image) if spec else None
+            observed[name] = observation(host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id)
+        return observed
+
+    # --- diff (pure) ------------------------------------------------------------------------
+
+    def diff(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
+        address = _address(name)
+        depends_on = [_address(n) for n in _dependencies(desired)] if desired else []
+        digest = observed.digest if observed else ABSENT
+        seen: SeenContainer | None = observed.data if observed else None
+
+        def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
+            return Action(
+                address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
+                observed_digest=digest, depends_on=depends_on, blocked=blocked,
+            )  # fmt: skip
+
+        if seen is None:
+            if desired is None or desired.state == "absent":
+                return action("noop", [], [])
+            shown = redact(desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"}))
+            return action("create", [], [Change(path=path, after=value) for path, value in _flatten("", shown)])
+        if not seen.managed:
+            if desired is None or desired.state == "absent":
+                return action("noop", [], [])
+            return action(
+                "create",
+                [f"a container named {name} already exists on {seen.host} and is not managed by reconcile"],
+                [],
+                Blocked(
+                    reason=f"container {name} exists on host {seen.host} and is not managed by reconcile",
+                    remedy=f"adopt it with `reconcile import --host {seen.host}`, or remove or rename it",
+                ),
+            )
+        if desired is None:
+            return action("delete", ["no longer declared"], [])
+        if desired.state == "absent":
+            return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
+        changes = compare(desired_view(desired, seen.defaults, seen.log_driver), seen.view)
+        if seen.tag_image_id and seen.tag_image_id != seen.image_id and not any(c.path == "image" for c in changes):
+            changes.append(
+                FieldChange(
+                    "image", f"{desired.image} ({_short(seen.image_id)})", f"{desired.image} ({_short(seen.tag_image_id)})"
+                )
+            )
+        if not changes:
+            return action("noop", [], [])
+        in_place = all(_in_place(change) for change in changes)
+        reasons = [_reason(change) for change in changes if in_place or not _in_place(change)]
+        return action(
+            "update" if in_place else "replace", reasons, [Change(path=c.path, before=c.before, after=c.after) for c in changes]
+        )
+
+    def findings(self, name: str, desired: Container | None, observed: Observation | None) -> list[Finding]:
+        return []
+
+    # --- apply ------------------------------------------------------------------------------
+
+    def apply(self, step: Step) -> StepResult:
+        action = step.action
+        seen: SeenContainer | None = step.observed.data if step.observed else None
+        try:
+            if action.action == "create":
+                assert step.desired is not None
+                self._create(action.name, step.desired, action.name)
+                return StepResult(True, "created" + (" and started" if step.desired.state == "running" else ""))
+            if action.action == "delete":
+                assert seen is not None
+                self._remove(seen.host, seen.id, seen.stop_timeout, action.address)
+                return StepResult(True, "stopped and removed")
+            if action.action == "update":
+                assert step.desired is not None and seen is not None
+                return StepResult(True, self._update(step.desired, seen, action))
+            if action.action == "replace":
+                assert step.desired is not None and seen is not None
+                return StepResult(True, self._replace(action.name, step.desired, seen))
+        except APIError as error:
+            return StepResult(False, explain(error))
+        except ReconcileError as error:
+            return StepResult(False, str(error))
+        return StepResult(True, "nothing to do")
+
+    def _create(self, name: str, spec: Container, container_name: str) -> str:
+        client = self.client(spec.host or "")
+        address = _address(name)
+        self._ensure_image(client, spec, address)
+        self._wait_for_dependencies(spec, address)
+        self.ctx.progress(address, f"creating {container_name}")
+        created = client.create_container(**self._create_arguments(client, name, spec, container_name))
+        if spec.state == "running":
+            client.start(created["Id"])
+        return str(created["Id"])
+
+    def _create_arguments(self, client: docker.APIClient, name: str, spec: Container, container_name: str) -> dict[str, Any]:
+        bindings: dict[int | str, Any] = {}
+        exposed = []
+        for port in spec.ports:
+            for offset in range(port.container_end - port.container_start + 1):
+                key = f"{port.container_start + offset}/{port.protocol}"
+                exposed.append((port.container_start + offset, port.protocol))
+                host_port = (
+                    None if port.host_start is None else port.host_start + (offset if port.host_start != port.host_end else 0)
+                )
+                bindings[key] = (port.host_ip or "", host_port) if host_port else ((port.host_ip,) if port.host_ip else None)
+        restart_name, _, retries = spec.restart.partition(":")
+        host_config = client.create_host_config(
+            port_bindings=bindings or None,
+            binds=[f"{v.source}:{v.target}:{'ro' if v.read_only else 'rw'}" for v in spec.volumes] or None,
+            restart_policy={"Name": "" if restart_name == "no" else restart_name, "MaximumRetryCount": int(retries or 0)},
+            log_config=LogConfig(type=spec.logging.driver, config=dict(spec.logging.options)) if spec.logging else None,
+            network_mode=spec.network_mode,
+            mem_limit=spec.mem_limit,
+            nano_cpus=round(spec.cpus * 1e9) if spec.cpus else None,
+            init=spec.init or None,
+        )
+        healthcheck = engine_healthcheck(spec.healthcheck, None)
+        labels = {**spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec)}
+        return {
+            "image": spec.image,
+            "name": container_name,
+            "command": [reveal(arg) for arg in spec.command] if spec.command is not None else None,
+            "entrypoint": [reveal(arg) for arg in spec.entrypoint] if spec.entrypoint is not None else None,
+            "environment": {key: reveal(value) for key, value in spec.environment.items()},
+            "labels": labels,
+            "healthcheck": {k: ([reveal(a) for a in v] if k == "Test" else v) for k, v in healthcheck.items()}
+            if healthcheck
+            else None,
+            "user": spec.user,
+            "stop_signal": spec.stop_signal,
+            "stop_timeout": round(spec.stop_grace_period.total_seconds()) if spec.stop_grace_period else None,
+            "ports": exposed or None,
+            "host_config": host_config,
+            "detach": True,
+        }
+
+    def _ensure_image(self, client: docker.APIClient, spec: Container, address: str) -> None:
+        if inspect_image(client, spec.image) is not None:
+            return
+        self.ctx.progress(address, f"pulling {spec.image}")
+        repository, _, tag = spec.image.rpartition(":") if ":" in spec.image.rsplit("/", 1)[-1] else (spec.image, "", "latest")
+        try:
+            client.pull(repository, tag=tag)
+        except (APIError, docker.errors.DockerException) as error:
+            raise ReconcileError(
+                f"image {spec.image} is not on host {spec.host} and pulling it failed: {explain(error)}"
+            ) from None
+
+    def _wait_for_dependencies(self, spec: Container, address: str) -> None:
+        for dependency in _dependencies(spec):
+            target = self.ctx.state.containers[dependency]
+            client = self.client(target.host or "")
+            self.ctx.progress(address, f"waiting for {dependency} to be running and healthy")
+            healthy, detail = self._wait_healthy(client, dependency, target, address)
+            if not healthy:
+                raise ReconcileError(f"dependency {dependency} is not ready: {detail}")
+
+    def _wait_healthy(self, client: docker.APIClient, reference: str, spec: Container, address: str) -> tuple[bool, str]:
+        """Wait until the container runs and, if it has a healthcheck, is healthy; bounded by
+        start_period + retries × (interval + timeout), with a little slack."""
+        record = client.inspect_container(reference)
+        check = (record.get("Config") or {}).get("Healthcheck") or {}
+        has_check = bool(check.get("Test")) and check["Test"][0] != "NONE"
+        interval = (check.get("Interval") or 30 * 10**9) / 1e9
+        timeout = (check.get("Timeout") or 30 * 10**9) / 1e9
+        bound = (
+            (check.get("StartPeriod") or 0) / 1e9 + (check.get("Retries") or 3) * (interval + timeout) + 5 if has_check else 10
+        )
+        started = time.monotonic()
+        last_said = 0.0
+        while True:
+            state = record.get("State") or {}
+            if state.get("Status") in ("exited", "dead", "created"):
+                return False, f"{reference} is {state.get('Status')} (exit code {state.get('ExitCode')})"
+            health = state.get("Health")
+            if state.get("Status") == "running" and (not has_check or (health or {}).get("Status") == "healthy"):
+                return True, "healthy" if has_check else "running"
+            if has_check and (health or {}).get("Status") == "unhealthy":
+                return False, f"{reference} is unhealthy: {_last_output(health)}"
+            elapsed = time.monotonic() - started
+            if elapsed > bound:
+                return False, f"{reference} was not healthy after {bound:.0f}s: {_last_output(health)}"
+            if self.ctx.stopping.is_set():
+                return False, "stopped before it became healthy"
+            if elapsed - last_said >= 1:
+                self.ctx.progress(address, f"waiting for {reference} to be healthy ({elapsed:.0f}s of at most {bound:.0f}s)")
+                last_said = elapsed
+            time.sleep(POLL_SECONDS)
+            record = client.inspect_container(reference)
+
+    def _remove(self, host: str, container_id: str, stop_timeout: int | None, address: str) -> None:
+        client = self.client(host)
+        self.ctx.progress(address, "stopping")
+        with contextlib.suppress(NotFound):  # already gone: the goal is met
+            client.stop(container_id, timeout=stop_timeout if stop_timeout is not None else DEFAULT_STOP_SECONDS)
+            client.remove_container(container_id)
+
+    def _update(self, spec: Container, seen: SeenContainer, action: Action) -> str:
+        client = self.client(seen.host)
+        paths = {change.path for change in action.changes}
+        body: dict[str, Any] = {}
+        if "restart" in paths:
+            restart_name, _, retries = spec.restart.partition(":")
+            body["RestartPolicy"] = {"Name": "" if restart_name == "no" else restart_name, "MaximumRetryCount": int(retries or 0)}
+        if "mem_limit" in paths and spec.mem_limit:
+            body["Memory"] = spec.mem_limit
+            body["MemorySwap"] = 2 * spec.mem_limit
+        if "cpus" in paths and spec.cpus:
+            body["NanoCpus"] = round(spec.cpus * 1e9)
+        done = []
+        if body:
+            update_resources(client, seen.id, body)
+            done.append("updated " + ", ".join(sorted(paths - {"state"})))
+        if "state" in paths:
+            if spec.state == "running":
+                self._wait_for_dependencies(spec, _address(seen.name))
+                client.start(seen.id)
+                done.append("started")
+            else:
+                client.stop(seen.id, timeout=seen.stop_timeout if seen.stop_timeout is not None else DEFAULT_STOP_SECONDS)
+                done.append("stopped")
+        return " and ".join(done)
+
+    def _replace(self, name: str, spec: Container, seen: SeenContainer) -> str:
+        client = self.client(seen.host)
+        address = _address(name)
+        temporary = f"{name}{REPLACEMENT_SUFFIX}"
+        with contextlib.suppress(NotFound):
+            client.remove_container(temporary, force=True)  # a leftover of an interrupted replace
+        clash = _would_clash(spec, seen)
+        was_running = seen.status == "running"
+        if clash and was_running:
+            self.ctx.progress(address, "stopping the old container first (both would bind the same host ports)")
+            client.stop(seen.id, timeout=seen.stop_timeout if seen.stop_timeout is not None else DEFAULT_STOP_SECONDS)
+        try:
+            new_id = self._create(name, spec, temporary)
+        except (APIError, ReconcileError):
+            if clash and was_running:
+                client.start(seen.id)
+            raise
+        if spec.state == "running":
+            healthy, detail = self._wait_healthy(client, new_id, spec, address)
+            if not healthy:
+                client.remove_container(new_id, force=True)
+                if clash and was_running:
+                    client.start(seen.id)
+                kept = "the old container keeps running" if was_running else "the old container is kept"
+                raise ReconcileError(f"the new container never became healthy ({detail}); {kept}")
+        self._remove(seen.host, seen.id, seen.stop_timeout, address)
+        client.rename(new_id, name)
+        return "replaced (the new container was healthy before the old one was removed)" if not clash else "replaced"
+
+
+def _would_clash(spec: Container, seen: SeenContainer) -> bool:
+    """Would the new and the old container bind the same host ports? With host networking the
+    ports a process binds are unknown, so assume they would."""
+    if spec.network_mode == "host" and seen.view["network_mode"] == "host":
+        return True
+    published = {p.split(":")[-2] if p.count(":") >= 1 else "" for p in seen.view["ports"]}
+    wanted = {str(p.host_start) for p in spec.ports if p.host_start is not None}
+    return bool(published & wanted)
+
+
+def _in_place(change: FieldChange) -> bool:
+    return change.in_place and (change.path not in ("mem_limit", "cpus") or change.after is not None)
+
+
+def _reason(change: FieldChange) -> str:
+    if change.path == "state":
+        return "start" if change.after == "running" else "stop"
+    return f"{change.path} changed"
+
+
+def _short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def _last_output(health: dict[str, Any] | None) -> str:
+    log = (health or {}).get("Log") or []
+    if not log:
+        return "no healthcheck has run yet"
+    last = log[-1]
+    output = (last.get("Output") or "").strip().splitlines()
+    failing = (health or {}).get("FailingStreak", 0)
+    return f"exit {last.get('ExitCode')}, {failing} failing in a row, last output: {output[-1] if output else '(none)'}"
+
+
+KIND = ContainerKind

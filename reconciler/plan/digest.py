@@ -1,0 +1,31 @@
+"""Digests: of the desired state (its files as written, so no secret value enters), of an observed
+resource (its kind decides what goes in, never a secret), and of a spec (the config-hash label)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def digest_bytes(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digest_json(value: Any) -> str:
+    """A stable digest of JSON-able data (keys sorted)."""
+    return digest_bytes(json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode())
+
+
+ABSENT = digest_json({"absent": True})
+
+
+def state_digest(directory: Path, files: Iterable[Path]) -> str:
+    """Over each file's path (relative to the directory) and bytes: `${VAR}` stays a reference."""
+    hasher = hashlib.sha256()
+    for file in sorted(files):
+        hasher.update(file.relative_to(directory).as_posix().encode() + b"\0")
+        hasher.update(file.read_bytes() + b"\0")
+    return "sha256:" + hasher.hexdigest()

@@ -1,0 +1,123 @@
+"""The plan as data (SPEC §3.2). The JSON format is `Plan.model_dump(mode="json")`, nothing built
+by hand; every renderer reads this and nothing else. No value in a plan is ever a secret: changes
+pass through `redact` when they are made."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reconciler.model.sensitive import redact
+
+ActionKind = Literal["create", "update", "replace", "delete", "noop"]
+ACTION_KINDS: tuple[ActionKind, ...] = ("create", "update", "replace", "delete", "noop")
+FORMAT_VERSION: Literal["1"] = "1"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Change(Record):
+    """One field that differs: ``path`` like ``healthcheck.test``; values as a user reads them."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+
+    @field_validator("before", "after", mode="before")
+    @classmethod
+    def _no_secret(cls, value: Any) -> Any:
+        return redact(value)
+
+
+class Blocked(Record):
+    reason: str
+    remedy: str
+
+
+class Action(Record):
+    address: str
+    type: str
+    action: ActionKind
+    reasons: list[str] = []
+    changes: list[Change] = []
+    observed_digest: str
+    depends_on: list[str] = []
+    blocked: Blocked | None = None
+
+    @property
+    def name(self) -> str:
+        return self.address.partition(".")[2]
+
+    @property
+    def is_change(self) -> bool:
+        return self.action != "noop"
+
+
+class Finding(Record):
+    severity: Literal["error", "warning", "info"]
+    address: str
+    code: str
+    message: str
+    remedy: str | None = None
+
+
+class CostLine(Record):
+    address: str
+    description: str
+    monthly_usd: float = 0.0
+    one_off_usd: float = 0.0
+
+
+class Costs(Record):
+    monthly_usd: float = 0.0
+    one_off_usd: float = 0.0
+    lines: list[CostLine] = []
+
+
+class GitInfo(Record):
+    commit: str
+    dirty: bool
+
+
+class StateInfo(Record):
+    dir: str
+    digest: str
+    git: GitInfo | None = None
+
+
+class Summary(Record):
+    create: int = 0
+    update: int = 0
+    replace: int = 0
+    delete: int = 0
+    noop: int = 0
+    blocked: int = 0
+
+    @classmethod
+    def of(cls, actions: list[Action]) -> Summary:
+        counts = {kind: sum(1 for a in actions if a.action == kind) for kind in ACTION_KINDS}
+        return cls(**counts, blocked=sum(1 for a in actions if a.blocked is not None))
+
+
+class Plan(Record):
+    format_version: Literal["1"] = FORMAT_VERSION
+    tool_version: str
+    state: StateInfo
+    summary: Summary
+    actions: list[Action]
+    findings: list[Finding] = []
+    costs: Costs = Field(default_factory=Costs)
+
+    @property
+    def has_changes(self) -> bool:
+        """Anything to do, or anything blocked (for --detailed-exitcode)."""
+        return any(a.is_change or a.blocked for a in self.actions)
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def action(self, address: str) -> Action | None:
+        return next((a for a in self.actions if a.address == address), None)

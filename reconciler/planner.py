@@ -1,0 +1,76 @@
+"""observe → pair → diff → Plan. Read-only: kinds' observe and diff never change anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import ReconcileError
+from reconciler.kinds import KINDS
+from reconciler.kinds.base import Kind, Observation, RunContext, Step
+from reconciler.model.load import LoadedState
+from reconciler.plan.digest import state_digest
+from reconciler.plan.schema import Action, Finding, GitInfo, Plan, StateInfo, Summary
+
+
+@dataclass
+class Planned:
+    """A plan, and for each of its actions the step apply needs (the desired spec, the observation)."""
+
+    plan: Plan
+    steps: dict[str, Step]
+    kinds: dict[str, Kind]
+
+
+def _observe_all(kinds: Mapping[str, Kind], state: Any, ctx: RunContext) -> dict[str, Mapping[str, Observation]]:
+    with ThreadPoolExecutor(max_workers=max(1, len(kinds))) as pool:
+        futures = {name: pool.submit(kind.observe, getattr(state, kind.section)) for name, kind in kinds.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _with_dependencies(targets: Iterable[str], actions: Mapping[str, Action]) -> set[str]:
+    """The targets and everything they depend on (as Terraform's -target does)."""
+    chosen: set[str] = set()
+    pending = list(targets)
+    while pending:
+        address = pending.pop()
+        if address in chosen:
+            continue
+        if address not in actions:
+            raise ReconcileError(f"--target {address}: no such resource in the desired state or among managed resources")
+        chosen.add(address)
+        pending.extend(actions[address].depends_on)
+    return chosen
+
+
+def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (), git: GitInfo | None = None) -> Planned:
+    kinds = {name: factory(ctx) for name, factory in KINDS.items()}
+    observed = _observe_all(kinds, loaded.state, ctx)
+    actions: dict[str, Action] = {}
+    steps: dict[str, Step] = {}
+    findings: list[Finding] = []
+    for kind_name, kind in kinds.items():
+        desired: Mapping[str, Any] = getattr(loaded.state, kind.section)
+        seen = observed[kind_name]
+        for name in sorted(set(desired) | set(seen)):
+            action = kind.diff(name, desired.get(name), seen.get(name))
+            actions[action.address] = action
+            steps[action.address] = Step(action, desired.get(name), seen.get(name))
+            findings.extend(kind.findings(name, desired.get(name), seen.get(name)))
+    targets = list(targets)
+    if targets:
+        chosen = _with_dependencies(targets, actions)
+        actions = {address: action for address, action in actions.items() if address in chosen}
+        findings = [finding for finding in findings if finding.address in chosen]
+    ordered = list(actions.values())
+    plan = Plan(
+        tool_version=__version__,
+        state=StateInfo(dir=str(loaded.directory), digest=state_digest(loaded.directory, loaded.paths), git=git),
+        summary=Summary.of(ordered),
+        actions=ordered,
+        findings=findings,
+    )
+    return Planned(plan, {address: steps[address] for address in actions}, kinds)
