@@ -61,7 +61,7 @@ def test_a_secret_is_never_printed_even_next_to_an_error(reconcile: Run, tmp_pat
         (["validate", "nowhere"], "error: nowhere: no such directory"),
         (["validate", "empty"], "error: empty: no *.yaml or *.yml files"),
         (["validate", "--frobnicate"], "No such option: --frobnicate"),
-        (["plan"], "No such command 'plan'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
     ],
 )
 def test_usage_and_setup_errors_exit_1_without_a_traceback(reconcile: Run, tmp_path: Path, args: list[str], message: str) -> None:
