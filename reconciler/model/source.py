@@ -93,38 +93,42 @@ class _Refused(Exception):
 
 
 def _check_shape(yaml: YAML, text: str) -> None:
-    """Walk the event stream (no tree is built) measuring depth and the size the document would
-    have once aliases are expanded; refuse a bomb before anything is composed."""
-    anchored_sizes: dict[str, int] = {}
-    stack: list[tuple[int, str | None]] = []  # (nodes so far, anchor) per open collection
+    """Walk the event stream (no tree is built) measuring the depth and the size the document
+    would have once aliases are expanded; refuse a bomb before anything is composed."""
+    anchored: dict[str, tuple[int, int]] = {}  # anchor → (values, height) of what it names
+    stack: list[list[Any]] = []  # per open collection: [values so far, tallest child, anchor]
     total = 0
     for event in yaml.parse(text):
-        size = 0
         if isinstance(event, (yaml_events.MappingStartEvent, yaml_events.SequenceStartEvent)):
             if len(stack) >= MAX_DEPTH:
-                mark = event.start_mark
-                raise _Refused(mark.line, mark.column, f"the document is nested deeper than {MAX_DEPTH} levels")
-            stack.append((1, event.anchor))
+                raise _Refused(
+                    event.start_mark.line, event.start_mark.column, f"the document is nested deeper than {MAX_DEPTH} levels"
+                )
+            stack.append([1, 0, event.anchor])
             continue
         if isinstance(event, (yaml_events.MappingEndEvent, yaml_events.SequenceEndEvent)):
-            size, anchor = stack.pop()
+            size, tallest, anchor = stack.pop()
+            height = tallest + 1
             if anchor:
-                anchored_sizes[anchor] = size
+                anchored[anchor] = (size, height)
         elif isinstance(event, yaml_events.ScalarEvent):
-            size = 1
+            size, height = 1, 0
             if event.anchor:
-                anchored_sizes[event.anchor] = 1
+                anchored[event.anchor] = (1, 0)
         elif isinstance(event, yaml_events.AliasEvent):
-            size = anchored_sizes.get(event.anchor, 1)
+            size, height = anchored.get(event.anchor, (1, 0))
         else:
             continue
+        mark = event.start_mark
+        if len(stack) + height > MAX_DEPTH:
+            raise _Refused(mark.line, mark.column, f"the document is nested deeper than {MAX_DEPTH} levels (through its aliases)")
         if stack:
-            count, anchor = stack[-1]
-            stack[-1] = (count + size, anchor)
+            stack[-1][0] += size
+            stack[-1][1] = max(stack[-1][1], height)
+            size = stack[-1][0]
         else:
             total += size
-        if size > MAX_NODES or (stack and stack[-1][0] > MAX_NODES) or total > MAX_NODES:
-            mark = event.start_mark
+        if size > MAX_NODES or total > MAX_NODES:
             raise _Refused(
                 mark.line, mark.column, f"the document expands to more than {MAX_NODES} values (an alias bomb?); refused"
             )
@@ -171,6 +175,9 @@ def interpolate(text: str, environ: Mapping[str, str]) -> str | Sensitive:
     return Sensitive(result) if used_environment else result
 
 
+_CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
+
+
 class _Builder:
     """CommentedMap/Seq → plain data, recording positions and located problems."""
 
@@ -184,6 +191,12 @@ class _Builder:
         return Position(self.display, line + 1, col + 1)
 
     def build(self, node: Any, path: Path, where: Position) -> Any:
+        tag = getattr(getattr(node, "tag", None), "value", None)
+        if tag is not None and tag not in _CORE_TAGS:
+            self.problems.append(
+                where.diagnostic(f"{dotted(path)}: unsupported YAML tag {tag}; use plain mappings, lists and scalars")
+            )
+            return None
         if isinstance(node, CommentedMap):
             result: dict[str, Any] = {}
             for key, value in node.items():
@@ -287,6 +300,8 @@ def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Doc
         return refused(_syntax_message(error), mark.line if mark else 0, mark.column if mark else 0)
     except (YAMLError, ValueError, RecursionError) as error:
         return refused(f"YAML syntax error: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+    except Exception as error:  # the YAML library failed on its own input: the file is unreadable YAML
+        return refused(f"YAML error: the parser could not read this file ({type(error).__name__}); check its syntax")
     if tree is None:
         return Document({}, SourceMap(), [])
     if not isinstance(tree, CommentedMap):
@@ -294,4 +309,4 @@ def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Doc
         return refused(f"the top level must be a mapping of sections (version, settings, containers, …), got {got}")
     builder = _Builder(display, environ)
     data = builder.build(tree, (), start)
-    return Document(data, builder.source, builder.problems)
+    return Document(data if isinstance(data, dict) else {}, builder.source, builder.problems)

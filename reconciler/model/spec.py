@@ -47,6 +47,7 @@ from reconciler.model.fields import (
     Volumes,
     int_in,
 )
+from reconciler.model.suggest import did_you_mean
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
 SECTIONS = (
@@ -212,8 +213,12 @@ def _prune_steps(value: object) -> list[PruneStep]:
             raise SubpathError(f"unknown prune step {kind!r}: expected one of {', '.join(PRUNE_KINDS)}", index)
         if any(step.kind == kind for step in steps):
             raise SubpathError(f"prune step {kind!r} is listed twice", index)
-        if not isinstance(options, dict) or set(options) - {"older_than"}:
-            raise SubpathError(f"{kind} takes only {{older_than: DURATION}}", index)
+        if not isinstance(options, dict):
+            raise SubpathError(f"{kind} takes {{older_than: DURATION}}, got {options!r}", index)
+        for option in set(options) - {"older_than"}:
+            raise SubpathError(
+                f"{kind}: unknown option {option!r}{did_you_mean(option, ['older_than'])}; it takes only older_than", index
+            )
         older_than = options.get("older_than")
         try:
             steps.append(PruneStep(kind, None if older_than is None else parse_duration(str(older_than))))
