@@ -404,3 +404,25 @@ def test_sigterm_stops_starting_new_steps_and_releases_the_lock(
     assert "Apply incomplete" in stdout
     assert not (state / ".reconcile.lock.info").exists()
     assert "+ container." in run_reconcile("plan", "desired_state", cwd=tmp_path).stdout  # what is left
+
+
+def test_target_plans_and_applies_only_the_address_and_what_it_depends_on(
+    state: Path, reconcile: Reconcile, prefix: str, docker_client: docker.DockerClient
+) -> None:
+    write(
+        state,
+        containers(
+            container(f"{prefix}-db"),
+            container(f"{prefix}-web", extra=f"depends_on: [{prefix}-db]"),
+            container(f"{prefix}-other"),
+        ),
+    )
+    plan = reconcile("plan", "desired_state", "--target", f"container.{prefix}-web")
+    assert "Plan: 2 to add" in plan.stdout
+    assert f"container.{prefix}-other" not in plan.stdout
+    assert reconcile("apply", "desired_state", "--auto-approve", "--target", f"container.{prefix}-web").returncode == 0
+    assert absent(docker_client, f"{prefix}-other")
+    assert not absent(docker_client, f"{prefix}-db")
+    unknown = reconcile("plan", "desired_state", "--target", "container.nope")
+    assert unknown.returncode == 1
+    assert "--target container.nope: no such resource" in unknown.stderr
