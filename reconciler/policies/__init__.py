@@ -1,0 +1,1 @@
+"""Findings from the desired spec and what was observed (pure)."""
