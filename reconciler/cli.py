@@ -19,11 +19,11 @@ from rich.text import Text
 from reconciler import __version__
 from reconciler.apply.executor import ApplyResult, apply_planned, check_still_true, restrict
 from reconciler.apply.lock import StateLock
-from reconciler.apply.walk import Outcome
 from reconciler.errors import ConfigError, ReconcileError
 from reconciler.kinds.base import RunContext
 from reconciler.model.load import LoadedState, load_state
 from reconciler.model.spec import json_schema
+from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Plan
 from reconciler.planner import Planned, make_plan
 from reconciler.progress import ProgressView

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from reconciler.apply.graph import build_graph
-from reconciler.apply.walk import Outcome, walk
+from reconciler.apply.walk import walk
 from reconciler.errors import StalePlan
 from reconciler.kinds.base import RunContext, StepResult
+from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Plan
 from reconciler.planner import Planned
 

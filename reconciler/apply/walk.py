@@ -8,21 +8,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Literal
 
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import StepResult
-
-Status = Literal["done", "failed", "skipped", "blocked", "not started"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    address: str
-    status: Status
-    message: str
-    seconds: float = 0.0
+from reconciler.plan.report import Outcome
 
 
 def _timed(run: Callable[[str], StepResult], address: str) -> Outcome:

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from reconciler.apply.walk import Outcome
+from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Action, Plan
 
 MARKERS = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"), "delete": ("-", "red")}

@@ -397,7 +397,8 @@ def mutate(draw: Any, files: dict[str, Any], kinds: list[str], secret_reference:
         items.insert(draw(st.integers(0, len(items))), copy.deepcopy(items[index]))
     elif kind in ("inject-reference", "inject-reference-where-allowed"):
         text = parent[path[-1]]
-        where = draw(st.integers(0, len(text)))
+        # never right after a `$`: `$${…}` is the escape for a literal `$`, not a reference
+        where = draw(st.sampled_from([i for i in range(len(text) + 1) if i == 0 or text[i - 1] != "$"]))
         parent[path[-1]] = text[:where] + secret_reference + text[where:]
         mutation.injected = secret_reference
     elif kind == "replace-with-reference":

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from reconciler.apply.executor import check_still_true
-from reconciler.apply.walk import Outcome
 from reconciler.errors import StalePlan
 from reconciler.plan.digest import ABSENT
+from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Action, Blocked, Change, Finding, Plan, StateInfo, Summary
 from reconciler.render.text import render_outcomes, render_plan
 

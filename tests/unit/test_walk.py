@@ -9,9 +9,10 @@ import time
 import pytest
 
 from reconciler.apply.graph import build_graph
-from reconciler.apply.walk import Outcome, walk
+from reconciler.apply.walk import walk
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import StepResult
+from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Action
 
 
