@@ -8,12 +8,14 @@ import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import docker
 from docker.types import LogConfig
 
 from reconciler.clients.docker import APIError, NotFound, connect, explain, inspect_image, update_resources
+from reconciler.clients.image_layers import read_image
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.container_view import (
@@ -28,6 +30,8 @@ from reconciler.model.sensitive import redact, reveal
 from reconciler.model.spec import Container
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
+from reconciler.policies.containers import Health, declared_findings, health_findings, image_findings
+from reconciler.policies.image_view import ImageView
 
 MANAGED = "reconciler.managed"
 ADDRESS = "reconciler.address"
@@ -52,6 +56,35 @@ class SeenContainer:
     tag_image_id: str | None  # the image the desired tag points to now, if local
     log_driver: str
     stop_timeout: int | None
+    health: Health
+
+
+def _moment(text: str | None) -> datetime | None:
+    """The engine's RFC 3339 time with nanoseconds → datetime (None for its zero time)."""
+    if not text or text.startswith("0001-"):
+        return None
+    head, _, fraction = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(fraction or '0')[:6]}+00:00")
+
+
+def health_of(record: dict[str, Any]) -> Health:
+    state = record.get("State") or {}
+    health = state.get("Health") or {}
+    check = (record.get("Config") or {}).get("Healthcheck") or {}
+    log = health.get("Log") or []
+    output = (log[-1].get("Output") or "").strip().splitlines() if log else []
+    return Health(
+        status=state.get("Status", ""),
+        health=health.get("Status"),
+        failing_streak=health.get("FailingStreak", 0),
+        last_output=output[-1] if output else "",
+        restart_count=record.get("RestartCount", 0),
+        started_at=_moment(state.get("StartedAt")),
+        start_period=timedelta(seconds=(check.get("StartPeriod") or 0) / 1e9),
+        first_check_within=timedelta(
+            seconds=((check.get("Interval") or 30 * 10**9) + (check.get("Timeout") or 30 * 10**9)) / 1e9
+        ),
+    )
 
 
 def observation(
@@ -78,6 +111,7 @@ def observation(
         tag_image_id=tag_image["Id"] if tag_image else None,
         log_driver=log_driver,
         stop_timeout=(record.get("Config") or {}).get("StopTimeout"),
+        health=health_of(record),
     )
     material = {"id": seen.id, "state": seen.view["state"], "image": seen.image_id, "hash": labels.get(CONFIG_HASH)}
     return Observation(digest_json(material), seen)
@@ -113,6 +147,7 @@ class ContainerKind:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.images: dict[tuple[str, str], ImageView | None] = {}  # (host, reference) → its files, None if not local
 
     # --- connections ------------------------------------------------------------------------
 
@@ -151,6 +186,9 @@ class ContainerKind:
             records = dict(zip(wanted, pool.map(client.inspect_container, wanted.values()), strict=True))
             references = {spec.image for spec in desired.values()} | {r["Image"] for r in records.values()}
             images = dict(zip(references, pool.map(lambda ref: inspect_image(client, ref), references), strict=True))
+        if self.ctx.state.policies.check_healthcheck_binaries:
+            checked = {spec.image for spec in desired.values() if spec.healthcheck and spec.healthcheck.test}
+            self._read_images(host, client, checked)
         log_driver = client.info().get("LoggingDriver", "json-file") if records else "json-file"
         names_by_id = {record["Id"]: record["Name"].lstrip("/") for record in records.values()}
         observed = {}
@@ -159,6 +197,12 @@ class ContainerKind:
             tag_image = images.get(spec.image) if spec else None
             observed[name] = observation(host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id)
         return observed
+
+    def _read_images(self, host: str, client: docker.APIClient, references: set[str]) -> None:
+        """Each image's files from its layers (cached by image id; never pulled, never run)."""
+        for reference in sorted(references):
+            self.ctx.progress("container.*", f"reading the files of {reference} on {host}")
+            self.images[(host, reference)] = read_image(client, reference)
 
     # --- diff (pure) ------------------------------------------------------------------------
 
@@ -211,7 +255,17 @@ class ContainerKind:
         )
 
     def findings(self, name: str, desired: Container | None, observed: Observation | None) -> list[Finding]:
-        return []
+        """From the spec, the image's files (read by observe) and the container's health."""
+        address = _address(name)
+        found: list[Finding] = []
+        if desired is not None and desired.state != "absent":
+            policies = self.ctx.state.policies
+            found += declared_findings(address, desired, policies)
+            found += image_findings(address, desired, self.images.get((desired.host or "", desired.image)), policies)
+        seen: SeenContainer | None = observed.data if observed else None
+        if seen is not None and seen.managed:
+            found += health_findings(address, seen.health, self.ctx.now)
+        return found
 
     # --- apply ------------------------------------------------------------------------------
 

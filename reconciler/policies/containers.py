@@ -26,6 +26,7 @@ class Health:
     restart_count: int
     started_at: datetime | None
     start_period: timedelta
+    first_check_within: timedelta = timedelta(seconds=60)  # interval + timeout: when the first result is due
 
 
 def _finding(severity: Literal["error", "warning"], address: str, code: str, message: str, remedy: str | None = None) -> Finding:
@@ -100,7 +101,7 @@ def health_findings(address: str, health: Health, now: datetime) -> list[Finding
     elif health.status == "running" and health.health == "starting" and health.started_at is not None:
         running_for = now - health.started_at
         seconds, allowed = int(running_for.total_seconds()), int(health.start_period.total_seconds())
-        if running_for > health.start_period:
+        if running_for > health.start_period + health.first_check_within:
             found.append(
                 _finding(
                     "warning",

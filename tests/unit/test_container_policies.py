@@ -53,7 +53,7 @@ def test_an_image_that_is_not_local_is_a_warning_not_a_pull() -> None:
 def health(**fields: Any) -> Health:
     base: dict[str, Any] = {
         "status": "running", "health": "healthy", "failing_streak": 0, "last_output": "", "restart_count": 0,
-        "started_at": NOW - timedelta(hours=3), "start_period": timedelta(seconds=10),
+        "started_at": NOW - timedelta(hours=3), "start_period": timedelta(seconds=10), "first_check_within": timedelta(seconds=40),
     }  # fmt: skip
     return Health(**{**base, **fields})
 
