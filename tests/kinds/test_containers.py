@@ -90,7 +90,8 @@ def events(docker_client: docker.DockerClient) -> Callable[[datetime], list[dict
     def since(moment: datetime) -> list[dict[str, Any]]:
         until = datetime.now(UTC)
         stream = docker_client.api.events(since=moment, until=until, decode=True)
-        return [e for e in stream if e.get("Type") in ("container", "image")]
+        after = moment.timestamp() * 1e9  # `since` has a resolution of one second; timeNano does not
+        return [e for e in stream if e.get("Type") in ("container", "image") and e.get("timeNano", 0) >= after]
 
     return since
 
