@@ -73,16 +73,6 @@ def parse_size(value: int | str) -> int:
     return int(Decimal(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
 
 
-def format_size(size: int) -> str:
-    """Bytes for a human: 13_590_000_000 → ``13.59 GB``."""
-    amount = Decimal(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if amount < 1000 or unit == "TB":
-            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.2f} {unit}"
-        amount /= 1000
-    raise AssertionError("unreachable")
-
-
 def parse_decimal(value: object) -> Decimal:
     """Money and hours: a YAML number or numeric string, kept exact (1.36 stays 1.36)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):

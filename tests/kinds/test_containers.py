@@ -4,7 +4,10 @@ engine (started by the test harness if none runs) with locally built images."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -71,6 +74,13 @@ def containers(*specs: str) -> str:
     return "containers:\n" + "".join(specs)
 
 
+def slow_dependency_and_dependant(prefix: str, seconds: int) -> str:
+    """PREFIX-db gets healthy only after ``seconds``; PREFIX-web depends on it."""
+    command = f'["sh", "-c", "sleep {seconds}; touch /tmp/ready; sleep 300"]'
+    slow_db = container(f"{prefix}-db", healthcheck="test -f /tmp/ready", command=command)
+    return containers(slow_db, container(f"{prefix}-web", extra=f"depends_on: [{prefix}-db]"))
+
+
 def engine(client: docker.DockerClient, name: str) -> dict[str, Any]:
     return client.api.inspect_container(name)  # type: ignore[no-any-return]
 
@@ -129,10 +139,7 @@ def test_plan_apply_plan_converges_and_plan_changes_nothing(
 def test_dependants_start_only_once_their_dependency_is_healthy(
     state: Path, reconcile: Reconcile, prefix: str, docker_client: docker.DockerClient
 ) -> None:
-    slow_db = container(
-        f"{prefix}-db", healthcheck="test -f /tmp/ready", command='["sh", "-c", "sleep 2; touch /tmp/ready; sleep 300"]'
-    )
-    write(state, containers(slow_db, container(f"{prefix}-web", extra=f"depends_on: [{prefix}-db]")))
+    write(state, slow_dependency_and_dependant(prefix, seconds=2))
     applied = reconcile("apply", "desired_state", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert f"waiting for {prefix}-db to be healthy" in applied.stderr
@@ -382,14 +389,7 @@ def test_secrets_never_reach_output_plan_files_or_logs(
 def test_sigterm_stops_starting_new_steps_and_releases_the_lock(
     state: Path, tmp_path: Path, prefix: str, docker_client: docker.DockerClient
 ) -> None:
-    slow_db = container(
-        f"{prefix}-db", healthcheck="test -f /tmp/ready", command='["sh", "-c", "sleep 3; touch /tmp/ready; sleep 300"]'
-    )
-    write(state, containers(slow_db, container(f"{prefix}-web", extra=f"depends_on: [{prefix}-db]")))
-    import os
-    import signal
-    import sys
-
+    write(state, slow_dependency_and_dependant(prefix, seconds=3))
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "apply", "desired_state", "--auto-approve", "--parallelism", "1"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
