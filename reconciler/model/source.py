@@ -15,6 +15,7 @@ from ruamel.yaml import events as yaml_events
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.parser import RoundTripParser
 
 from reconciler.errors import Diagnostic
 from reconciler.model.sensitive import Sensitive
@@ -84,6 +85,7 @@ def yaml_parser() -> YAML:
     """ruamel's round-trip parser (positions kept), reading timestamps as text as YAML 1.2 does."""
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
+    yaml.Parser = _GuardedParser
     return yaml
 
 
@@ -92,46 +94,64 @@ class _Refused(Exception):
         self.line, self.col, self.message = line, col, message
 
 
-def _check_shape(yaml: YAML, text: str) -> None:
-    """Walk the event stream (no tree is built) measuring the depth and the size the document
-    would have once aliases are expanded; refuse a bomb before anything is composed."""
-    anchored: dict[str, tuple[int, int]] = {}  # anchor → (values, height) of what it names
-    stack: list[list[Any]] = []  # per open collection: [values so far, tallest child, anchor]
-    total = 0
-    for event in yaml.parse(text):
+class _ShapeGuard:
+    """Watches the events as the composer takes them, measuring the depth and the size the
+    document would have once aliases are expanded; refuses a bomb before it is built deeper (the
+    composer never holds more than MAX_DEPTH levels, and aliases are shared, never copied)."""
+
+    def __init__(self) -> None:
+        self.anchored: dict[str, tuple[int, int]] = {}  # anchor → (values, height) of what it names
+        self.stack: list[list[Any]] = []  # per open collection: [values so far, tallest child, anchor]
+        self.total = 0
+
+    def see(self, event: Any) -> None:
         if isinstance(event, (yaml_events.MappingStartEvent, yaml_events.SequenceStartEvent)):
-            if len(stack) >= MAX_DEPTH:
+            if len(self.stack) >= MAX_DEPTH:
                 raise _Refused(
                     event.start_mark.line, event.start_mark.column, f"the document is nested deeper than {MAX_DEPTH} levels"
                 )
-            stack.append([1, 0, event.anchor])
-            continue
+            self.stack.append([1, 0, event.anchor])
+            return
         if isinstance(event, (yaml_events.MappingEndEvent, yaml_events.SequenceEndEvent)):
-            size, tallest, anchor = stack.pop()
+            size, tallest, anchor = self.stack.pop()
             height = tallest + 1
             if anchor:
-                anchored[anchor] = (size, height)
+                self.anchored[anchor] = (size, height)
         elif isinstance(event, yaml_events.ScalarEvent):
             size, height = 1, 0
             if event.anchor:
-                anchored[event.anchor] = (1, 0)
+                self.anchored[event.anchor] = (1, 0)
         elif isinstance(event, yaml_events.AliasEvent):
-            size, height = anchored.get(event.anchor, (1, 0))
+            size, height = self.anchored.get(event.anchor, (1, 0))
         else:
-            continue
+            return
         mark = event.start_mark
-        if len(stack) + height > MAX_DEPTH:
+        if len(self.stack) + height > MAX_DEPTH:
             raise _Refused(mark.line, mark.column, f"the document is nested deeper than {MAX_DEPTH} levels (through its aliases)")
-        if stack:
-            stack[-1][0] += size
-            stack[-1][1] = max(stack[-1][1], height)
-            size = stack[-1][0]
+        if self.stack:
+            self.stack[-1][0] += size
+            self.stack[-1][1] = max(self.stack[-1][1], height)
+            size = self.stack[-1][0]
         else:
-            total += size
-        if size > MAX_NODES or total > MAX_NODES:
+            self.total += size
+        if size > MAX_NODES or self.total > MAX_NODES:
             raise _Refused(
                 mark.line, mark.column, f"the document expands to more than {MAX_NODES} values (an alias bomb?); refused"
             )
+
+
+class _GuardedParser(RoundTripParser):
+    """ruamel's round-trip parser, every event shown to a _ShapeGuard as the composer takes it:
+    one pass over the text instead of a checking pass and a building pass."""
+
+    def __init__(self, loader: Any) -> None:
+        super().__init__(loader)
+        self.guard = _ShapeGuard()
+
+    def get_event(self) -> Any:
+        event = super().get_event()
+        self.guard.see(event)
+        return event
 
 
 _REFERENCE = re.compile(r"\$\$|\$\{(?P<body>[^}]*)(?P<close>\})?")
@@ -291,7 +311,6 @@ def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Doc
         return refused(f"cannot read: {error.strerror}")
     yaml = yaml_parser()
     try:
-        _check_shape(yaml, text)
         tree = yaml.load(text)
     except _Refused as error:
         return refused(error.message, error.line, error.col)
