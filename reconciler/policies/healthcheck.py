@@ -48,8 +48,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-import bashlex  # type: ignore[import-untyped]
-
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.policies.image_view import ImageView
 
@@ -225,6 +223,8 @@ class _Analysis:
     def script(self, text: str, secret: bool, shell: _Shell, depth: int) -> None:
         if depth > _MAX_DEPTH or all(not line.strip() or line.strip().startswith("#") for line in text.splitlines()):
             return
+        import bashlex  # type: ignore[import-untyped]  # here, not at start-up: its tables take 0.4 s to load
+
         try:
             trees: list[Any] = bashlex.parse(text)
         except Exception as error:  # bashlex raises more than ParsingError (NotImplementedError, AttributeError, …)
