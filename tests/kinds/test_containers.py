@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -340,20 +339,19 @@ def test_one_apply_at_a_time(state: Path, reconcile: Reconcile, prefix: str, doc
     assert f"lock id {held.id}" in holder
     assert absent(docker_client, f"{prefix}-web")
 
-    waiting = threading.Event()
-
-    def hold_then_release() -> None:
-        with StateLock(state, 0, print):
-            waiting.set()
-            time.sleep(2)
-
-    holder = threading.Thread(target=hold_then_release)
-    holder.start()
-    waiting.wait()
-    waited = reconcile("apply", "desired_state", "--auto-approve", "--lock-timeout", "30s")
-    holder.join()
-    assert waited.returncode == 0, waited.stderr
-    assert "waiting for the lock held by" in waited.stderr
+    # Hold the lock until the second apply says it is waiting for it, then let it go.
+    command = [sys.executable, "-m", "reconciler", "apply", "desired_state", "--auto-approve", "--lock-timeout", "60s"]
+    with StateLock(state, 0, print):
+        waiter = subprocess.Popen(command, cwd=state.parent, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert waiter.stderr is not None
+        said = ""
+        while "waiting for the lock held by" not in said:
+            line = waiter.stderr.readline()
+            assert line, f"apply ended without waiting: {said}"
+            said += line
+    _, rest = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, said + rest
+    assert not absent(docker_client, f"{prefix}-web")
 
 
 def test_apply_of_a_directory_without_a_terminal_needs_auto_approve(
