@@ -66,5 +66,10 @@ def apply_planned(
         return planned.kinds[step.action.type].apply(step)
 
     outcomes = walk(build_graph(planned.plan.actions), run, ctx.parallelism, ctx.stopping, on_start, on_end)
+    for kind in planned.kinds.values():
+        for address, result in kind.verify().items():
+            if address in outcomes and outcomes[address].status == "done" and not result.ok:
+                outcomes[address] = Outcome(address, "failed", result.message, outcomes[address].seconds)
+                on_end(outcomes[address])
     order = [a.address for a in planned.plan.actions]
     return ApplyResult(blocked + sorted(outcomes.values(), key=lambda o: order.index(o.address)))

@@ -97,5 +97,9 @@ class Kind(Protocol):
         """Do one action; idempotent; raise nothing a user cannot read (ReconcileError is fine)."""
         ...
 
+    def verify(self) -> Mapping[str, StepResult]:
+        """After the walk: steps that reported success but did not hold (by address)."""
+        ...
+
 
 KindFactory = Callable[[RunContext], Kind]

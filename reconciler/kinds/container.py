@@ -4,6 +4,7 @@ through the Engine API, replacing healthy-first."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,7 @@ CONFIG_HASH = "reconciler.config-hash"
 REPLACEMENT_SUFFIX = "-reconcile-new"
 DEFAULT_STOP_SECONDS = 10
 POLL_SECONDS = 0.25
+SETTLE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,8 @@ class ContainerKind:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.images: dict[tuple[str, str], ImageView | None] = {}  # (host, reference) → its files, None if not local
+        self.started: dict[str, tuple[str, str, float]] = {}  # address → (host, container id, when) started by apply
+        self.started_lock = threading.Lock()
 
     # --- connections ------------------------------------------------------------------------
 
@@ -293,6 +297,29 @@ class ContainerKind:
             return StepResult(False, str(error))
         return StepResult(True, "nothing to do")
 
+    def verify(self) -> dict[str, StepResult]:
+        """Every container a step started must still run a moment later: a process that dies at
+        once (a command the image lacks, under an init that started fine) fails its step."""
+        if not self.started:
+            return {}
+        time.sleep(max(0.0, SETTLE_SECONDS - (time.monotonic() - max(when for _, _, when in self.started.values()))))
+
+        def check(item: tuple[str, tuple[str, str, float]]) -> tuple[str, StepResult]:
+            address, (host, container_id, _) = item
+            try:
+                record = self.client(host).inspect_container(container_id)
+            except NotFound:
+                return address, StepResult(True, "replaced since")  # a later step of this apply replaced it
+            state = record.get("State") or {}
+            if state.get("Status") in ("exited", "dead"):
+                logs = self.client(host).logs(container_id, tail=1).decode(errors="replace").strip()
+                said = f"; last log line: {logs}" if logs else ""
+                return address, StepResult(False, f"started, then exited at once with code {state.get('ExitCode')}{said}")
+            return address, StepResult(True, "running")
+
+        with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
+            return dict(pool.map(check, list(self.started.items())))
+
     def _create(self, name: str, spec: Container, container_name: str) -> str:
         client = self.client(spec.host or "")
         address = _address(name)
@@ -302,6 +329,8 @@ class ContainerKind:
         created = client.create_container(**self._create_arguments(client, name, spec, container_name))
         if spec.state == "running":
             client.start(created["Id"])
+            with self.started_lock:
+                self.started[address] = (spec.host or "", created["Id"], time.monotonic())
         return str(created["Id"])
 
     def _create_arguments(self, client: docker.APIClient, name: str, spec: Container, container_name: str) -> dict[str, Any]:
@@ -427,6 +456,8 @@ class ContainerKind:
             if spec.state == "running":
                 self._wait_for_dependencies(spec, _address(seen.name))
                 client.start(seen.id)
+                with self.started_lock:
+                    self.started[_address(seen.name)] = (seen.host, seen.id, time.monotonic())
                 done.append("started")
             else:
                 client.stop(seen.id, timeout=seen.stop_timeout if seen.stop_timeout is not None else DEFAULT_STOP_SECONDS)

@@ -426,3 +426,14 @@ def test_target_plans_and_applies_only_the_address_and_what_it_depends_on(
     unknown = reconcile("plan", "desired_state", "--target", "container.nope")
     assert unknown.returncode == 1
     assert "--target container.nope: no such resource" in unknown.stderr
+
+
+def test_a_container_that_dies_right_after_start_fails_its_step(state: Path, reconcile: Reconcile, prefix: str) -> None:
+    """init starts fine, the command does not exist: apply must not report success."""
+    write(state, containers(container(f"{prefix}-bad", command='["no-such-program"]'), container(f"{prefix}-good")))
+    applied = reconcile("apply", "desired_state", "--auto-approve")
+    assert applied.returncode == 1
+    assert f"failed      container.{prefix}-bad: started, then exited at once with code" in applied.stdout
+    assert "no-such-program" in applied.stdout  # the last log line says why
+    assert f"done        container.{prefix}-good" in applied.stdout
+    assert "Apply incomplete: 1 done, 1 failed." in applied.stdout
