@@ -2,7 +2,7 @@
 
 `docker_host` makes sure an engine answers (it may install and start one) and sets $DOCKER_HOST for
 the session; `docker_client` is a client of it, with the demo images built; `cleanup_containers`
-removes, after the test, every container labelled reconciler.test=1 or reconciler.managed=true.
+removes, before and after the test, every container labelled reconciler.test=1 or reconciler.managed=true.
 RECONCILE_SKIP_DOCKER=1 skips the docker tests (a machine where no engine can be had).
 """
 
@@ -46,10 +46,17 @@ def docker_client(docker_host: str) -> Iterator[docker.DockerClient]:
     client.close()
 
 
-@pytest.fixture
-def cleanup_containers(docker_client: docker.DockerClient) -> Iterator[None]:
-    yield
+def _remove_test_and_managed_containers(client: docker.DockerClient) -> None:
     for label in CLEANUP_FILTERS:
-        for container in docker_client.containers.list(all=True, filters={"label": label}):
+        for container in client.containers.list(all=True, filters={"label": label}):
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
+
+
+@pytest.fixture
+def cleanup_containers(docker_client: docker.DockerClient) -> Iterator[None]:
+    """A clean slate before the test (the demo's containers, say, would be orphans to its state)
+    and nothing left after it."""
+    _remove_test_and_managed_containers(docker_client)
+    yield
+    _remove_test_and_managed_containers(docker_client)
