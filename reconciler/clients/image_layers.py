@@ -244,8 +244,11 @@ def read_image(client: docker.APIClient, reference: str, cache_dir: Path | None 
     """The filesystem of the image ``reference`` on the engine of ``client``, or None when the image
     is not there (nothing is pulled). Read from the cache when this image id was read before."""
     record = _inspect(client, reference)
-    if record is None:
-        return None
+    return None if record is None else files_of(client, reference, record, cache_dir)
+
+
+def files_of(client: docker.APIClient, reference: str, record: dict[str, Any], cache_dir: Path | None = None) -> ImageFiles:
+    """The filesystem of the image whose inspect ``record`` the caller already holds."""
     image_id = str(record["Id"])
     cache = _cache_file(cache_dir or default_cache_dir(), image_id)
     cached = _load_cached(cache, image_id, reference)

@@ -16,7 +16,7 @@ import docker
 from docker.types import LogConfig
 
 from reconciler.clients.docker import APIError, NotFound, connect, explain, inspect_image, update_resources
-from reconciler.clients.image_layers import read_image
+from reconciler.clients.image_layers import files_of
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.container_view import (
@@ -83,9 +83,7 @@ def health_of(record: dict[str, Any]) -> Health:
         restart_count=record.get("RestartCount", 0),
         started_at=_moment(state.get("StartedAt")),
         start_period=timedelta(seconds=(check.get("StartPeriod") or 0) / 1e9),
-        first_check_within=timedelta(
-            seconds=((check.get("Interval") or 30 * 10**9) + (check.get("Timeout") or 30 * 10**9)) / 1e9
-        ),
+        first_check_within=timedelta(seconds=sum(_check_seconds(check))),
     )
 
 
@@ -192,7 +190,7 @@ class ContainerKind:
             images = dict(zip(references, pool.map(lambda ref: inspect_image(client, ref), references), strict=True))
         if self.ctx.state.policies.check_healthcheck_binaries:
             checked = {spec.image for spec in desired.values() if spec.healthcheck and spec.healthcheck.test}
-            self._read_images(host, client, checked)
+            self._read_images(host, client, {ref: images[ref] for ref in checked})
         log_driver = client.info().get("LoggingDriver", "json-file") if records else "json-file"
         names_by_id = {record["Id"]: record["Name"].lstrip("/") for record in records.values()}
         observed = {}
@@ -202,11 +200,12 @@ class ContainerKind:
             observed[name] = observation(host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id)
         return observed
 
-    def _read_images(self, host: str, client: docker.APIClient, references: set[str]) -> None:
-        """Each image's files from its layers (cached by image id; never pulled, never run)."""
-        for reference in sorted(references):
+    def _read_images(self, host: str, client: docker.APIClient, records: dict[str, dict[str, Any] | None]) -> None:
+        """Each image's files from its layers (cached by image id; never pulled, never run), from
+        the inspect records observe already holds (None: not on the host)."""
+        for reference, record in sorted(records.items()):
             self.ctx.progress("container.*", f"reading the files of {reference} on {host}")
-            self.images[(host, reference)] = read_image(client, reference)
+            self.images[(host, reference)] = files_of(client, reference, record) if record else None
 
     # --- diff (pure) ------------------------------------------------------------------------
 
@@ -344,11 +343,10 @@ class ContainerKind:
                     None if port.host_start is None else port.host_start + (offset if port.host_start != port.host_end else 0)
                 )
                 bindings[key] = (port.host_ip or "", host_port) if host_port else ((port.host_ip,) if port.host_ip else None)
-        restart_name, _, retries = spec.restart.partition(":")
         host_config = client.create_host_config(
             port_bindings=bindings or None,
             binds=[f"{v.source}:{v.target}:{'ro' if v.read_only else 'rw'}" for v in spec.volumes] or None,
-            restart_policy={"Name": "" if restart_name == "no" else restart_name, "MaximumRetryCount": int(retries or 0)},
+            restart_policy=_restart_policy(spec),
             log_config=LogConfig(type=spec.logging.driver, config=dict(spec.logging.options)) if spec.logging else None,
             network_mode=spec.network_mode,
             mem_limit=spec.mem_limit,
@@ -402,8 +400,7 @@ class ContainerKind:
         record = client.inspect_container(reference)
         check = (record.get("Config") or {}).get("Healthcheck") or {}
         has_check = bool(check.get("Test")) and check["Test"][0] != "NONE"
-        interval = (check.get("Interval") or 30 * 10**9) / 1e9
-        timeout = (check.get("Timeout") or 30 * 10**9) / 1e9
+        interval, timeout = _check_seconds(check)
         bound = (
             (check.get("StartPeriod") or 0) / 1e9 + (check.get("Retries") or 3) * (interval + timeout) + 5 if has_check else 10
         )
@@ -433,7 +430,7 @@ class ContainerKind:
         client = self.client(host)
         self.ctx.progress(address, "stopping")
         with contextlib.suppress(NotFound):  # already gone: the goal is met
-            client.stop(container_id, timeout=stop_timeout if stop_timeout is not None else DEFAULT_STOP_SECONDS)
+            client.stop(container_id, timeout=_stop_seconds(stop_timeout))
             client.remove_container(container_id)
 
     def _update(self, spec: Container, seen: SeenContainer, action: Action) -> str:
@@ -441,8 +438,7 @@ class ContainerKind:
         paths = {change.path for change in action.changes}
         body: dict[str, Any] = {}
         if "restart" in paths:
-            restart_name, _, retries = spec.restart.partition(":")
-            body["RestartPolicy"] = {"Name": "" if restart_name == "no" else restart_name, "MaximumRetryCount": int(retries or 0)}
+            body["RestartPolicy"] = _restart_policy(spec)
         if "mem_limit" in paths and spec.mem_limit:
             body["Memory"] = spec.mem_limit
             body["MemorySwap"] = 2 * spec.mem_limit
@@ -460,7 +456,7 @@ class ContainerKind:
                     self.started[_address(seen.name)] = (seen.host, seen.id, time.monotonic())
                 done.append("started")
             else:
-                client.stop(seen.id, timeout=seen.stop_timeout if seen.stop_timeout is not None else DEFAULT_STOP_SECONDS)
+                client.stop(seen.id, timeout=_stop_seconds(seen.stop_timeout))
                 done.append("stopped")
         return " and ".join(done)
 
@@ -474,7 +470,7 @@ class ContainerKind:
         was_running = seen.status == "running"
         if clash and was_running:
             self.ctx.progress(address, "stopping the old container first (both would bind the same host ports)")
-            client.stop(seen.id, timeout=seen.stop_timeout if seen.stop_timeout is not None else DEFAULT_STOP_SECONDS)
+            client.stop(seen.id, timeout=_stop_seconds(seen.stop_timeout))
         try:
             new_id = self._create(name, spec, temporary)
         except (APIError, ReconcileError):
@@ -502,6 +498,21 @@ def _would_clash(spec: Container, seen: SeenContainer) -> bool:
     published = {p.split(":")[-2] if p.count(":") >= 1 else "" for p in seen.view["ports"]}
     wanted = {str(p.host_start) for p in spec.ports if p.host_start is not None}
     return bool(published & wanted)
+
+
+def _check_seconds(check: dict[str, Any]) -> tuple[float, float]:
+    """A healthcheck's interval and timeout in seconds, with the engine's defaults (30 s each)."""
+    return (check.get("Interval") or 30 * 10**9) / 1e9, (check.get("Timeout") or 30 * 10**9) / 1e9
+
+
+def _restart_policy(spec: Container) -> dict[str, Any]:
+    """`restart: on-failure:3` → the engine's RestartPolicy."""
+    name, _, retries = spec.restart.partition(":")
+    return {"Name": "" if name == "no" else name, "MaximumRetryCount": int(retries or 0)}
+
+
+def _stop_seconds(stop_timeout: int | None) -> int:
+    return DEFAULT_STOP_SECONDS if stop_timeout is None else stop_timeout
 
 
 def _in_place(change: FieldChange) -> bool:
