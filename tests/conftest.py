@@ -4,6 +4,9 @@
 the session; `docker_client` is a client of it, with the demo images built; `cleanup_containers`
 removes, before and after the test, every container labelled reconciler.test=1 or reconciler.managed=true.
 RECONCILE_SKIP_DOCKER=1 skips the docker tests (a machine where no engine can be had).
+
+`moto_server` (session) runs moto's server on a free local port; `aws` sets AWS_ENDPOINT_URL and fake
+credentials in this process's environment for the test and gives a server emptied before the test.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import docker
 import pytest
 
 from tests.support.docker_engine import CLEANUP_FILTERS, ensure_engine, ensure_images
+from tests.support.moto_server import MotoServer, running_moto_server
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -60,3 +64,22 @@ def cleanup_containers(docker_client: docker.DockerClient) -> Iterator[None]:
     _remove_test_and_managed_containers(docker_client)
     yield
     _remove_test_and_managed_containers(docker_client)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    with running_moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """An empty emulator, and this process's AWS environment pointing at it (and nowhere else)."""
+    moto_server.reset()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in moto_server.environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    return moto_server

@@ -1,0 +1,74 @@
+"""Connections to AWS and the translation of their errors. No decisions are made here.
+
+Credentials, profile and endpoint come from the standard AWS environment (AWS_PROFILE,
+AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, …), so a local emulator is only an environment variable.
+Every client uses botocore's standard retry mode; callers use paginators for listings."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from reconciler.errors import ReconcileError
+
+ClientError = botocore.exceptions.ClientError
+BotoCoreError = botocore.exceptions.BotoCoreError
+
+_session_lock = threading.Lock()
+
+
+class AwsUnavailable(ReconcileError):
+    """AWS (or the emulator AWS_ENDPOINT_URL names) cannot be reached, or refuses our credentials."""
+
+
+def client_config(pool_size: int = 10) -> botocore.config.Config:
+    return botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        max_pool_connections=max(10, pool_size),
+        connect_timeout=10,
+        read_timeout=60,
+    )
+
+
+def connect(service: str, region: str, pool_size: int = 10) -> Any:
+    """A boto3 client for ``service`` in ``region``. Clients are thread-safe; sessions are not, so
+    each client is made from its own session under a lock."""
+    try:
+        with _session_lock:
+            session = boto3.session.Session(region_name=region)
+            return session.client(service, config=client_config(pool_size))
+    except BotoCoreError as error:
+        raise AwsUnavailable(f"cannot make an AWS {service} client for {region}: {error}") from None
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a ClientError ('NoSuchBucket', 'InsufficientInstanceCapacity'), else ''."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def http_status(error: BaseException) -> int:
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return 0
+
+
+def explain(error: BaseException) -> str:
+    """One line a user can act on, from any botocore error."""
+    if isinstance(error, ClientError):
+        detail = error.response.get("Error", {})
+        code = detail.get("Code", "error")
+        message = detail.get("Message") or ""
+        operation = getattr(error, "operation_name", "")
+        where = f" ({operation})" if operation else ""
+        return f"{code}{where}: {message}".rstrip(": ")
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+    if isinstance(error, botocore.exceptions.EndpointConnectionError):
+        return f"cannot reach AWS at {error.kwargs.get('endpoint_url', 'its endpoint')} (is AWS_ENDPOINT_URL right?)"
+    return str(error)
