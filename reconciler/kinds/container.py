@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import docker
@@ -17,6 +17,7 @@ from docker.types import LogConfig
 
 from reconciler.clients.docker import APIError, NotFound, connect, explain, inspect_image, update_resources
 from reconciler.clients.image_layers import files_of
+from reconciler.clients.restart_ledger import WINDOW, RestartLedger
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.container_view import (
@@ -59,6 +60,7 @@ class SeenContainer:
     log_driver: str
     stop_timeout: int | None
     health: Health
+    restarts_by_us: tuple[datetime, ...] = ()  # on_unhealthy restarts by reconcile within the last hour
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -94,6 +96,7 @@ def observation(
     own_image: dict[str, Any] | None,
     log_driver: str,
     names_by_id: dict[str, str],
+    restarts_by_us: tuple[datetime, ...] = (),
 ) -> Observation:
     """One inspected container (and the inspected images: the one its desired tag names, the one
     it runs) → what diff and apply need. Pure."""
@@ -112,6 +115,7 @@ def observation(
         log_driver=log_driver,
         stop_timeout=(record.get("Config") or {}).get("StopTimeout"),
         health=health_of(record),
+        restarts_by_us=restarts_by_us,
     )
     material = {"id": seen.id, "state": seen.view["state"], "image": seen.image_id, "hash": labels.get(CONFIG_HASH)}
     return Observation(digest_json(material), seen)
@@ -150,6 +154,7 @@ class ContainerKind:
         self.images: dict[tuple[str, str], ImageView | None] = {}  # (host, reference) → its files, None if not local
         self.started: dict[str, tuple[str, str, float]] = {}  # address → (host, container id, when) started by apply
         self.started_lock = threading.Lock()
+        self.ledger = RestartLedger(ctx.state_dir)
 
     # --- connections ------------------------------------------------------------------------
 
@@ -197,7 +202,8 @@ class ContainerKind:
         for name, record in records.items():
             spec = desired.get(name)
             tag_image = images.get(spec.image) if spec else None
-            observed[name] = observation(host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id)
+            recent = self.ledger.recent(host, record["Id"], self.ctx.now)
+            observed[name] = observation(host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id, recent)
         return observed
 
     def _read_images(self, host: str, client: docker.APIClient, records: dict[str, dict[str, Any] | None]) -> None:
@@ -249,10 +255,18 @@ class ContainerKind:
                     "image", f"{desired.image} ({_short(seen.image_id)})", f"{desired.image} ({_short(seen.tag_image_id)})"
                 )
             )
-        if not changes:
-            return action("noop", [], [])
         in_place = all(_in_place(change) for change in changes)
+        restart = _unhealthy_restart(desired, seen) if in_place else None
+        if restart is not None and restart.blocked is None:
+            changes.append(FieldChange("health", "unhealthy", "restart"))
+        if not changes:
+            if restart is not None and restart.blocked is not None:
+                restart_change = Change(path="health", before="unhealthy", after="restart")
+                return action("update", [restart.reason], [restart_change], restart.blocked)
+            return action("noop", [], [])
         reasons = [_reason(change) for change in changes if in_place or not _in_place(change)]
+        if restart is not None:
+            reasons = [r for r in reasons if r != "health changed"] + [restart.reason]
         return action(
             "update" if in_place else "replace", reasons, [Change(path=c.path, before=c.before, after=c.after) for c in changes]
         )
@@ -458,7 +472,20 @@ class ContainerKind:
             else:
                 client.stop(seen.id, timeout=_stop_seconds(seen.stop_timeout))
                 done.append("stopped")
+        if "health" in paths:
+            done.append(self._restart_unhealthy(client, spec, seen))
         return " and ".join(done)
+
+    def _restart_unhealthy(self, client: docker.APIClient, spec: Container, seen: SeenContainer) -> str:
+        """Restart, count it against the flap budget, and wait to see it healthy again."""
+        address = _address(seen.name)
+        self.ctx.progress(address, "restarting: it is unhealthy")
+        client.restart(seen.id, timeout=_stop_seconds(seen.stop_timeout))
+        self.ledger.record(seen.host, seen.id, datetime.now(UTC))
+        healthy, detail = self._wait_healthy(client, seen.id, spec, address)
+        if not healthy:
+            raise ReconcileError(f"restarted because it was unhealthy, and it is still not healthy: {detail}")
+        return "restarted (it was unhealthy; healthy again)"
 
     def _replace(self, name: str, spec: Container, seen: SeenContainer) -> str:
         client = self.client(seen.host)
@@ -488,6 +515,46 @@ class ContainerKind:
         self._remove(seen.host, seen.id, seen.stop_timeout, address)
         client.rename(new_id, name)
         return "replaced (the new container was healthy before the old one was removed)" if not clash else "replaced"
+
+
+@dataclass(frozen=True)
+class UnhealthyRestart:
+    reason: str
+    blocked: Blocked | None  # the flap budget is spent
+
+
+def _unhealthy_restart(desired: Container, seen: SeenContainer) -> UnhealthyRestart | None:
+    """With on_unhealthy: restart, an unhealthy running container is restarted, at most
+    unhealthy_restarts_per_hour times an hour: past that, the restart is blocked."""
+    health = seen.health
+    if desired.on_unhealthy != "restart" or desired.state != "running":
+        return None
+    if health.status != "running" or health.health != "unhealthy":
+        return None
+    last = health.last_output or "(none)"
+    done, budget = len(seen.restarts_by_us), desired.unhealthy_restarts_per_hour
+    if done < budget:
+        return UnhealthyRestart(
+            f"unhealthy: restart ({health.failing_streak} failing checks in a row; last output: {last})", None
+        )
+    frees = (
+        f"the budget frees at {(seen.restarts_by_us[-budget] + WINDOW).strftime('%H:%M UTC')}"
+        if budget and seen.restarts_by_us
+        else "restarts are off (budget 0)"
+    )
+    return UnhealthyRestart(
+        "unhealthy: restart blocked by the flap budget",
+        Blocked(
+            reason=f"unhealthy, and restarted {_times(done)} in the last hour already (budget: {budget} an hour); "
+            f"last health output: {last}",
+            remedy=f"a restart loop hides a broken image or healthcheck: read `docker logs {seen.name}` and fix it; "
+            f"{frees}, or raise unhealthy_restarts_per_hour",
+        ),
+    )
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _would_clash(spec: Container, seen: SeenContainer) -> bool:

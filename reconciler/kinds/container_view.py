@@ -12,7 +12,7 @@ from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.spec import Container, Healthcheck
 from reconciler.units import parse_port
 
-IN_PLACE = frozenset({"restart", "mem_limit", "cpus", "state"})
+IN_PLACE = frozenset({"restart", "mem_limit", "cpus", "state", "health"})
 NANOSECOND = 1_000_000_000
 HEALTH_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
 

@@ -177,6 +177,9 @@ class Container(Section):
     state: Literal["running", "stopped", "absent"] = "running"
     on_unhealthy: Literal["report", "restart"] = "report"
     """report: a finding; restart: apply restarts an unhealthy container."""
+    unhealthy_restarts_per_hour: NonNegativeInt = 3
+    """With on_unhealthy: restart, at most this many restarts an hour; past it the restart is blocked
+    (a restart loop would hide a broken image)."""
 
     @model_validator(mode="after")
     def _ports_need_own_network(self) -> Self:
