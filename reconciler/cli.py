@@ -18,7 +18,7 @@ from rich.text import Text
 
 from reconciler import __version__
 from reconciler.apply.executor import ApplyResult, apply_planned, check_still_true, restrict
-from reconciler.apply.lock import StateLock
+from reconciler.apply.lock import force_unlock, state_lock
 from reconciler.errors import ConfigError, ReconcileError
 from reconciler.kinds.base import RunContext
 from reconciler.model.load import LoadedState, load_state
@@ -216,7 +216,11 @@ def apply(
     path = source or _state_dir(None)
     saved = _read_saved_plan(path) if path.is_file() else None
     loaded = load_state(saved.state.dir if saved else path)
-    with ProgressView(err) as progress, StateLock(loaded.directory, wait_for_lock, progress.say):
+    settings = loaded.state.settings
+    with (
+        ProgressView(err) as progress,
+        state_lock(settings.lock, loaded.directory, loaded.state.aws.region, wait_for_lock, progress.say),
+    ):
         context = _context(loaded, progress, parallelism)
         try:
             planned = make_plan(loaded, context, _checked_targets(target))
@@ -241,6 +245,17 @@ def apply(
     out.print(render_outcomes(result.outcomes))
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command("force-unlock")
+def force_unlock_command(
+    lock_id: Annotated[str, typer.Argument(metavar="LOCK_ID", help="The lock id a waiting or failed apply named.")],
+    directory: StateDir = None,
+) -> None:
+    """Remove a dead holder's lock (the file lock, or the S3 lock settings.lock names), only if it has LOCK_ID."""
+    loaded = load_state(_state_dir(directory))
+    said = force_unlock(loaded.state.settings.lock, loaded.directory, loaded.state.aws.region, lock_id)
+    out.print(Text(said, style="green"))
 
 
 def _print_config_error(error: ConfigError) -> None:

@@ -1,5 +1,7 @@
-"""One apply at a time per state: a file lock beside the state (DIR/.reconcile.lock), with its
-holder (host, pid, start time, lock id) written next to it so a waiting apply can name it."""
+"""One apply at a time per state: a file lock beside the state (DIR/.reconcile.lock, or the file
+settings.lock names), with its holder (host, pid, start time, lock id) written next to it so a
+waiting apply can name it; or, with settings.lock: s3://BUCKET/KEY, the S3 lock (s3_lock.py).
+`state_lock` and `force_unlock` choose between them from the setting."""
 
 from __future__ import annotations
 
@@ -9,32 +11,39 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from filelock import FileLock, Timeout
 
+from reconciler.apply.s3_lock import NotUnlocked, S3Lock, describe, force_unlock_s3, lock_region
 from reconciler.errors import LockHeld
 
 LOCK_NAME = ".reconcile.lock"
 
 
 class StateLock:
-    def __init__(self, state_dir: Path, timeout_seconds: float, say: Callable[[str], None]) -> None:
-        self.path = state_dir / LOCK_NAME
-        self.holder_path = state_dir / f"{LOCK_NAME}.info"
+    def __init__(self, state_dir: Path, timeout_seconds: float, say: Callable[[str], None], path: Path | None = None) -> None:
+        self.path = path or state_dir / LOCK_NAME
+        self.holder_path = self.path.with_name(f"{self.path.name}.info")
         self.timeout = timeout_seconds
         self.say = say
         self.lock = FileLock(str(self.path))
         self.id = uuid.uuid4().hex
 
-    def holder(self) -> str:
+    def recorded(self) -> dict[str, Any] | None:
         try:
             info = json.loads(self.holder_path.read_text())
         except (OSError, ValueError):
-            return "another apply (holder unknown)"
-        return f"{info.get('host')} pid {info.get('pid')} since {info.get('started')} (lock id {info.get('id')})"
+            return None
+        return info if isinstance(info, dict) else None
+
+    def holder(self) -> str:
+        info = self.recorded()
+        return describe(info) if info else "another apply (holder unknown)"
 
     def __enter__(self) -> StateLock:
         deadline = time.monotonic() + self.timeout
@@ -57,3 +66,40 @@ class StateLock:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.holder_path.unlink(missing_ok=True)
         self.lock.release()
+
+
+def _file_path(setting: str | None, state_dir: Path) -> Path:
+    return state_dir / (setting or LOCK_NAME)
+
+
+def state_lock(
+    setting: str | None, state_dir: Path, aws_region: str | None, timeout_seconds: float, say: Callable[[str], None]
+) -> AbstractContextManager[Any]:
+    """The lock settings.lock names: s3://BUCKET/KEY, a file (relative to the state directory), or
+    by default DIR/.reconcile.lock."""
+    if setting and setting.startswith("s3://"):
+        return S3Lock(setting, lock_region(aws_region), timeout_seconds, say)
+    return StateLock(state_dir, timeout_seconds, say, _file_path(setting, state_dir))
+
+
+def force_unlock(setting: str | None, state_dir: Path, aws_region: str | None, lock_id: str) -> str:
+    """Remove a dead holder's lock if it has `lock_id`; raises NotUnlocked otherwise."""
+    if setting and setting.startswith("s3://"):
+        return force_unlock_s3(setting, lock_region(aws_region), lock_id)
+    lock = StateLock(state_dir, 0, lambda _: None, _file_path(setting, state_dir))
+    info = lock.recorded()
+    if info is None:
+        raise NotUnlocked(f"the state is not locked (no holder recorded in {lock.holder_path})")
+    if info.get("id") != lock_id:
+        raise NotUnlocked(f"the lock is held by {describe(info)}, not by lock id {lock_id}; nothing removed")
+    try:
+        lock.lock.acquire(timeout=0)
+    except Timeout:
+        raise NotUnlocked(
+            f"the lock is held by {describe(info)}, a process that still runs; a file lock ends with its process: stop it"
+        ) from None
+    try:
+        lock.holder_path.unlink(missing_ok=True)
+    finally:
+        lock.lock.release()
+    return f"removed the lock of {describe(info)}"

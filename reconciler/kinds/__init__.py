@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler.kinds import container
+from reconciler.kinds import container, s3_bucket
 from reconciler.kinds.base import KindFactory
 
 KINDS: dict[str, KindFactory] = {
     "container": container.KIND,
+    "s3_bucket": s3_bucket.KIND,
 }

@@ -1,0 +1,395 @@
+"""S3 buckets (SPEC §1.5): found by name and recognised as ours by the tag
+reconciler:address=s3_bucket.NAME; each setting observed and diffed by field (s3_bucket_view), and
+written back one setting at a time. Never deletes a protected or non-empty bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain, http_status
+from reconciler.errors import ReconcileError
+from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.kinds.s3_bucket_view import (
+    PUBLIC_ACCESS_FLAGS,
+    address_of,
+    bucket_tags,
+    compare,
+    desired_view,
+    encryption_request,
+    lifecycle_request,
+    managed_address,
+    observed_view,
+    reason,
+    section_of,
+    shown_on_create,
+    tag_set,
+)
+from reconciler.model.spec import S3Bucket
+from reconciler.plan.digest import ABSENT, digest_json
+from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
+
+NOT_CONFIGURED = {
+    "ServerSideEncryptionConfigurationNotFoundError",
+    "NoSuchPublicAccessBlockConfiguration",
+    "NoSuchLifecycleConfiguration",
+    "NoSuchTagSet",
+}
+ENCRYPTION = "ServerSideEncryptionConfiguration"
+PUBLIC_ACCESS = "PublicAccessBlockConfiguration"
+COUNT_LIMIT = 10_000  # objects counted before a bucket is called "at least this full"
+SECTIONS = ("tags", "versioning", "encryption", "block_public_access", "lifecycle")  # the order apply writes them
+
+Owner = Literal["reconcile", "unmanaged", "another account"]
+
+
+@dataclass(frozen=True)
+class SeenBucket:
+    name: str
+    region: str
+    owner: Owner
+    view: dict[str, Any] | None  # observed_view, for the buckets we manage
+    objects: int | None = None  # counted for managed buckets no longer declared (capped at COUNT_LIMIT)
+
+
+class Gone(Exception):
+    """The bucket disappeared while it was read."""
+
+
+def _observation(seen: SeenBucket) -> Observation:
+    material = {"owner": seen.owner, "region": seen.region, "view": seen.view, "objects": seen.objects}
+    return Observation(digest_json(material), seen)
+
+
+def _objects_shown(count: int) -> str:
+    return f"at least {COUNT_LIMIT}" if count >= COUNT_LIMIT else str(count)
+
+
+class S3BucketKind:
+    kind: ClassVar[str] = "s3_bucket"
+    section: ClassVar[str] = "s3_buckets"
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    def client(self, region: str) -> Any:
+        return self.ctx.client(f"s3:{region}", lambda: connect("s3", region, self.ctx.parallelism + 2))
+
+    # --- observe ----------------------------------------------------------------------------
+
+    def observe(self, desired: Mapping[str, S3Bucket]) -> Mapping[str, Observation]:
+        """Every declared bucket, and every bucket tagged as ours in the regions the state uses.
+        No AWS call at all when the state declares no bucket and names no aws.region."""
+        used = {spec.region for spec in desired.values()} | {self.ctx.state.aws.region}
+        regions = sorted(region for region in used if region)
+        if not regions:
+            return {}
+        with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
+            found: dict[str, str] = {}  # name → region
+            for region, names in zip(regions, pool.map(self._list, regions), strict=True):
+                found.update(dict.fromkeys(names, region))
+            missing = [name for name in desired if name not in found]
+            for name, located in zip(missing, pool.map(lambda n: self._locate(n, desired[n]), missing), strict=True):
+                if located is not None:
+                    found[name] = located
+            self.ctx.progress("s3_bucket.*", f"reading {len(found)} bucket{'' if len(found) == 1 else 's'}")
+            seen = pool.map(lambda item: self._read(item[0], item[1], item[0] in desired), sorted(found.items()))
+            return {bucket.name: _observation(bucket) for bucket in seen if bucket is not None}
+
+    def _list(self, region: str) -> list[str]:
+        self.ctx.progress("s3_bucket.*", f"listing the buckets in {region}")
+        try:
+            pages = self.client(region).get_paginator("list_buckets").paginate(BucketRegion=region)
+            return [bucket["Name"] for page in pages for bucket in page.get("Buckets", [])]
+        except (ClientError, BotoCoreError) as error:
+            raise ReconcileError(f"s3_bucket: cannot list the buckets in {region}: {explain(error)}") from None
+
+    def _locate(self, name: str, spec: S3Bucket) -> str | None:
+        """A declared bucket not listed in the state's regions: absent, elsewhere, or another
+        account's (bucket names are global). Returns its region, "" for another account's, None if absent."""
+        region = spec.region or ""
+        try:
+            answer = self.client(region).head_bucket(Bucket=name)
+        except ClientError as error:
+            if http_status(error) == 404:
+                return None
+            if http_status(error) == 403:
+                return ""
+            raise ReconcileError(f"{address_of(name)}: cannot look for the bucket: {explain(error)}") from None
+        except BotoCoreError as error:
+            raise ReconcileError(f"{address_of(name)}: cannot look for the bucket: {explain(error)}") from None
+        return str(answer.get("BucketRegion") or region)
+
+    def _read(self, name: str, region: str, declared: bool) -> SeenBucket | None:
+        if not region:
+            return SeenBucket(name, region, "another account", None)
+        client = self.client(region)
+        try:
+            tags = self._get(name, "tags", lambda: client.get_bucket_tagging(Bucket=name).get("TagSet", []))
+            if managed_address(tags) != address_of(name):
+                return SeenBucket(name, region, "unmanaged", None) if declared else None
+            view = observed_view(
+                region,
+                self._get(name, "versioning", lambda: client.get_bucket_versioning(Bucket=name)) or {},
+                self._get(name, "encryption", lambda: client.get_bucket_encryption(Bucket=name)[ENCRYPTION]),
+                self._get(name, "public access block", lambda: client.get_public_access_block(Bucket=name)[PUBLIC_ACCESS]),
+                self._get(name, "lifecycle", lambda: client.get_bucket_lifecycle_configuration(Bucket=name).get("Rules", [])),
+                tags,
+            )
+            objects = None if declared else self._get(name, "objects", lambda: self._count_objects(client, name))
+        except Gone:
+            return None
+        return SeenBucket(name, region, "reconcile", view, objects)
+
+    def _get(self, name: str, what: str, call: Callable[[], Any]) -> Any:
+        """One read; "not configured" is None, a vanished bucket is Gone, anything else names the bucket."""
+        try:
+            return call()
+        except ClientError as error:
+            if error_code(error) in NOT_CONFIGURED:
+                return None
+            if error_code(error) == "NoSuchBucket":
+                raise Gone from None
+            raise ReconcileError(f"{address_of(name)}: cannot read its {what}: {explain(error)}") from None
+        except BotoCoreError as error:
+            raise ReconcileError(f"{address_of(name)}: cannot read its {what}: {explain(error)}") from None
+
+    @staticmethod
+    def _count_objects(client: Any, name: str) -> int:
+        """Objects, old versions and delete markers (any of them keeps a bucket from being deleted)."""
+        count = 0
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=name, PaginationConfig={"PageSize": 1000}):
+            count += len(page.get("Versions", [])) + len(page.get("DeleteMarkers", []))
+            if count >= COUNT_LIMIT:
+                return COUNT_LIMIT
+        return count
+
+    # --- diff (pure) ------------------------------------------------------------------------
+
+    def diff(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> Action:
+        address = address_of(name)
+        seen: SeenBucket | None = observed.data if observed else None
+
+        def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
+            return Action(
+                address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
+                observed_digest=observed.digest if observed else ABSENT, blocked=blocked,
+            )  # fmt: skip
+
+        if seen is None or (desired is None and seen.owner != "reconcile"):
+            if desired is None:
+                return action("noop", [], [])
+            return action("create", [], [Change(path=c.path, after=c.after) for c in shown_on_create(desired)])
+        if seen.owner == "another account":
+            return action(
+                "create",
+                ["the name is taken by another AWS account"],
+                [],
+                Blocked(
+                    reason=f"bucket {name} exists and belongs to another AWS account (bucket names are global)",
+                    remedy="choose another bucket name",
+                ),
+            )
+        if seen.owner == "unmanaged":
+            return action(
+                "create",
+                [f"a bucket named {name} already exists in {seen.region} and is not managed by reconcile"],
+                [],
+                Blocked(
+                    reason=f"bucket {name} exists in {seen.region} without the tag reconciler:address={address}, "
+                    "so reconcile does not manage it (bucket names are global)",
+                    remedy=f"choose another bucket name, or adopt this bucket by tagging it reconciler:address={address}",
+                ),
+            )
+        assert seen.view is not None
+        if desired is None:
+            return action("delete", ["no longer declared"], [], self._delete_blocked(name, seen))
+        changes = compare(desired_view(desired), seen.view)
+        if not changes:
+            return action("noop", [], [])
+        shown = [Change(path=c.path, before=c.before, after=c.after) for c in changes]
+        reasons = [reason(c) for c in changes]
+        if changes[0].path == "region":
+            return action(
+                "replace",
+                reasons,
+                shown,
+                Blocked(
+                    reason=f"bucket {name} is in {seen.region}; a bucket's region cannot change, "
+                    "and replacing it would delete its data",
+                    remedy=f"declare region: {seen.region}, or copy the data to a new bucket with another name",
+                ),
+            )
+        return action("update", reasons, shown)
+
+    @staticmethod
+    def _delete_blocked(name: str, seen: SeenBucket) -> Blocked | None:
+        reasons, remedies = [], []
+        assert seen.view is not None
+        if seen.view["protect"]:
+            reasons.append("it is protected (it was last applied with protect: true, the default)")
+            remedies.append("declare it again with protect: false and apply, then remove it")
+        if seen.objects:
+            reasons.append(
+                f"it holds {_objects_shown(seen.objects)} objects (versions and delete markers included), "
+                "and reconcile never deletes a non-empty bucket"
+            )
+            remedies.append(f"empty it yourself first (e.g. aws s3 rm s3://{name} --recursive, and its old versions)")
+        if not reasons:
+            return None
+        remedies.append("or declare it again to keep it")
+        return Blocked(reason=f"bucket {name} is not deleted: " + "; ".join(reasons), remedy="; ".join(remedies))
+
+    def findings(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> list[Finding]:
+        return []
+
+    # --- apply ------------------------------------------------------------------------------
+
+    def apply(self, step: Step) -> StepResult:
+        action = step.action
+        seen: SeenBucket | None = step.observed.data if step.observed else None
+        done: list[str] = []
+        try:
+            if action.action == "create":
+                assert step.desired is not None
+                self._create(action.name, step.desired, done)
+            elif action.action == "update":
+                assert step.desired is not None and seen is not None
+                sections = {section_of(change.path) for change in action.changes}
+                self._write(action.name, step.desired, seen.region, [s for s in SECTIONS if s in sections], done)
+            elif action.action == "delete":
+                assert seen is not None
+                self._delete(action.name, seen.region, done)
+        except _StepFailed as failure:
+            so_far = f"{', '.join(done)}; then " if done else ""
+            return StepResult(False, f"{so_far}{failure}")
+        return StepResult(True, ", ".join(done) or "nothing to do")
+
+    def verify(self) -> dict[str, StepResult]:
+        return {}
+
+    def _call(self, name: str, doing: str, call: Callable[[], Any]) -> Any:
+        self.ctx.progress(address_of(name), doing)
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as error:
+            raise _StepFailed(f"failed {doing}: {explain(error)}", error_code(error)) from None
+
+    def _create(self, name: str, spec: S3Bucket, done: list[str]) -> None:
+        region = spec.region or ""
+        client = self.client(region)
+        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        try:
+            self._call(name, f"creating the bucket in {region}", lambda: client.create_bucket(Bucket=name, **where))
+        except _StepFailed as failure:
+            if failure.code != "BucketAlreadyOwnedByYou":
+                raise
+        existing = self._call(name, "checking it is ours", lambda: self._tags_or_none(client, name))
+        if existing and managed_address(existing) != address_of(name):
+            raise _StepFailed(
+                f"bucket {name} already existed without the tag reconciler:address={address_of(name)}; nothing changed"
+            )
+        done.append(f"created in {region}")
+        self._write(name, spec, region, list(SECTIONS), done, fresh=True)
+
+    @staticmethod
+    def _tags_or_none(client: Any, name: str) -> list[dict[str, str]] | None:
+        try:
+            return list(client.get_bucket_tagging(Bucket=name).get("TagSet", []))
+        except ClientError as error:
+            if error_code(error) == "NoSuchTagSet":
+                return None
+            raise
+
+    def _write(self, name: str, spec: S3Bucket, region: str, sections: list[str], done: list[str], fresh: bool = False) -> None:
+        """Each setting in turn (tags first, so a bucket half-configured is still recognised as ours).
+        On a fresh bucket, what S3 starts with already (versioning off, no rules) is not written."""
+        client = self.client(region)
+        writers = {
+            "tags": self._write_tags,
+            "versioning": self._write_versioning,
+            "encryption": self._write_encryption,
+            "block_public_access": self._write_public_access_block,
+            "lifecycle": self._write_lifecycle,
+        }
+        for section in sections:
+            said = writers[section](client, name, spec, fresh)
+            if said:
+                done.append(said)
+
+    def _write_tags(self, client: Any, name: str, spec: S3Bucket, fresh: bool) -> str:
+        tags = tag_set(bucket_tags(name, spec))
+        self._call(name, "setting tags", lambda: client.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags}))
+        return "tagged"
+
+    def _write_versioning(self, client: Any, name: str, spec: S3Bucket, fresh: bool) -> str:
+        if fresh and not spec.versioning:
+            return ""
+        status = "Enabled" if spec.versioning else "Suspended"
+        self._call(
+            name,
+            f"setting versioning {status}",
+            lambda: client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": status}),
+        )
+        return f"versioning {status}"
+
+    def _write_public_access_block(self, client: Any, name: str, spec: S3Bucket, fresh: bool) -> str:
+        flags = dict.fromkeys(PUBLIC_ACCESS_FLAGS, spec.block_public_access)
+        self._call(
+            name,
+            "setting the public access block",
+            lambda: client.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=flags),
+        )
+        return "public access " + ("blocked" if spec.block_public_access else "not blocked")
+
+    def _write_encryption(self, client: Any, name: str, spec: S3Bucket, fresh: bool) -> str:
+        if spec.encryption != "none":
+            request = encryption_request(spec)
+            self._call(
+                name,
+                f"setting encryption {spec.encryption}",
+                lambda: client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=request),
+            )
+        elif not fresh:
+            self._call(name, "removing default encryption", lambda: client.delete_bucket_encryption(Bucket=name))
+        return f"encryption {spec.encryption}"
+
+    def _write_lifecycle(self, client: Any, name: str, spec: S3Bucket, fresh: bool) -> str:
+        if fresh and not spec.lifecycle:
+            return ""
+        if spec.lifecycle:
+            rules = lifecycle_request(spec)
+            self._call(
+                name,
+                "setting lifecycle rules",
+                lambda: client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules}),
+            )
+        else:
+            self._call(name, "removing lifecycle rules", lambda: client.delete_bucket_lifecycle(Bucket=name))
+        return f"{len(spec.lifecycle)} lifecycle rules"
+
+    def _delete(self, name: str, region: str, done: list[str]) -> None:
+        client = self.client(region)
+        try:
+            self._call(name, "deleting the bucket", lambda: client.delete_bucket(Bucket=name))
+        except _StepFailed as failure:
+            if failure.code == "NoSuchBucket":
+                done.append("already gone")
+                return
+            if failure.code == "BucketNotEmpty":
+                raise _StepFailed(f"bucket {name} is no longer empty (objects were written since the plan); kept") from None
+            raise
+        done.append("deleted")
+
+
+class _StepFailed(Exception):
+    """A step's call failed; the message says which and why, `code` is the AWS error code."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+KIND = S3BucketKind
