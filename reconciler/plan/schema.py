@@ -4,9 +4,10 @@ pass through `redact` when they are made."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
 from reconciler.model.sensitive import redact
 
@@ -64,21 +65,35 @@ class Finding(Record):
     remedy: str | None = None
 
 
+Usd = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+"""Money: Decimal in the program, a JSON number in the plan file (already rounded to cents)."""
+
+
 class CostLine(Record):
     address: str
     description: str
-    monthly_usd: float = 0.0
-    one_off_usd: float = 0.0
+    monthly_usd: Usd = Decimal(0)
+    one_off_usd: Usd = Decimal(0)
+    market: str | None = None  # instances: the market priced (what runs, else the declared one)
+    declared_market: str | None = None
+    hourly_usd: Usd | None = None
 
 
 class Costs(Record):
-    monthly_usd: float = 0.0
-    one_off_usd: float = 0.0
+    """Projected costs once the plan is applied; ``*_before``: what exists now costs."""
+
+    monthly_usd: Usd = Decimal(0)
+    one_off_usd: Usd = Decimal(0)
+    annual_usd: Usd = Decimal(0)
+    monthly_usd_before: Usd = Decimal(0)
+    one_off_usd_before: Usd = Decimal(0)
+    prices: str = ""
     lines: list[CostLine] = []
 
 
 class GitInfo(Record):
     commit: str
+    branch: str | None = None  # None on a detached HEAD (as CI checks out a pull request)
     dirty: bool
 
 
