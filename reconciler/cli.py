@@ -207,12 +207,23 @@ def apply(
     lock_timeout: Annotated[
         str, typer.Option("--lock-timeout", help="How long to wait for another apply's lock, e.g. 5m.")
     ] = "0s",
+    request_quota: Annotated[
+        bool, typer.Option("--request-quota", help="File a vCPU quota increase where a launch or start needs one.")
+    ] = False,
+    wait_for_quota: Annotated[
+        str | None,
+        typer.Option("--wait-for-quota", help="Request the quota increase and wait this long for it, e.g. 2h; then launch."),
+    ] = None,
 ) -> None:
     """Make reality match: apply a saved plan (refused if stale), or plan and apply a directory."""
     try:
         wait_for_lock = parse_duration(lock_timeout).total_seconds()
     except ValueError as error:
         raise ReconcileError(f"--lock-timeout: {error}") from None
+    try:
+        quota_wait = parse_duration(wait_for_quota) if wait_for_quota is not None else None
+    except ValueError as error:
+        raise ReconcileError(f"--wait-for-quota: {error}") from None
     path = source or _state_dir(None)
     saved = _read_saved_plan(path) if path.is_file() else None
     loaded = load_state(saved.state.dir if saved else path)
@@ -222,6 +233,7 @@ def apply(
         state_lock(settings.lock, loaded.directory, loaded.state.aws.region, wait_for_lock, progress.say),
     ):
         context = _context(loaded, progress, parallelism)
+        context.request_quota, context.wait_for_quota = request_quota, quota_wait
         try:
             planned = make_plan(loaded, context, _checked_targets(target))
             if saved is not None:

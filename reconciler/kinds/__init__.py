@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from reconciler.kinds import container, s3_bucket
+from reconciler.kinds import container, ec2_instance, s3_bucket
 from reconciler.kinds.base import KindFactory
 
 KINDS: dict[str, KindFactory] = {
     "container": container.KIND,
+    "ec2_instance": ec2_instance.KIND,
     "s3_bucket": s3_bucket.KIND,
 }

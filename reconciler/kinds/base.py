@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -37,6 +37,8 @@ class RunContext:
     stopping: threading.Event = field(default_factory=threading.Event)
     clients: dict[str, Any] = field(default_factory=dict)  # a kind's own connections, by its key
     lock: threading.Lock = field(default_factory=threading.Lock)
+    request_quota: bool = False  # apply --request-quota: file a quota increase instead of blocking
+    wait_for_quota: timedelta | None = None  # apply --wait-for-quota: how long to wait for it to be granted
 
     def client(self, key: str, connect: Callable[[], Any]) -> Any:
         """One shared connection per key (e.g. one Docker client per host), made on first use."""

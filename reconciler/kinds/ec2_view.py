@@ -1,0 +1,331 @@
+"""EC2 instances as the pure diff sees them: what observe read of one instance, what its vCPU quota
+looks like, and the action and findings that follow. No I/O here; tests build these as literals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reconciler.model.spec import Ec2Instance
+from reconciler.plan.digest import ABSENT
+from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
+
+ADDRESS_TAG = "reconciler:address"
+MARKET_TAG = "reconciler:market"
+FALLBACK_TAG = "reconciler:fallback"
+PROTECT_TAG = "reconciler:protect"
+SPOT_CAPACITY = "spot-capacity"
+RUNNING = ("pending", "running")
+STOPPED = ("stopping", "stopped")
+LIVE_STATES = (*RUNNING, *STOPPED)  # shutting-down and terminated instances no longer count
+
+
+@dataclass(frozen=True)
+class SeenInstance:
+    """One managed instance as observed. ``market`` is the market that really runs: our fallback
+    tag's, else AWS's InstanceLifecycle."""
+
+    instance_id: str
+    region: str
+    instance_type: str
+    state: str  # the EC2 state name
+    market: str  # "spot" | "on-demand"
+    ami: str = ""
+    tags: dict[str, str] = field(default_factory=dict)  # the user's tags (ours and aws:* left out)
+    protected: bool = False  # launched or last applied with protect: true
+    fallback: str | None = None  # "spot-capacity": launched On-Demand because Spot was refused
+    spot_request_id: str | None = None
+    duplicates: tuple[str, ...] = ()  # other live instances carrying the same address tag
+
+
+def user_tags(tags: Iterable[dict[str, str]]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in tags if not t["Key"].startswith(("reconciler:", "aws:"))}
+
+
+def seen_instance(record: dict[str, Any], region: str, duplicates: tuple[str, ...] = ()) -> SeenInstance:
+    """One describe_instances record → SeenInstance."""
+    tags = {t["Key"]: t["Value"] for t in record.get("Tags") or []}
+    lifecycle = "spot" if record.get("InstanceLifecycle") == "spot" else "on-demand"
+    return SeenInstance(
+        instance_id=record["InstanceId"],
+        region=region,
+        instance_type=record["InstanceType"],
+        state=record["State"]["Name"],
+        market=tags[MARKET_TAG] if tags.get(MARKET_TAG) in ("spot", "on-demand") else lifecycle,
+        ami=record.get("ImageId", ""),
+        tags=user_tags(record.get("Tags") or []),
+        protected=tags.get(PROTECT_TAG) == "true",
+        fallback=tags.get(FALLBACK_TAG),
+        spot_request_id=record.get("SpotInstanceRequestId"),
+        duplicates=duplicates,
+    )
+
+
+def desired_tags(name: str, spec: Ec2Instance) -> dict[str, str]:
+    """The user's tags as they should read on the instance (a Name, unless they give one)."""
+    return {"Name": name, **{str(k): str(v) for k, v in spec.tags.items()}}
+
+
+@dataclass(frozen=True)
+class Demand:
+    """New running capacity an action asks for: an instance of ``instance_type`` in ``market``,
+    freeing one of ``freed_type`` (an instance type change on a running instance)."""
+
+    region: str
+    instance_type: str
+    market: str
+    freed_type: str | None = None
+
+
+def vcpu_demand(desired: Ec2Instance | None, seen: SeenInstance | None, now: datetime) -> Demand | None:
+    """What a launch, start or type change adds to the vCPUs running; None when nothing is added."""
+    if desired is None or desired.state != "running" or is_expired(desired, now):
+        return None
+    assert desired.region is not None
+    if seen is None or seen.region != desired.region or (seen.ami and seen.ami != desired.ami):
+        return Demand(desired.region, desired.instance_type, desired.market)
+    if not _running(seen.state):
+        return Demand(desired.region, desired.instance_type, seen.market)
+    if seen.instance_type != desired.instance_type:
+        return Demand(desired.region, desired.instance_type, seen.market, freed_type=seen.instance_type)
+    return None
+
+
+def is_expired(spec: Ec2Instance, now: datetime) -> bool:
+    return spec.expires_at is not None and spec.expires_at <= now
+
+
+def _running(state: str) -> bool:
+    return state in RUNNING
+
+
+# --- quota -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaFacts:
+    """One vCPU quota in one region: its value (None: could not be read, and why) and the vCPUs
+    running against it now."""
+
+    region: str
+    code: str
+    title: str
+    value: int | None
+    in_use: int
+    unknown: str = ""
+
+
+@dataclass(frozen=True)
+class QuotaNeed:
+    """What a launch or start asks of its quota: ``vcpus`` new ones (None: unknown), after
+    ``ahead`` vCPUs that launches earlier in the same plan ask of the same quota."""
+
+    facts: QuotaFacts | None
+    vcpus: int | None
+    ahead: int = 0
+    unknown: str = ""
+
+    @property
+    def total(self) -> int:
+        assert self.facts is not None and self.vcpus is not None
+        return self.facts.in_use + self.ahead + self.vcpus
+
+    @property
+    def unknown_reason(self) -> str:
+        if self.unknown:
+            return self.unknown
+        if self.facts is None:
+            return "no vCPU quota is known for this instance family"
+        if self.facts.value is None:
+            return f"{self.facts.code} ({self.facts.title}) in {self.facts.region}: {self.facts.unknown}"
+        return ""
+
+    @property
+    def short(self) -> bool:
+        if self.unknown_reason or self.facts is None or self.facts.value is None:
+            return False
+        return self.total > self.facts.value
+
+    def numbers(self) -> str:
+        """ "needs 32 vCPUs, 8 of 8 in use, quota 8" """
+        assert self.facts is not None and self.facts.value is not None
+        ahead = f", {self.ahead} more for earlier launches in this plan" if self.ahead else ""
+        return f"needs {self.vcpus} vCPUs, {self.facts.in_use} of {self.facts.value} in use{ahead}, quota {self.facts.value}"
+
+
+def console_link(region: str, code: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/servicequotas/home/services/ec2/quotas/{code}"
+
+
+def quota_blocked(need: QuotaNeed) -> Blocked:
+    assert need.facts is not None
+    facts = need.facts
+    return Blocked(
+        reason=f"not enough vCPU quota: {need.numbers()} ({facts.code}, {facts.title}, {facts.region})",
+        remedy=(
+            f"`reconcile apply --request-quota` asks for {need.total} (add `--wait-for-quota 2h` to launch once granted), "
+            f"or request it in the console: {console_link(facts.region, facts.code)}"
+        ),
+    )
+
+
+# --- the action ------------------------------------------------------------------------------
+
+
+def _flatten(prefix: str, value: Any) -> Iterable[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _flatten(f"{prefix}.{key}" if prefix else key, item)
+    elif value not in (None, [], {}, ()):
+        yield prefix, value
+
+
+def _protect_block(what: str) -> Blocked:
+    return Blocked(
+        reason=f"protect: true: reconcile never stops or terminates this instance, and {what}",
+        remedy="set protect: false and apply first, if this is really meant",
+    )
+
+
+def plan_action(
+    name: str,
+    desired: Ec2Instance | None,
+    seen: SeenInstance | None,
+    digest: str,
+    now: datetime,
+    quota: QuotaNeed | None = None,
+    may_request_quota: bool = False,
+) -> Action:
+    """The one action for ``ec2_instance.NAME``. Pure."""
+    address = f"ec2_instance.{name}"
+
+    def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
+        return Action(
+            address=address, type="ec2_instance", action=kind, reasons=reasons, changes=changes,
+            observed_digest=digest if seen else ABSENT, blocked=blocked,
+        )  # fmt: skip
+
+    def quota_gate(reasons: list[str]) -> Blocked | None:
+        if quota is None or not quota.short:
+            return None
+        if may_request_quota:
+            reasons.append(f"vCPU quota: {quota.numbers()}: apply requests {quota.total} first")
+            return None
+        return quota_blocked(quota)
+
+    if seen is None:
+        if desired is None or desired.state == "absent":
+            return action("noop", [], [])
+        if is_expired(desired, now):
+            return action("noop", [f"expired at {_moment(desired.expires_at)}; not launched"], [])
+        shown = desired.model_dump(mode="json", exclude_defaults=True, exclude={"hours"})
+        shown.setdefault("state", desired.state)
+        shown.setdefault("market", desired.market)
+        reasons: list[str] = []
+        blocked = quota_gate(reasons)
+        return action("create", reasons, [Change(path=p, after=v) for p, v in _flatten("", shown)], blocked)
+
+    protect = desired.protect if desired is not None else seen.protected
+    if desired is None or desired.state == "absent" or is_expired(desired, now):
+        if desired is None:
+            why = "no longer declared"
+        elif desired.state == "absent":
+            why = "state: absent"
+        else:
+            why = f"expired at {_moment(desired.expires_at)}"
+        changes = [Change(path="state", before=seen.state, after="terminated")]
+        return action("delete", [why], changes, _protect_block(f"{why} would terminate it") if protect else None)
+
+    replace_reasons = []
+    if seen.region != desired.region:
+        replace_reasons.append(f"region changed ({seen.region} → {desired.region})")
+    if seen.ami and seen.ami != desired.ami:
+        replace_reasons.append("ami changed")
+    if replace_reasons:
+        changes = [Change(path="ami", before=seen.ami, after=desired.ami)] if seen.ami != desired.ami else []
+        if seen.region != desired.region:
+            changes.append(Change(path="region", before=seen.region, after=desired.region))
+        blocked = _protect_block("a replacement would terminate it") if protect else quota_gate(replace_reasons)
+        return action("replace", replace_reasons, changes, blocked)
+
+    changes = []
+    reasons = []
+    stops = False
+    if seen.instance_type != desired.instance_type:
+        changes.append(Change(path="instance_type", before=seen.instance_type, after=desired.instance_type))
+        if _running(seen.state):
+            stops = True
+            reasons.append("instance_type changed (stop → modify → start)")
+        else:
+            reasons.append("instance_type changed")
+    if desired.state == "running" and not _running(seen.state):
+        changes.append(Change(path="state", before=seen.state, after="running"))
+        reasons.append("start")
+    elif desired.state == "stopped" and _running(seen.state):
+        changes.append(Change(path="state", before=seen.state, after="stopped"))
+        reasons.append("stop")
+        stops = True
+    wanted_tags = desired_tags(name, desired)
+    if seen.tags != wanted_tags:
+        changes.append(Change(path="tags", before=seen.tags, after=wanted_tags))
+        reasons.append("tags changed")
+    if seen.protected != desired.protect:
+        changes.append(Change(path="protect", before=seen.protected, after=desired.protect))
+        reasons.append("protect changed")
+    market_note = market_reason(desired, seen)
+    if not changes:
+        return action("noop", [market_note] if market_note else [], [])
+    if stops and protect:
+        return action("update", reasons, changes, _protect_block(f"{'; '.join(reasons)} would stop it"))
+    return action("update", reasons, changes, quota_gate(reasons))
+
+
+def market_reason(desired: Ec2Instance, seen: SeenInstance) -> str:
+    """Why the market that runs differs from the declared one ('' when they agree)."""
+    if seen.market == desired.market:
+        return ""
+    if seen.fallback == SPOT_CAPACITY:
+        return "runs On-Demand: Spot capacity was refused at launch (spot_fallback: on-demand)"
+    return f"runs {seen.market}, declared {desired.market}: the market of an existing instance is not changed in place"
+
+
+def _moment(value: datetime | None) -> str:
+    return value.isoformat().replace("+00:00", "Z") if value else ""
+
+
+# --- findings --------------------------------------------------------------------------------
+
+
+def _warning(address: str, code: str, message: str, remedy: str | None = None) -> Finding:
+    return Finding(severity="warning", address=address, code=code, message=message, remedy=remedy)
+
+
+def instance_findings(
+    name: str, desired: Ec2Instance | None, seen: SeenInstance | None, quota: QuotaNeed | None
+) -> list[Finding]:
+    """Quota unknown for a launch or start; a market that differs without our fallback (the
+    fallback itself is the cost finding `spot-fallback`); duplicates of one address."""
+    address = f"ec2_instance.{name}"
+    found = []
+    if quota is not None and quota.unknown_reason:
+        message = f"the vCPU quota could not be checked before this launch ({quota.unknown_reason}); it goes ahead unchecked"
+        found.append(_warning(address, "quota-unknown", message))
+    if desired is not None and seen is not None and seen.market != desired.market and seen.fallback != SPOT_CAPACITY:
+        message = (
+            f"declared market {desired.market}, but {seen.instance_id} runs {seen.market}; "
+            "reconcile does not change the market of an existing instance"
+        )
+        found.append(
+            _warning(address, "market-differs", message, "to switch, set state: absent and apply, then declare it again")
+        )
+    if seen is not None and seen.duplicates:
+        message = (
+            f"{len(seen.duplicates)} more live instance(s) carry this address: {', '.join(seen.duplicates)}; "
+            f"reconcile manages {seen.instance_id}"
+        )
+        found.append(
+            _warning(address, "duplicate-instance", message, "terminate the extra ones, or remove their reconciler:address tag")
+        )
+    return found
