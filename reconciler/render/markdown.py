@@ -1,0 +1,174 @@
+"""Plan → markdown for a pull-request comment (SPEC §3.2). Renders data only.
+
+Order of reading: the summary (destroys on top), then what needs a human (blocked actions, error
+findings), the cost change, and the details of each action in collapsible blocks. GitHub refuses a
+comment over 65,536 characters, so the text is built within a budget: the summary always, the rest
+in that order until the budget is spent, then one line that says what was left out and where the
+whole plan is."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+
+from reconciler.plan.schema import Action, Finding, Plan
+from reconciler.render.text import WHAT, summary_line, value
+
+COMMENT_LIMIT = 65_536
+MARKERS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "noop": " "}
+ICONS = {"create": "🟢", "update": "🟡", "replace": "🟣", "delete": "🔴"}
+MARKER_COMMENT = "<!-- reconcile:plan -->"  # lets a workflow find and update its own comment
+FULL_PLAN_HINT = "the saved plan file (the workflow's `plan` artifact), or `reconcile plan` run locally"
+
+
+def _code(text: str) -> str:
+    """Inline code that no backtick or pipe in ``text`` can break out of."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', '&#124;')}{pad}{fence}"
+
+
+def _fenced(body: str, language: str = "") -> str:
+    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}{language}\n{body.rstrip(chr(10))}\n{fence}\n"
+
+
+def _money(amount: Decimal | float) -> str:
+    cents = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
+
+
+def _action_lines(action: Action) -> str:
+    lines = []
+    for change in action.changes:
+        if action.action == "create":
+            lines.append(f"+ {change.path}: {value(change.after)}")
+        elif action.action == "delete" and change.after is None:
+            lines.append(f"- {change.path}: {value(change.before)}")
+        else:
+            lines.append(f"~ {change.path}: {value(change.before)} → {value(change.after)}")
+    return "\n".join(lines)
+
+
+def _details(action: Action) -> str:
+    why = f" ({'; '.join(action.reasons)})" if action.reasons else ""
+    head = f"{ICONS.get(action.action, '')} <code>{html.escape(MARKERS[action.action])} {html.escape(action.address)}</code> "
+    head += html.escape(WHAT[action.action] + why)
+    if action.blocked:
+        head += " — <b>blocked</b>"
+    parts = [f"<details><summary>{head}</summary>\n\n"]
+    if action.blocked:
+        parts.append(f"**Blocked:** {action.blocked.reason}  \n**Remedy:** {action.blocked.remedy}\n\n")
+    diff = _document_diff(action)
+    if diff is not None:
+        parts.append(_fenced(diff, "diff"))
+    elif action.changes:
+        parts.append(_fenced(_action_lines(action), "diff" if action.action in ("create", "delete") else ""))
+    parts.append("\n</details>\n")
+    return "".join(parts)
+
+
+def _document_diff(action: Action) -> str | None:
+    """A cost doc's change is a unified diff of the file: shown as a diff block."""
+    if action.type != "cost_doc":
+        return None
+    texts = [c.after for c in action.changes if isinstance(c.after, str) and c.after.startswith(("---", "@@"))]
+    return "\n".join(texts) if texts else None
+
+
+def _finding_line(finding: Finding) -> str:
+    remedy = f" — {finding.remedy}" if finding.remedy else ""
+    return f"- **{finding.severity}** {_code(finding.address)} `{finding.code}`: {finding.message}{remedy}\n"
+
+
+def _costs(plan: Plan) -> str:
+    costs = plan.costs
+    if not costs.lines and not costs.monthly_usd and not costs.one_off_usd:
+        return ""
+    rows = ["| Resource | What | Monthly | One-off |", "|---|---|---:|---:|"]
+    for line in costs.lines:
+        rows.append(
+            f"| {_code(line.address)} | {line.description.replace('|', '&#124;')} "
+            f"| {_money(line.monthly_usd)} | {_money(line.one_off_usd)} |"
+        )
+    rows.append(f"| **Total** | | **{_money(costs.monthly_usd)}** | **{_money(costs.one_off_usd)}** |")
+    return "### Costs\n\n" + "\n".join(rows) + "\n\n"
+
+
+def _head(plan: Plan) -> str:
+    parts = [MARKER_COMMENT + "\n", "## reconcile plan\n\n"]
+    if plan.state.git is not None:
+        git = plan.state.git
+        where = f" on `{git.branch}`" if git.branch else ""
+        dirty = " (with uncommitted changes)" if git.dirty else ""
+        parts.append(f"State `{plan.state.dir}` at `{git.commit[:12]}`{where}{dirty}.\n\n")
+    destroys = [a for a in plan.actions if a.action in ("delete", "replace")]
+    if destroys:
+        shown = ", ".join(_code(a.address) for a in destroys[:20])
+        more = f" and {len(destroys) - 20} more" if len(destroys) > 20 else ""
+        parts.append(f"> [!WARNING]\n> **Destroys:** {shown}{more}\n\n")
+    if any(a.is_change or a.blocked for a in plan.actions):
+        parts.append(f"**{summary_line(plan)}**\n\n")
+    else:
+        parts.append(f"**No changes.** Reality matches the desired state ({len(plan.actions)} resources).\n\n")
+    errors = plan.errors()
+    if errors:
+        parts.append(f"**{len(errors)} error finding(s)** fail this plan unless `settings.policy_mode: warn`.\n\n")
+    return "".join(parts)
+
+
+def _needs_a_human(plan: Plan) -> Iterable[str]:
+    blocked = [a for a in plan.actions if a.blocked]
+    if blocked:
+        yield f"### Blocked ({len(blocked)})\n\n"
+        for action in blocked:
+            assert action.blocked is not None
+            yield f"- {_code(action.address)}: {action.blocked.reason} — *{action.blocked.remedy}*\n"
+        yield "\n"
+    errors = plan.errors()
+    if errors:
+        yield f"### Errors ({len(errors)})\n\n"
+        for finding in errors:
+            yield _finding_line(finding)
+        yield "\n"
+
+
+def _the_rest(plan: Plan) -> Iterable[str]:
+    changing = [a for a in plan.actions if a.is_change or a.blocked]
+    if changing:
+        yield "### Changes\n\n"
+        for action in changing:
+            yield _details(action)
+        yield "\n"
+    others = [f for f in plan.findings if f.severity != "error"]
+    if others:
+        yield f"### Warnings and notes ({len(others)})\n\n"
+        for finding in others:
+            yield _finding_line(finding)
+        yield "\n"
+
+
+def render_markdown(plan: Plan, limit: int = COMMENT_LIMIT) -> str:
+    """The comment, never longer than ``limit`` characters; the summary is never dropped."""
+    head = _head(plan)
+    pieces = [*_needs_a_human(plan), _costs(plan), *_the_rest(plan)]
+    pieces = [piece for piece in pieces if piece]
+    note_room = 400
+    budget = limit - len(head) - note_room
+    kept: list[str] = []
+    for index, piece in enumerate(pieces):
+        if len(piece) > budget:
+            left = pieces[index:]
+            chars = sum(len(p) for p in left)
+            kept.append(
+                f"\n> [!NOTE]\n> {len(left)} more part(s) of this plan ({chars:,} characters) are not shown: "
+                f"a comment holds at most {limit:,}. The whole plan is in {FULL_PLAN_HINT}.\n"
+            )
+            break
+        kept.append(piece)
+        budget -= len(piece)
+    return (head + "".join(kept))[:limit]
