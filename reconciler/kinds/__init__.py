@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from reconciler.kinds import container, ec2_instance, s3_bucket
+from reconciler.kinds import container, disk_budget, ec2_instance, s3_bucket
 from reconciler.kinds.base import KindFactory
 
 KINDS: dict[str, KindFactory] = {
     "container": container.KIND,
+    "disk_budget": disk_budget.KIND,
     "ec2_instance": ec2_instance.KIND,
     "s3_bucket": s3_bucket.KIND,
 }
