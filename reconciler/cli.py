@@ -270,6 +270,65 @@ def force_unlock_command(
     out.print(Text(said, style="green"))
 
 
+@app.command()
+def docs(
+    directory: StateDir = None,
+    check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 with a diff when a doc is stale.")] = False,
+) -> None:
+    """Regenerate the cost docs from the desired state and the markets that really run."""
+    from reconciler.kinds.cost_doc import CostDocKind
+    from reconciler.planner import observe_for_costs
+
+    loaded = load_state(_state_dir(directory))
+    with ProgressView(err) as progress:
+        context = _context(loaded, progress, None)
+        try:
+            observe_for_costs(loaded, context)
+            kind = CostDocKind(context)
+            stale = [doc for doc in kind.rendered() if doc.stale]
+        finally:
+            context.close()
+    if check:
+        for doc in stale:
+            sys.stdout.write(doc.diff())
+        if stale:
+            err.print(Text(f"{_plural(len(stale), 'cost doc')} stale: run `reconcile docs` and commit the result", style="red"))
+            raise typer.Exit(1)
+        out.print(Text(f"cost docs are current ({_plural(len(loaded.state.cost_docs), 'doc')})", style="green"))
+        return
+    for doc in stale:
+        kind.write(doc)
+        out.print(f"wrote {doc.path}")
+    if not stale:
+        out.print(Text(f"cost docs are current ({_plural(len(loaded.state.cost_docs), 'doc')})", style="green"))
+
+
+@app.command()
+def prices(
+    refresh: Annotated[bool, typer.Option("--refresh", help="Rebuild the catalog from the AWS Price List API.")] = False,
+    region: Annotated[list[str] | None, typer.Option("--region", help="Refresh this region (repeatable; default: all).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the catalog here, not over the shipped one.")] = None,
+) -> None:
+    """Show the price catalog's date and source; with --refresh, rebuild it from AWS."""
+    from reconciler.clients.aws import BotoCoreError, ClientError, connect, explain
+    from reconciler.costs.catalog import shipped_catalog, shipped_catalog_path
+    from reconciler.costs.refresh import PRICING_REGION, refreshed_catalog
+
+    catalog = shipped_catalog()
+    if refresh:
+        regions = region or sorted(catalog.ec2)
+        try:
+            pricing = connect("pricing", PRICING_REGION)
+            catalog = refreshed_catalog(pricing, lambda name: connect("ec2", name), regions, catalog, datetime.now(UTC))
+        except (ClientError, BotoCoreError) as error:
+            raise ReconcileError(f"prices --refresh: {explain(error)}") from None
+        destination = out_file or shipped_catalog_path()
+        destination.write_text(catalog.to_json(), encoding="utf-8")
+        out.print(f"wrote {destination}")
+    types = sum(len(kinds) for kinds in catalog.ec2.values())
+    out.print(f"prices as of {catalog.date}: {types} EC2 prices in {_plural(len(catalog.ec2), 'region')}; {catalog.source}")
+
+
 def _print_config_error(error: ConfigError) -> None:
     for diagnostic in error.diagnostics:
         place = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}:"

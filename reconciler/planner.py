@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import __version__
+from reconciler.costs.assess import assess
 from reconciler.errors import ReconcileError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, Observation, RunContext, Step
@@ -31,6 +32,29 @@ def _observe_all(kinds: Mapping[str, Kind], state: Any, ctx: RunContext) -> dict
         return {name: future.result() for name, future in futures.items()}
 
 
+def _records(observed: Mapping[str, Mapping[str, Observation]], kind: str) -> dict[str, Any] | None:
+    """One kind's observation records by name; None when that kind is not registered."""
+    return {name: seen.data for name, seen in observed[kind].items()} if kind in observed else None
+
+
+def _share_observations(state: Any, ctx: RunContext, observed: Mapping[str, Mapping[str, Observation]]) -> None:
+    """Kinds that read what others saw (cost_doc reads the markets that run) get it through the
+    context: the observations now, and a fresh observe of one kind at apply time."""
+    ctx.observed = observed
+
+    def reobserve(kind_name: str) -> Mapping[str, Observation]:
+        kind = KINDS[kind_name](ctx)
+        return kind.observe(getattr(state, kind.section))
+
+    ctx.reobserve = reobserve
+
+
+def observe_for_costs(loaded: LoadedState, ctx: RunContext) -> None:
+    """For `reconcile docs`: look only at what the cost docs need (the instances' markets)."""
+    kinds = {name: factory(ctx) for name, factory in KINDS.items() if name == "ec2_instance"}
+    _share_observations(loaded.state, ctx, _observe_all(kinds, loaded.state, ctx) if kinds else {})
+
+
 def _with_dependencies(targets: Iterable[str], actions: Mapping[str, Action]) -> set[str]:
     """The targets and everything they depend on (as Terraform's -target does)."""
     chosen: set[str] = set()
@@ -49,6 +73,7 @@ def _with_dependencies(targets: Iterable[str], actions: Mapping[str, Action]) ->
 def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (), git: GitInfo | None = None) -> Planned:
     kinds = {name: factory(ctx) for name, factory in KINDS.items()}
     observed = _observe_all(kinds, loaded.state, ctx)
+    _share_observations(loaded.state, ctx, observed)
     actions: dict[str, Action] = {}
     steps: dict[str, Step] = {}
     findings: list[Finding] = []
@@ -60,6 +85,8 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
             actions[action.address] = action
             steps[action.address] = Step(action, desired.get(name), seen.get(name))
             findings.extend(kind.findings(name, desired.get(name), seen.get(name)))
+    costs, cost_findings = assess(loaded.state, _records(observed, "ec2_instance"), _records(observed, "s3_bucket"))
+    findings.extend(cost_findings)
     targets = list(targets)
     if targets:
         chosen = _with_dependencies(targets, actions)
@@ -72,5 +99,6 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
         summary=Summary.of(ordered),
         actions=ordered,
         findings=findings,
+        costs=costs,
     )
     return Planned(plan, {address: steps[address] for address in actions}, kinds)

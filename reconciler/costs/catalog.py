@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.errors import ReconcileError
@@ -35,7 +36,7 @@ class Catalog:
     def provenance(self) -> str:
         """The date and source, as a cost doc states them."""
         overrides = "; with the overrides under `prices:` in the desired state" if self.overridden else ""
-        return f"prices as of {self.date}: {self.source}{overrides}"
+        return f"prices as of {self.date}: {self.source.rstrip('.')}{overrides}."
 
     def with_overrides(self, prices: Prices) -> Catalog:
         """The state's `prices:` over the catalog, price by price."""
@@ -83,6 +84,10 @@ def parse_catalog(text: str, where: str) -> Catalog:
 
 def _prices(by_name: dict[str, Any]) -> dict[str, Decimal]:
     return {name: Decimal(str(price)) for name, price in by_name.items()}
+
+
+def shipped_catalog_path() -> Path:
+    return Path(str(resources.files(__package__).joinpath(CATALOG_FILE)))
 
 
 def shipped_catalog() -> Catalog:

@@ -56,11 +56,12 @@ def _host_row(line: HostLine) -> str:
     return f"| {line.name} | {usd(line.monthly)} |"
 
 
-def _table(header: str, rows: list[str], empty: str) -> list[str]:
+def _table(header: str, rows: list[str], empty: str, text_columns: int) -> list[str]:
+    """A Markdown table: text columns left, amounts right."""
     if not rows:
         return [empty, ""]
     columns = header.count("|") - 1
-    align = "|" + "---|" * 2 + "---:|" * (columns - 2)
+    align = "|" + "---|" * text_columns + "---:|" * (columns - text_columns)
     return [header, align, *rows, ""]
 
 
@@ -87,6 +88,7 @@ def render_generated(report: CostReport, previous_text: str | None, source_dir: 
             "| instance | region | type | market | hourly | hours | monthly | one-off |",
             [_instance_row(line) for line in report.instances],
             "No EC2 instances.",
+            text_columns=4,
         ),
         "## S3 buckets",
         "",
@@ -94,10 +96,11 @@ def render_generated(report: CostReport, previous_text: str | None, source_dir: 
             "| bucket | region | class | expected GB | per GB-month | monthly |",
             [_bucket_row(line) for line in report.buckets],
             "No S3 buckets.",
+            text_columns=3,
         ),
         "## Hosts",
         "",
-        *_table("| host | monthly |", [_host_row(line) for line in report.hosts], "No host with a monthly cost."),
+        *_table("| host | monthly |", [_host_row(line) for line in report.hosts], "No host with a monthly cost.", 1),
         "## Totals",
         "",
         "| total | USD |",

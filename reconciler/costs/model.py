@@ -129,6 +129,10 @@ class BucketLine:
         return self.gb * self.gb_month if self.gb_month is not None else Decimal(0)
 
     @property
+    def one_off(self) -> Decimal:
+        return Decimal(0)
+
+    @property
     def description(self) -> str:
         price = f"${self.gb_month}/GB-month" if self.gb_month is not None else "no price known"
         return f"{self.gb} GB {self.storage_class.upper()} in {self.region}, {price}"
@@ -140,12 +144,19 @@ class HostLine:
     monthly: Decimal
 
     @property
+    def one_off(self) -> Decimal:
+        return Decimal(0)
+
+    @property
     def address(self) -> str:
         return f"host.{self.name}"
 
     @property
     def description(self) -> str:
         return "flat monthly fee"
+
+
+Line = InstanceLine | BucketLine | HostLine
 
 
 @dataclass(frozen=True)
@@ -155,7 +166,7 @@ class CostReport:
     hosts: list[HostLine]
     provenance: str
 
-    def lines(self) -> list[InstanceLine | BucketLine | HostLine]:
+    def lines(self) -> list[Line]:
         return [*self.instances, *self.buckets, *self.hosts]
 
     @property

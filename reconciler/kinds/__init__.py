@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.kinds import container, disk_budget, ec2_instance, s3_bucket
+from reconciler.kinds import container, cost_doc, disk_budget, ec2_instance, s3_bucket
 from reconciler.kinds.base import KindFactory
 
 KINDS: dict[str, KindFactory] = {
@@ -10,4 +10,5 @@ KINDS: dict[str, KindFactory] = {
     "disk_budget": disk_budget.KIND,
     "ec2_instance": ec2_instance.KIND,
     "s3_bucket": s3_bucket.KIND,
+    "cost_doc": cost_doc.KIND,  # last: it reads the markets the others observed
 }

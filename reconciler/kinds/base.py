@@ -37,6 +37,8 @@ class RunContext:
     stopping: threading.Event = field(default_factory=threading.Event)
     clients: dict[str, Any] = field(default_factory=dict)  # a kind's own connections, by its key
     lock: threading.Lock = field(default_factory=threading.Lock)
+    observed: Mapping[str, Mapping[str, Observation]] | None = None  # by kind, set by the planner after observe
+    reobserve: Callable[[str], Mapping[str, Observation]] | None = None  # a fresh observe of one kind, set by the planner
     request_quota: bool = False  # apply --request-quota: file a quota increase instead of blocking
     wait_for_quota: timedelta | None = None  # apply --wait-for-quota: how long to wait for it to be granted
 

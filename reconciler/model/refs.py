@@ -156,5 +156,15 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     return cycles
 
 
+def repository_root(state_dir: FsPath) -> FsPath:
+    """Where cost doc paths start: the git top level above the state directory (a `.git` directory
+    or file), else the state directory's parent."""
+    resolved = state_dir.resolve()
+    for candidate in (resolved, *resolved.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return resolved.parent
+
+
 def check_references(document: dict[str, Any], source: SourceMap, fallback: Position, base: FsPath) -> list[Diagnostic]:
     return _Checker(document, source, fallback, base).run()

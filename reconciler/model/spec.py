@@ -433,6 +433,11 @@ class State(Section):
     cost_docs: list[CostDoc] = []
     policies: Policies = Field(default_factory=Policies)
 
+    @property
+    def cost_docs_by_path(self) -> dict[str, CostDoc]:
+        """The cost docs as the section a kind reads (paths are unique: refs.py checks)."""
+        return {doc.path: doc for doc in self.cost_docs}
+
     @model_validator(mode="after")
     def _resolve_defaults(self) -> Self:
         """Fill each resource's host and region, so nothing downstream guesses (refs.py has

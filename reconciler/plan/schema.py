@@ -77,18 +77,28 @@ class CostLine(Record):
     market: str | None = None  # instances: the market priced (what runs, else the declared one)
     declared_market: str | None = None
     hourly_usd: Usd | None = None
+    monthly_usd_before: Usd = Decimal(0)  # what the resource costs as it exists now (0: it does not exist yet)
+    one_off_usd_before: Usd = Decimal(0)
 
 
 class Costs(Record):
-    """Projected costs once the plan is applied; ``*_before``: what exists now costs."""
+    """Projected costs once the plan is applied; each line also says what it costs now."""
 
     monthly_usd: Usd = Decimal(0)
     one_off_usd: Usd = Decimal(0)
-    annual_usd: Usd = Decimal(0)
-    monthly_usd_before: Usd = Decimal(0)
-    one_off_usd_before: Usd = Decimal(0)
-    prices: str = ""
     lines: list[CostLine] = []
+
+    @property
+    def monthly_usd_before(self) -> Decimal:
+        return sum((line.monthly_usd_before for line in self.lines), Decimal(0))
+
+    @property
+    def one_off_usd_before(self) -> Decimal:
+        return sum((line.one_off_usd_before for line in self.lines), Decimal(0))
+
+    @property
+    def annual_usd(self) -> Decimal:
+        return self.monthly_usd * 12 + self.one_off_usd
 
 
 class GitInfo(Record):

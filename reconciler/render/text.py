@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
+from reconciler.costs.money import signed_usd, usd
 from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Action, Plan
 
@@ -31,7 +32,10 @@ def action_lines(action: Action) -> Text:
     text.append(f"  # {action.address} {WHAT[action.action]}{why}\n", style="dim")
     text.append(f"{marker:>3} {action.address}\n", style=f"bold {style}")
     for change in action.changes:
-        if action.action == "create":
+        if isinstance(change.after, str) and "\n" in change.after and change.before is None:  # a doc's diff
+            text.append(f"      ~ {change.path}:\n", style="yellow")
+            text.append("".join(f"        {line}\n" for line in change.after.splitlines()), style="yellow")
+        elif action.action == "create":
             text.append(f"      + {change.path}: {value(change.after)}\n", style="green")
         else:
             text.append(f"      ~ {change.path}: {value(change.before)} → {value(change.after)}\n", style="yellow")
@@ -44,6 +48,18 @@ def action_lines(action: Action) -> Text:
 def summary_line(plan: Plan) -> str:
     s = plan.summary
     return f"Plan: {s.create} to add, {s.update} to change, {s.replace} to replace, {s.delete} to destroy, {s.blocked} blocked."
+
+
+def cost_line(plan: Plan) -> str:
+    """Monthly total and its change (what exists now → after the plan); '' when nothing costs."""
+    costs = plan.costs
+    if not costs.lines:
+        return ""
+    before, after = costs.monthly_usd_before, costs.monthly_usd
+    line = f"Cost: {usd(before)}/month → {usd(after)}/month ({signed_usd(after - before)})"
+    if costs.one_off_usd or costs.one_off_usd_before:
+        line += f", one-off {usd(costs.one_off_usd_before)} → {usd(costs.one_off_usd)}"
+    return line + f"; annual {usd(costs.annual_usd)}."
 
 
 def render_plan(plan: Plan) -> Text:
@@ -66,6 +82,8 @@ def render_plan(plan: Plan) -> Text:
         text.append(summary_line(plan) + "\n", style="bold")
     else:
         text.append(f"No changes. Reality matches the desired state ({len(plan.actions)} resources).\n", style="bold green")
+    if cost_line(plan):
+        text.append(cost_line(plan) + "\n", style="bold")
     return text
 
 

@@ -188,4 +188,6 @@ def test_the_costs_block_has_a_line_per_resource_and_the_before() -> None:
     assert block.monthly_usd == Decimal("268.99") and block.one_off_usd == Decimal("19.13")
     assert block.monthly_usd_before == Decimal("242.94") + Decimal("24.90") and block.one_off_usd_before == 0
     dumped = block.model_dump(mode="json")
+    assert set(dumped) == {"monthly_usd", "one_off_usd", "lines"}  # SPEC §3.2
     assert dumped["one_off_usd"] == 19.13 and dumped["lines"][0]["market"] == "spot"
+    assert dumped["lines"][1]["monthly_usd_before"] == 242.94 and dumped["lines"][0]["one_off_usd_before"] == 0
