@@ -249,3 +249,10 @@ def test_the_observed_digest_follows_the_settings() -> None:
     assert seen().digest == seen().digest
     assert seen().digest != seen(versioning={"Status": "Suspended"}).digest
     assert seen(objects=0).digest != seen(objects=1).digest
+
+
+def test_a_state_without_buckets_or_aws_region_makes_no_aws_call() -> None:
+    """A containers-only state plans without AWS credentials: not even a client is made."""
+    ctx = RunContext(state=State(), state_dir=Path("."), now=datetime.now(UTC))
+    assert S3BucketKind(ctx).observe({}) == {}
+    assert ctx.clients == {}
