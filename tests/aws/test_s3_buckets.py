@@ -285,3 +285,18 @@ def test_managed_buckets_outside_the_states_regions_are_not_looked_at(tool: Tool
     loaded = tool.write("aws: {region: us-east-1}\n")
     assert tool.shown(loaded) == {}
     assert set(tool.calls) == {"ListBuckets"}
+
+
+def test_a_failed_step_says_what_failed_and_the_next_plan_shows_what_is_left(tool: Tool, s3: Any) -> None:
+    """The bucket is deleted behind the tool's back between plan and apply (moto injects no faults)."""
+    loaded = tool.write(STATE)
+    assert tool.apply(loaded).ok
+    _suspend_versioning(s3)
+    ctx = tool.context(loaded)
+    planned = make_plan(loaded, ctx)
+    s3.delete_bucket(Bucket=BUCKET)
+    result = apply_planned(planned, ctx, lambda _: None, lambda _: None)
+    [outcome] = result.outcomes
+    assert outcome.status == "failed"
+    assert outcome.message.startswith("failed setting versioning Enabled: NoSuchBucket (PutBucketVersioning)")
+    assert tool.shown(loaded) == {f"s3_bucket.{BUCKET}": "create: "}
