@@ -244,6 +244,7 @@ def apply(
             if _policy_fails(planned.plan, loaded):
                 raise ReconcileError("refusing to apply: the plan has error findings and settings.policy_mode is enforce")
             if not planned.plan.has_changes:
+                _record_applied(loaded, planned, target)
                 return
             if saved is None and not auto_approve:
                 if not sys.stdin.isatty():
@@ -252,11 +253,21 @@ def apply(
                     raise typer.Abort()
             progress.resume()
             result = _walk(planned, context, progress)
+            if result.ok:
+                _record_applied(loaded, planned, target)
         finally:
             context.close()
     out.print(render_outcomes(result.outcomes))
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _record_applied(loaded: LoadedState, planned: Planned, targets: list[str] | None) -> None:
+    """The commit now applied in full (not with --target), for `watch --apply`."""
+    from reconciler.apply.applied import record_applied
+
+    if not targets:
+        record_applied(loaded.directory, planned.plan.state.git, datetime.now(UTC))
 
 
 @app.command("force-unlock")
@@ -327,6 +338,76 @@ def prices(
         out.print(f"wrote {destination}")
     types = sum(len(kinds) for kinds in catalog.ec2.values())
     out.print(f"prices as of {catalog.date}: {types} EC2 prices in {_plural(len(catalog.ec2), 'region')}; {catalog.source}")
+
+
+@app.command("import")
+def import_command(
+    directory: StateDir = None,
+    host: Annotated[str | None, typer.Option("--host", help="Only this host of the state (default: every host).")] = None,
+    aws: Annotated[
+        bool, typer.Option("--aws", help="Also S3 buckets and EC2 instances without our reconciler:address tag.")
+    ] = False,
+) -> None:
+    """Print desired-state YAML for existing unmanaged containers, so that the next apply adopts them
+    without replacing anything. Environment values are printed as ${VAR} placeholders, never as values."""
+    from reconciler.imports import import_yaml
+    from reconciler.model.spec import State
+
+    if aws:
+        raise ReconcileError("import --aws: not yet: buckets and instances cannot be imported yet (containers can)")
+    state_dir = _state_dir(directory)
+    state = load_state(state_dir).state if state_dir.is_dir() else State()
+    sys.stdout.write(import_yaml(state, state_dir, host, lambda said: err.print(Text(said, style="yellow"))))
+
+
+@app.command()
+def watch(
+    directory: StateDir = None,
+    interval: Annotated[str, typer.Option("--interval", help="How often to plan, e.g. 5m or 30s.")] = "5m",
+    apply_drift: Annotated[
+        bool, typer.Option("--apply", help="Heal drift (only at the git commit last applied); default: report only.")
+    ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus metrics on 127.0.0.1:N (0: any free port)."),
+    ] = None,
+    parallelism: Parallelism = None,
+) -> None:
+    """Plan in a loop and report drift; with --apply, heal it. Runs until SIGTERM or Ctrl-C, which
+    let the current step finish, release the lock and exit 0."""
+    from reconciler.watch import Watcher, WatchMetrics, WatchOptions
+
+    try:
+        seconds = parse_duration(interval).total_seconds()
+    except ValueError as error:
+        raise ReconcileError(f"--interval: {error}") from None
+    if seconds <= 0:
+        raise ReconcileError("--interval: must be more than 0s")
+    state_dir = _state_dir(directory)
+    load_state(state_dir)  # an invalid state at start is an error, not a round that fails
+    metrics = WatchMetrics()
+    watcher = Watcher(WatchOptions(state_dir, seconds, apply_drift, parallelism), lambda line: out.print(Text(line)), metrics)
+
+    def stop(_signal: int, _frame: object) -> None:
+        watcher.stop()
+        err.print(Text("stopping: finishing the current step", style="yellow"))
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if metrics_port is not None:
+            try:
+                port = metrics.serve(metrics_port)
+            except OSError as error:
+                raise ReconcileError(f"--metrics-port {metrics_port}: cannot listen on 127.0.0.1: {error.strerror}") from None
+            err.print(f"serving metrics on http://127.0.0.1:{port}/metrics")
+        mode = "heals drift at the commit last applied" if apply_drift else "reports drift only (--apply heals it)"
+        err.print(f"watching {state_dir} every {interval}: {mode}")
+        watcher.run()
+    finally:
+        metrics.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    err.print("stopped")
 
 
 def _print_config_error(error: ConfigError) -> None:

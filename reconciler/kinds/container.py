@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import docker
 from docker.types import LogConfig
 
+from reconciler.clients.adoptions import AdoptionLedger
 from reconciler.clients.docker import APIError, NotFound, connect, explain, inspect_image, update_resources
 from reconciler.clients.image_layers import files_of
 from reconciler.clients.restart_ledger import WINDOW, RestartLedger
@@ -97,16 +98,17 @@ def observation(
     log_driver: str,
     names_by_id: dict[str, str],
     restarts_by_us: tuple[datetime, ...] = (),
+    adopted: bool = False,
 ) -> Observation:
     """One inspected container (and the inspected images: the one its desired tag names, the one
-    it runs) → what diff and apply need. Pure."""
+    it runs) → what diff and apply need. Pure. An adopted container is managed without our labels."""
     own_defaults = ImageDefaults.from_inspect(own_image) if own_image else None
     labels = (record.get("Config") or {}).get("Labels") or {}
     seen = SeenContainer(
         host=host,
         id=record["Id"],
         name=record["Name"].lstrip("/"),
-        managed=labels.get(MANAGED) == "true",
+        managed=labels.get(MANAGED) == "true" or adopted,
         status=(record.get("State") or {}).get("Status", ""),
         image_id=record["Image"],
         view=observed_view(record, own_defaults, names_by_id),
@@ -155,6 +157,7 @@ class ContainerKind:
         self.started: dict[str, tuple[str, str, float]] = {}  # address → (host, container id, when) started by apply
         self.started_lock = threading.Lock()
         self.ledger = RestartLedger(ctx.state_dir)
+        self.adoptions = AdoptionLedger(ctx.state_dir)
 
     # --- connections ------------------------------------------------------------------------
 
@@ -203,7 +206,10 @@ class ContainerKind:
             spec = desired.get(name)
             tag_image = images.get(spec.image) if spec else None
             recent = self.ledger.recent(host, record["Id"], self.ctx.now)
-            observed[name] = observation(host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id, recent)
+            adopted = self.adoptions.address_of(host, record["Id"]) == _address(name)
+            observed[name] = observation(
+                host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id, recent, adopted
+            )
         return observed
 
     def _read_images(self, host: str, client: docker.APIClient, records: dict[str, dict[str, Any] | None]) -> None:
@@ -235,13 +241,21 @@ class ContainerKind:
         if not seen.managed:
             if desired is None or desired.state == "absent":
                 return action("noop", [], [])
+            if _matches(desired, seen):
+                return action(
+                    "update",
+                    [f"adopt: the unmanaged container {name} on {seen.host} matches its declaration; apply records it "
+                     "as managed (nothing is recreated)"],
+                    [Change(path="managed", before="no", after="adopted")],
+                )  # fmt: skip
             return action(
                 "create",
                 [f"a container named {name} already exists on {seen.host} and is not managed by reconcile"],
                 [],
                 Blocked(
                     reason=f"container {name} exists on host {seen.host} and is not managed by reconcile",
-                    remedy=f"adopt it with `reconcile import --host {seen.host}`, or remove or rename it",
+                    remedy=f"adopt it: declare it as `reconcile import --host {seen.host}` prints it (a declaration that "
+                    "matches it is adopted by the next apply), or remove or rename it",
                 ),
             )
         if desired is None:
@@ -459,6 +473,9 @@ class ContainerKind:
         if "cpus" in paths and spec.cpus:
             body["NanoCpus"] = round(spec.cpus * 1e9)
         done = []
+        if "managed" in paths:
+            self.adoptions.record(seen.host, seen.id, _address(seen.name))
+            done.append("adopted (recorded as managed; nothing recreated, its labels stay as they were)")
         if body:
             update_resources(client, seen.id, body)
             done.append("updated " + ", ".join(sorted(paths - {"state"})))
@@ -551,6 +568,12 @@ def _unhealthy_restart(desired: Container, seen: SeenContainer) -> UnhealthyRest
             f"{frees}, or raise unhealthy_restarts_per_hour",
         ),
     )
+
+
+def _matches(desired: Container, seen: SeenContainer) -> bool:
+    """An unmanaged container that is what the declaration describes, down to the image it runs."""
+    same_image = seen.tag_image_id is None or seen.tag_image_id == seen.image_id
+    return same_image and not compare(desired_view(desired, seen.defaults, seen.log_driver), seen.view)
 
 
 def _times(count: int) -> str:

@@ -1,0 +1,64 @@
+"""The git commit of the state that was last applied in full, kept beside the lock
+(DIR/.reconcile.applied, git-ignored). `reconcile watch --apply` heals drift only while the state
+directory is at that commit and clean: an unmerged change is never applied by the watcher."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from reconciler.plan.schema import GitInfo
+
+APPLIED_NAME = ".reconcile.applied"
+
+
+@dataclass(frozen=True)
+class Applied:
+    commit: str
+    at: str  # ISO 8601
+
+
+def record_applied(state_dir: Path, git: GitInfo | None, when: datetime) -> None:
+    """Remember the commit just applied; a state outside git or with uncommitted changes is no
+    commit, so nothing is recorded and the previous record stands."""
+    if git is None or git.dirty:
+        return
+    handle, temporary = tempfile.mkstemp(dir=state_dir, prefix=f"{APPLIED_NAME}.")
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump({"version": 1, "commit": git.commit, "at": when.isoformat(timespec="seconds")}, out)
+        os.replace(temporary, state_dir / APPLIED_NAME)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def last_applied(state_dir: Path) -> Applied | None:
+    try:
+        document = json.loads((state_dir / APPLIED_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("commit"), str):
+        return None
+    return Applied(document["commit"], str(document.get("at", "")))
+
+
+def refusal(state_dir: Path, git: GitInfo | None) -> str | None:
+    """Why the watcher must not apply the state as it is now, or None when it may."""
+    if git is None:
+        return "the state directory is not in a git repository, so an unmerged change cannot be told apart"
+    if git.dirty:
+        return f"the state directory has uncommitted changes (at {git.commit[:12]}); only a merged commit is applied"
+    applied = last_applied(state_dir)
+    if applied is None:
+        return "no apply is recorded for this state yet; `reconcile apply` (on merge) records the commit watch may heal"
+    if applied.commit != git.commit:
+        return (
+            f"commit {git.commit[:12]} is not the one last applied ({applied.commit[:12]}); "
+            "an unmerged change is never applied by watch: apply it with `reconcile apply`"
+        )
+    return None

@@ -1,0 +1,54 @@
+"""`reconcile import`: desired-state YAML for what exists and reconcile does not manage yet, written
+so that `validate` accepts it and the next apply adopts it without replacing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reconciler.imports.engine import HostImport, chosen_hosts, import_host
+from reconciler.imports.yaml_out import VariableNames, to_yaml, with_placeholders
+from reconciler.model.spec import State
+
+
+def import_yaml(state: State, state_dir: Path, host: str | None, say: Callable[[str], None]) -> str:
+    """The YAML of every unmanaged container on the chosen hosts; ``say`` hears what was left out."""
+    hosts = chosen_hosts(state, host)
+    found = [import_host(state, state_dir, name) for name in hosts]
+    for result in found:
+        if result.already_declared:
+            say(f"{result.host}: already declared, so not imported: {', '.join(sorted(result.already_declared))}")
+    return render(found, several_hosts=len(state.hosts) > 1)
+
+
+def render(found: list[HostImport], several_hosts: bool) -> str:
+    names = VariableNames()
+    containers: dict[str, Any] = {}
+    notes: list[str] = []
+    for result in found:
+        for imported in result.containers:
+            if imported.problem:
+                notes.append(f"not imported: container {imported.name} on {result.host}: {imported.problem}")
+                continue
+            if imported.name in containers:
+                notes.append(f"not imported: container {imported.name} on {result.host}: the name is taken on another host")
+                continue
+            spec = dict(imported.spec)
+            if "environment" in spec:
+                spec["environment"] = with_placeholders(imported.name, spec["environment"], names)
+            containers[imported.name] = {"host": result.host, **spec} if several_hosts else spec
+            if imported.differs:
+                notes.append(
+                    f"container {imported.name}: the format cannot say exactly what it runs; a plan will still show "
+                    f"changes in: {', '.join(imported.differs)}"
+                )
+    header = [f"reconcile import: {len(containers)} unmanaged container(s) on {', '.join(r.host for r in found)}"]
+    if names.used:
+        header += [
+            "Environment values are never printed: each is a ${VAR} placeholder for the value the container holds now",
+            "(see `docker inspect NAME`). Export these variables before validate, plan or apply:",
+            *(f"  {variable.name}  ({variable.resource})" for variable in names.used),
+        ]
+    header += notes
+    return to_yaml(header, {"containers": containers})
