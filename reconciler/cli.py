@@ -20,6 +20,7 @@ from reconciler import __version__
 from reconciler.apply.executor import ApplyResult, apply_planned, check_still_true, restrict
 from reconciler.apply.lock import force_unlock, state_lock
 from reconciler.errors import ConfigError, ReconcileError
+from reconciler.gitinfo import git_info
 from reconciler.kinds.base import RunContext
 from reconciler.model.load import LoadedState, load_state
 from reconciler.model.spec import json_schema
@@ -27,6 +28,7 @@ from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Plan
 from reconciler.planner import Planned, make_plan
 from reconciler.progress import ProgressView
+from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_outcomes, render_plan
 from reconciler.units import Address, parse_duration
 
@@ -104,6 +106,7 @@ def schema() -> None:
 class Format(StrEnum):
     text = "text"
     json = "json"
+    markdown = "markdown"
 
 
 Targets = Annotated[list[str] | None, typer.Option("--target", help="Only this address and what it depends on (repeatable).")]
@@ -139,7 +142,9 @@ def _policy_fails(plan: Plan, loaded: LoadedState) -> bool:
 def plan(
     directory: StateDir = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan (JSON) for `reconcile apply PLANFILE`.")] = None,
-    output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    output: Annotated[
+        Format, typer.Option("--format", help="text, json, or markdown (for a pull-request comment).")
+    ] = Format.text,
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes or blocked actions.")
     ] = False,
@@ -151,11 +156,13 @@ def plan(
     with ProgressView(err) as progress:
         context = _context(loaded, progress, parallelism)
         try:
-            planned = make_plan(loaded, context, _checked_targets(target))
+            planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory))
         finally:
             context.close()
     if output is Format.json:
         sys.stdout.write(planned.plan.model_dump_json(indent=2) + "\n")
+    elif output is Format.markdown:
+        sys.stdout.write(render_markdown(planned.plan))
     else:
         out.print(render_plan(planned.plan))
     if out_file is not None:
@@ -235,7 +242,7 @@ def apply(
         context = _context(loaded, progress, parallelism)
         context.request_quota, context.wait_for_quota = request_quota, quota_wait
         try:
-            planned = make_plan(loaded, context, _checked_targets(target))
+            planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory))
             if saved is not None:
                 check_still_true(saved, planned.plan)
                 planned = restrict(planned, saved)
@@ -353,11 +360,9 @@ def import_command(
     from reconciler.imports import import_yaml
     from reconciler.model.spec import State
 
-    if aws:
-        raise ReconcileError("import --aws: not yet: buckets and instances cannot be imported yet (containers can)")
     state_dir = _state_dir(directory)
     state = load_state(state_dir).state if state_dir.is_dir() else State()
-    sys.stdout.write(import_yaml(state, state_dir, host, lambda said: err.print(Text(said, style="yellow"))))
+    sys.stdout.write(import_yaml(state, state_dir, host, aws, lambda said: err.print(Text(said, style="yellow"))))
 
 
 @app.command()
