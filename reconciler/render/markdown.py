@@ -37,8 +37,12 @@ def _fenced(body: str, language: str = "") -> str:
     return f"{fence}{language}\n{body.rstrip(chr(10))}\n{fence}\n"
 
 
+def _cents(amount: Decimal | float) -> Decimal:
+    return Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def _money(amount: Decimal | float) -> str:
-    cents = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    cents = _cents(amount)
     return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
 
 
@@ -85,18 +89,39 @@ def _finding_line(finding: Finding) -> str:
     return f"- **{finding.severity}** {_code(finding.address)} `{finding.code}`: {finding.message}{remedy}\n"
 
 
+def _delta(before: Decimal, after: Decimal) -> str:
+    """The change between the amounts as shown (in cents), so that every row adds up."""
+    change = _cents(after) - _cents(before)
+    return "—" if change == 0 else ("+" if change > 0 else "") + _money(change)
+
+
 def _costs(plan: Plan) -> str:
+    """The cost change: what each resource costs now and once applied, per month and one-off."""
     costs = plan.costs
-    if not costs.lines and not costs.monthly_usd and not costs.one_off_usd:
+    if not costs.lines:
         return ""
-    rows = ["| Resource | What | Monthly | One-off |", "|---|---|---:|---:|"]
+    one_off = any(line.one_off_usd or line.one_off_usd_before for line in costs.lines)
+    header = "| Resource | What | Monthly now | Monthly after | Change |"
+    rule = "|---|---|---:|---:|---:|"
+    if one_off:
+        header += " One-off now | One-off after | Change |"
+        rule += "---:|---:|---:|"
+    rows = [header, rule]
+
+    def cells(monthly: tuple[Decimal, Decimal], once: tuple[Decimal, Decimal], bold: bool = False) -> str:
+        mark = "**" if bold else ""
+        shown = [_money(monthly[0]), _money(monthly[1]), _delta(*monthly)]
+        if one_off:
+            shown += [_money(once[0]), _money(once[1]), _delta(*once)]
+        return " | ".join(f"{mark}{cell}{mark}" for cell in shown)
+
     for line in costs.lines:
-        rows.append(
-            f"| {_code(line.address)} | {line.description.replace('|', '&#124;')} "
-            f"| {_money(line.monthly_usd)} | {_money(line.one_off_usd)} |"
-        )
-    rows.append(f"| **Total** | | **{_money(costs.monthly_usd)}** | **{_money(costs.one_off_usd)}** |")
-    return "### Costs\n\n" + "\n".join(rows) + "\n\n"
+        what = line.description.replace("|", "&#124;")
+        numbers = cells((line.monthly_usd_before, line.monthly_usd), (line.one_off_usd_before, line.one_off_usd))
+        rows.append(f"| {_code(line.address)} | {what} | {numbers} |")
+    totals = cells((costs.monthly_usd_before, costs.monthly_usd), (costs.one_off_usd_before, costs.one_off_usd), bold=True)
+    rows.append(f"| **Total** | | {totals} |")
+    return "### Cost change\n\n" + "\n".join(rows) + "\n\n"
 
 
 def _head(plan: Plan) -> str:
@@ -141,8 +166,14 @@ def _the_rest(plan: Plan) -> Iterable[str]:
     changing = [a for a in plan.actions if a.is_change or a.blocked]
     if changing:
         yield "### Changes\n\n"
+        groups: dict[str | None, list[Action]] = {}
         for action in changing:
-            yield _details(action)
+            groups.setdefault(action.host, []).append(action)
+        for host, actions in sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or "")):
+            if len(groups) > 1:
+                yield f"#### Docker host {_code(host)}\n\n" if host else "#### AWS and documents\n\n"
+            for action in actions:
+                yield _details(action)
         yield "\n"
     others = [f for f in plan.findings if f.severity != "error"]
     if others:

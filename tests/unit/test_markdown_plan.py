@@ -112,3 +112,44 @@ def test_a_cost_doc_change_is_a_diff_block() -> None:
     )
     text = render_markdown(plan([doc]))
     assert "```diff\n--- a/docs/costs.md\n+++ b/docs/costs.md\n@@ -1 +1 @@\n-$19.13\n+$57.80\n```" in text
+
+
+def test_actions_are_grouped_by_docker_host_when_there_are_several() -> None:
+    text = render_markdown(plan([action("container.a", host="vps"), action("s3_bucket.b"), action("container.c", host="edge")]))
+    edge, vps, aws = (
+        text.index("#### Docker host `edge`"),
+        text.index("#### Docker host `vps`"),
+        text.index("#### AWS and documents"),
+    )
+    assert (
+        edge < text.index("container.c</code>") < vps < text.index("container.a</code>") < aws < text.index("s3_bucket.b</code>")
+    )
+    assert "####" not in render_markdown(plan([action("container.a", host="vps")]))
+
+
+def test_the_cost_change_is_a_table_of_now_after_and_change_per_resource_and_in_total() -> None:
+    from decimal import Decimal
+
+    from reconciler.plan.schema import CostLine, Costs
+
+    lines = [
+        CostLine(
+            address="ec2_instance.phase2-worker",
+            description="c7i.8xlarge On-Demand, $1.36/h × 42.5 h",
+            one_off_usd=Decimal("57.80"),
+            one_off_usd_before=Decimal("19.125"),
+        ),
+        CostLine(
+            address="host.vps", description="flat monthly fee", monthly_usd=Decimal("24.90"), monthly_usd_before=Decimal("24.90")
+        ),
+    ]
+    costed = plan([action("container.a")]).model_copy(
+        update={"costs": Costs(monthly_usd=Decimal("24.90"), one_off_usd=Decimal("57.80"), lines=lines)}
+    )
+    text = render_markdown(costed)
+    assert (
+        "| `ec2_instance.phase2-worker` | c7i.8xlarge On-Demand, $1.36/h × 42.5 h | $0.00 | $0.00 | — | $19.13 | $57.80 | +$38.67 |"
+        in text
+    )
+    assert "| `host.vps` | flat monthly fee | $24.90 | $24.90 | — | $0.00 | $0.00 | — |" in text
+    assert "| **Total** | | **$24.90** | **$24.90** | **—** | **$19.13** | **$57.80** | **+$38.67** |" in text
