@@ -7,22 +7,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reconciler.imports.aws import AwsImport, import_aws
 from reconciler.imports.engine import HostImport, chosen_hosts, import_host
 from reconciler.imports.yaml_out import VariableNames, to_yaml, with_placeholders
 from reconciler.model.spec import State
 
 
-def import_yaml(state: State, state_dir: Path, host: str | None, say: Callable[[str], None]) -> str:
-    """The YAML of every unmanaged container on the chosen hosts; ``say`` hears what was left out."""
+def import_yaml(state: State, state_dir: Path, host: str | None, aws: bool, say: Callable[[str], None]) -> str:
+    """The YAML of every unmanaged container on the chosen hosts (and with ``aws``, every bucket
+    and instance without our tag); ``say`` hears what was left out."""
     hosts = chosen_hosts(state, host)
     found = [import_host(state, state_dir, name) for name in hosts]
     for result in found:
         if result.already_declared:
             say(f"{result.host}: already declared, so not imported: {', '.join(sorted(result.already_declared))}")
-    return render(found, several_hosts=len(state.hosts) > 1)
+    return render(found, len(state.hosts) > 1, import_aws(state, say) if aws else None)
 
 
-def render(found: list[HostImport], several_hosts: bool) -> str:
+def render(found: list[HostImport], several_hosts: bool, aws: AwsImport | None = None) -> str:
     names = VariableNames()
     containers: dict[str, Any] = {}
     notes: list[str] = []
@@ -44,6 +46,9 @@ def render(found: list[HostImport], several_hosts: bool) -> str:
                     f"changes in: {', '.join(imported.differs)}"
                 )
     header = [f"reconcile import: {len(containers)} unmanaged container(s) on {', '.join(r.host for r in found)}"]
+    if aws is not None:
+        header.append(f"and {len(aws.buckets)} S3 bucket(s), {len(aws.instances)} EC2 instance(s) without our tag")
+        notes += aws.notes
     if names.used:
         header += [
             "Environment values are never printed: each is a ${VAR} placeholder for the value the container holds now",
@@ -51,4 +56,7 @@ def render(found: list[HostImport], several_hosts: bool) -> str:
             *(f"  {variable.name}  ({variable.resource})" for variable in names.used),
         ]
     header += notes
-    return to_yaml(header, {"containers": containers})
+    sections: dict[str, dict[str, Any]] = {"containers": containers}
+    if aws is not None:
+        sections.update(s3_buckets=aws.buckets, ec2_instances=aws.instances)
+    return to_yaml(header, sections)

@@ -17,10 +17,13 @@ import pytest
 from docker.types import LogConfig
 from ruamel.yaml import YAML
 
+from reconciler.clients.aws import connect
+from reconciler.imports.aws import import_aws
+from reconciler.imports.yaml_out import to_yaml
+from reconciler.model.load import load_state
 from tests.support.cli import run_reconcile
 from tests.support.docker_engine import TEST_IMAGE, TEST_LABEL
-
-pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
+from tests.support.moto_server import MotoServer
 
 SECRET = "Zq-import-secret-7c1f"
 Reconcile = Callable[..., subprocess.CompletedProcess[str]]
@@ -75,6 +78,8 @@ def only_mine(text: str, names: set[str]) -> tuple[str, dict[str, tuple[str, str
     return out.getvalue(), {variable: (container, key) for variable, container, key in asked if container in names}
 
 
+@pytest.mark.docker
+@pytest.mark.usefixtures("cleanup_containers")
 def test_import_validates_and_adopts_without_replacing_anything(
     tmp_path: Path, reconcile: Reconcile, docker_client: docker.DockerClient
 ) -> None:
@@ -109,3 +114,36 @@ def test_import_validates_and_adopts_without_replacing_anything(
         assert docker_client.api.inspect_container(name)["Id"] == container_id  # never recreated
     assert docker_client.api.inspect_container(f"{prefix}-web")["State"]["StartedAt"] == started_at
     assert SECRET not in "".join(r.stdout + r.stderr for r in (plan, applied, again))
+
+
+@pytest.mark.aws
+def test_import_aws_declares_buckets_and_instances_without_our_tag(tmp_path: Path, aws: MotoServer) -> None:
+    """In process against moto (no engine): the YAML validates, ours are left out."""
+    s3, ec2 = connect("s3", "us-east-1"), connect("ec2", "us-east-1")
+    s3.create_bucket(Bucket="handmade-exports")
+    s3.put_bucket_versioning(Bucket="handmade-exports", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_tagging(Bucket="handmade-exports", Tagging={"TagSet": [{"Key": "team", "Value": "ml"}]})
+    s3.create_bucket(Bucket="ours-already")
+    s3.put_bucket_tagging(
+        Bucket="ours-already", Tagging={"TagSet": [{"Key": "reconciler:address", "Value": "s3_bucket.ours-already"}]}
+    )
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "gpu worker"}, {"Key": "team", "Value": "ml"}]}]
+    ec2.run_instances(ImageId="ami-0123456789abcdef0", InstanceType="c7i.large", MinCount=1, MaxCount=1, TagSpecifications=tags)
+    state = tmp_path / "desired_state"
+    state.mkdir()
+    (state / "aws.yaml").write_text("aws: {region: us-east-1}\n")
+
+    found = import_aws(load_state(state).state, lambda _said: None)
+    assert set(found.buckets) == {"handmade-exports"}
+    assert found.buckets["handmade-exports"] == {
+        "region": "us-east-1",
+        "versioning": True,
+        "encryption": "none",
+        "block_public_access": False,
+        "tags": {"team": "ml"},
+    }  # fmt: skip  (a bucket made without settings, as moto makes it: what is there is declared, not our defaults)
+    assert found.instances["gpu-worker"]["instance_type"] == "c7i.large"
+    assert found.instances["gpu-worker"]["protect"] is True
+    (state / "imported.yaml").write_text(to_yaml([], {"s3_buckets": found.buckets, "ec2_instances": found.instances}))
+    loaded = load_state(state)
+    assert set(loaded.state.s3_buckets) == {"handmade-exports"} and set(loaded.state.ec2_instances) == {"gpu-worker"}
