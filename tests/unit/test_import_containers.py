@@ -1,0 +1,44 @@
+"""The import mapping, pure: an inspected container (a record captured from a real engine) → a
+declaration that the container kind reads back as the very same container; no secret in the YAML."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from reconciler.imports.containers import import_container
+from reconciler.imports.yaml_out import VariableNames, to_yaml, with_placeholders
+from reconciler.kinds.container_view import ImageDefaults
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RECORD: dict[str, Any] = json.loads((FIXTURES / "inspect_container.json").read_text())
+IMAGE = ImageDefaults.from_inspect(json.loads((FIXTURES / "inspect_image_busybox.json").read_text()))
+
+
+def test_a_configured_container_is_declared_exactly_and_only_where_it_differs_from_the_image() -> None:
+    imported = import_container(RECORD, IMAGE, "json-file", {})
+    assert imported.problem is None and imported.differs == []
+    assert imported.spec["image"] == "reconciler-test/busybox:1"
+    assert "PATH" not in imported.spec["environment"]  # the image's own
+    assert imported.spec["healthcheck"]["interval"] == "5s"
+
+
+def test_environment_values_become_placeholders_and_a_literal_dollar_is_escaped() -> None:
+    record = copy.deepcopy(RECORD)
+    record["Config"]["Env"] = [*record["Config"]["Env"], "TOKEN=hunter2-secret"]
+    record["Config"]["Cmd"] = ["sh", "-c", "echo $HOME"]
+    spec = dict(import_container(record, IMAGE, "json-file", {}).spec)
+    names = VariableNames()
+    spec["environment"] = with_placeholders("my-app", spec["environment"], names)
+    text = to_yaml(["header"], {"containers": {"my-app": spec}})
+    assert "hunter2-secret" not in text
+    assert "TOKEN: ${MY_APP_TOKEN}" in text
+    assert "echo $$HOME" in text
+
+
+def test_a_container_the_format_cannot_describe_is_named_not_guessed() -> None:
+    record = copy.deepcopy(RECORD)
+    record["HostConfig"]["NetworkMode"] = "my-user-network"
+    assert "network_mode" in (import_container(record, IMAGE, "json-file", {}).problem or "")

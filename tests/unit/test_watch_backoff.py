@@ -1,0 +1,31 @@
+"""The watcher's backoff and its refusal to apply anything but the commit last applied (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.apply.applied import record_applied, refusal
+from reconciler.plan.schema import GitInfo
+from reconciler.watch.backoff import Backoff
+
+
+def test_a_failing_step_waits_twice_as_long_each_time_up_to_a_ceiling_and_success_forgets() -> None:
+    backoff = Backoff(interval=10)
+    assert [backoff.failed("container.web", now=0) for _ in range(3)] == [20, 40, 80]
+    assert backoff.waiting("container.web", now=50) == 30
+    assert all(backoff.failed("container.web", now=0) <= 640 for _ in range(20))
+    backoff.succeeded("container.web")
+    assert backoff.waiting("container.web", now=0) == 0
+
+
+def test_only_the_clean_commit_last_applied_may_be_healed(tmp_path: Path) -> None:
+    applied = GitInfo(commit="a" * 40, dirty=False)
+    assert "no apply is recorded" in (refusal(tmp_path, applied) or "")
+    record_applied(tmp_path, GitInfo(commit="a" * 40, dirty=True), datetime.now(UTC))  # a dirty tree is no commit
+    assert "no apply is recorded" in (refusal(tmp_path, applied) or "")
+    record_applied(tmp_path, applied, datetime.now(UTC))
+    assert refusal(tmp_path, applied) is None
+    assert "not the one last applied" in (refusal(tmp_path, GitInfo(commit="b" * 40, dirty=False)) or "")
+    assert "uncommitted changes" in (refusal(tmp_path, GitInfo(commit="a" * 40, dirty=True)) or "")
+    assert "not in a git repository" in (refusal(tmp_path, None) or "")
