@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -151,11 +150,13 @@ def same_filesystem(filesystem: Filesystem, root_dir: str) -> bool | None:
 
 
 def engine_usage(client: docker.APIClient) -> EngineUsage:
-    """One `df` call and the engine's data root (`info`), asked at the same time."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        df = pool.submit(client.df)
-        info = pool.submit(client.info)
-        return parse_usage(df.result(), str(info.result().get("DockerRootDir") or ""))
+    """One `df` call (the data root is left empty: see ``data_root``)."""
+    return parse_usage(client.df(), "")
+
+
+def data_root(client: docker.APIClient) -> str:
+    """Where the engine keeps its data (`info`: as costly as a `df`, so asked only when it matters)."""
+    return str(client.info().get("DockerRootDir") or "")
 
 
 def parse_usage(df: dict[str, Any], root_dir: str) -> EngineUsage:

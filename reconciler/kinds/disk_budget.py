@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -20,6 +20,7 @@ from reconciler.clients.disk import (
     EngineUsage,
     Filesystem,
     Unmeasurable,
+    data_root,
     engine_usage,
     filesystem_reader,
     same_filesystem,
@@ -154,15 +155,29 @@ class DiskBudgetKind:
     def observe(self, desired: Mapping[str, DiskBudget]) -> Mapping[str, Observation]:
         hosts = sorted({budget.host or "" for budget in desired.values()})
         with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-            usages = dict(zip(hosts, pool.map(self._usage, hosts), strict=True))
-        return {name: observation(budget, self._seen(budget, usages[budget.host or ""])) for name, budget in desired.items()}
+            seen = dict(pool.map(lambda host: (host, self._observe_host(host, desired)), hosts))
+        return {name: observation(budget, seen[budget.host or ""][name]) for name, budget in desired.items()}
 
-    def _usage(self, host: str) -> EngineUsage:
+    def _observe_host(self, host: str, desired: Mapping[str, DiskBudget]) -> dict[str, SeenDisk]:
+        """One df of the host's engine, the filesystem of each budget's path; and, only when a budget
+        is exceeded, where the engine keeps its data (whether pruning can help at all)."""
+        budgets = {name: budget for name, budget in desired.items() if budget.host == host}
         self.ctx.progress("disk_budget.*", f"reading the disk usage of the engine on {host}")
+        client = self.client(host)
         try:
-            return engine_usage(self.client(host))
+            usage = engine_usage(client)
+            seen = {name: self._seen(budget, usage) for name, budget in budgets.items()}
+            if any(self._exceeded(budgets[name], one) for name, one in seen.items()):
+                usage = replace(usage, root_dir=data_root(client))
+                seen = {name: self._seen(budget, usage) for name, budget in budgets.items()}
         except APIError as error:
             raise ReconcileError(f"host {host}: cannot read the engine's disk usage: {explain(error)}") from None
+        return seen
+
+    @staticmethod
+    def _exceeded(budget: DiskBudget, seen: SeenDisk) -> bool:
+        projection = projection_of(budget, seen)
+        return projection is not None and projection.over
 
     def _seen(self, budget: DiskBudget, usage: EngineUsage) -> SeenDisk:
         host = budget.host or ""
@@ -197,24 +212,8 @@ class DiskBudgetKind:
         return action(_reasons(desired, projection), _changes(desired, projection), _blocked(desired, seen, projection))
 
     def findings(self, name: str, desired: DiskBudget | None, observed: Observation | None) -> list[Finding]:
-        """A budget that holds today on a filesystem pruning can never free (the blocked action says
-        it once the budget is exceeded)."""
-        seen: SeenDisk | None = observed.data if observed else None
-        if desired is None or seen is None or seen.same_filesystem is not False:
-            return []
-        projection = projection_of(desired, seen)
-        if projection is None or projection.over:
-            return []
-        return [
-            Finding(
-                severity="warning",
-                address=_address(name),
-                code="disk-budget-other-filesystem",
-                message=f"{desired.path} is not on the filesystem of the engine's data root ({seen.usage.root_dir}): "
-                "pruning Docker can never free space there",
-                remedy=f"point path at the filesystem of {seen.usage.root_dir}",
-            )
-        ]
+        """None: a budget exceeded is its action, with its numbers (no finding repeats it)."""
+        return []
 
     # --- apply ------------------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ class DiskEngine:
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             top = self.api.top(container_id)
-            if any("sleep" in " ".join(process) for process in top.get("Processes") or []):
+            if any(process[-1].startswith("sleep ") for process in top.get("Processes") or []):  # CMD, after the exec
                 break
             time.sleep(0.1)
         self.api.stop(container_id, timeout=1)
