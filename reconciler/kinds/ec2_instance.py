@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from reconciler.clients import quotas
-from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain
+from reconciler.clients.aws import AwsUnavailable, BotoCoreError, ClientError, connect, error_code, explain
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.ec2_view import (
@@ -139,9 +139,12 @@ class Ec2InstanceKind:
         paginator = self.ec2(region).get_paginator("describe_instances")
         state_filter = {"Name": "instance-state-name", "Values": list(LIVE_STATES)}
         records = []
-        for page in paginator.paginate(Filters=[*filters, state_filter]):
-            for reservation in page.get("Reservations", []):
-                records.extend(reservation.get("Instances", []))
+        try:
+            for page in paginator.paginate(Filters=[*filters, state_filter]):
+                for reservation in page.get("Reservations", []):
+                    records.extend(reservation.get("Instances", []))
+        except (ClientError, BotoCoreError) as error:
+            raise AwsUnavailable(f"cannot list the EC2 instances in {region}: {explain(error)}") from None
         return records
 
     def _observe_region(self, region: str) -> dict[str, SeenInstance]:
