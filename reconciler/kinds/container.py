@@ -16,7 +16,18 @@ import docker
 from docker.types import LogConfig
 
 from reconciler.clients.adoptions import AdoptionLedger
-from reconciler.clients.docker import APIError, NotFound, connect, explain, inspect_image, update_resources
+from reconciler.clients.docker import (
+    CONNECTION_ERRORS,
+    APIError,
+    DockerUnavailable,
+    NotFound,
+    connect,
+    explain,
+    inspect_image,
+    shown_url,
+    unreachable,
+    update_resources,
+)
 from reconciler.clients.image_layers import files_of
 from reconciler.clients.restart_ledger import WINDOW, RestartLedger
 from reconciler.errors import ReconcileError
@@ -39,6 +50,8 @@ from reconciler.policies.image_view import ImageView
 MANAGED = "reconciler.managed"
 ADDRESS = "reconciler.address"
 CONFIG_HASH = "reconciler.config-hash"
+HOST = "reconciler.host"  # the name of the host entry that made it: two entries may reach one engine
+UNOBSERVED = "unobserved"  # the observed digest of a resource on a host that could not be reached
 REPLACEMENT_SUFFIX = "-reconcile-new"
 DEFAULT_STOP_SECONDS = 10
 POLL_SECONDS = 0.25
@@ -157,22 +170,40 @@ class ContainerKind:
         self.started: dict[str, tuple[str, str, float]] = {}  # address → (host, container id, when) started by apply
         self.started_lock = threading.Lock()
         self.ledger = RestartLedger(ctx.state_dir)
+        self.unreachable: dict[str, str] = {}  # host → why observe could not read it
         self.adoptions = AdoptionLedger(ctx.state_dir)
 
     # --- connections ------------------------------------------------------------------------
 
     def client(self, host: str) -> docker.APIClient:
         spec = self.ctx.state.hosts[host]
-        client: docker.APIClient = self.ctx.client(f"docker:{host}", lambda: connect(host, spec, self.ctx.parallelism + 2))
+        client: docker.APIClient = self.ctx.client(
+            f"docker:{host}", lambda: connect(host, spec, self.ctx.parallelism + 2, self.ctx.state_dir)
+        )
         return client
 
     # --- observe ----------------------------------------------------------------------------
 
     def observe(self, desired: Mapping[str, Container]) -> Mapping[str, Observation]:
-        observed: dict[str, Observation] = {}
-        for host in self.ctx.state.hosts:
+        """Every host at once; a host that cannot be reached (or fails mid-way) is noted in
+        ``self.unreachable`` with the cause, and only its resources are blocked (see diff)."""
+        hosts = list(self.ctx.state.hosts)
+
+        def one(host: str) -> dict[str, Observation]:
             here = {name: spec for name, spec in desired.items() if spec.host == host}
-            observed.update(self._observe_host(host, here))
+            try:
+                return self._observe_host(host, here)
+            except DockerUnavailable as error:
+                self.unreachable[host] = str(error)
+            except CONNECTION_ERRORS as error:
+                self.unreachable[host] = unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+            self.ctx.progress("container.*", self.unreachable[host])
+            return {}
+
+        observed: dict[str, Observation] = {}
+        with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+            for seen in pool.map(one, hosts):
+                observed.update(seen)
         return observed
 
     def _observe_host(self, host: str, desired: Mapping[str, Container]) -> dict[str, Observation]:
@@ -186,6 +217,9 @@ class ContainerKind:
             name = names[0] if names else summary["Id"][:12]
             if name.endswith(REPLACEMENT_SUFFIX):
                 continue
+            made_on = labels.get(HOST, host)
+            if made_on != host and made_on in self.ctx.state.hosts:
+                continue  # the same engine under another host entry: that entry observes it
             managed_address = labels.get(ADDRESS, "") if labels.get(MANAGED) == "true" else ""
             if managed_address.startswith("container."):
                 wanted[managed_address.partition(".")[2]] = summary["Id"]
@@ -227,12 +261,24 @@ class ContainerKind:
         digest = observed.digest if observed else ABSENT
         seen: SeenContainer | None = observed.data if observed else None
 
+        host = desired.host if desired else seen.host if seen else None
+
         def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
             return Action(
                 address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
-                observed_digest=digest, depends_on=depends_on, blocked=blocked,
+                observed_digest=digest, depends_on=depends_on, blocked=blocked, host=host,
             )  # fmt: skip
 
+        if host in self.unreachable and seen is None:
+            return Action(
+                address=address, type=self.kind, action="noop", observed_digest=UNOBSERVED, depends_on=depends_on,
+                reasons=[f"host {host} could not be observed"], host=host,
+                blocked=Blocked(
+                    reason=self.unreachable[host],
+                    remedy=f"make host {host} reachable (check the engine, the network, its SSH or TLS settings); "
+                    "nothing on it is planned until then",
+                ),
+            )  # fmt: skip
         if seen is None:
             if desired is None or desired.state == "absent":
                 return action("noop", [], [])
@@ -292,7 +338,8 @@ class ContainerKind:
         if desired is not None and desired.state != "absent":
             policies = self.ctx.state.policies
             found += declared_findings(address, desired, policies)
-            found += image_findings(address, desired, self.images.get((desired.host or "", desired.image)), policies)
+            if desired.host not in self.unreachable:  # unread, not missing: the action says why
+                found += image_findings(address, desired, self.images.get((desired.host or "", desired.image)), policies)
         seen: SeenContainer | None = observed.data if observed else None
         if seen is not None and seen.managed:
             found += health_findings(address, seen.health, self.ctx.now)
@@ -322,6 +369,10 @@ class ContainerKind:
             return StepResult(False, explain(error))
         except ReconcileError as error:
             return StepResult(False, str(error))
+        except CONNECTION_ERRORS as error:  # the host went away during apply
+            host = (step.desired.host if step.desired else seen.host if seen else None) or ""
+            spec = self.ctx.state.hosts.get(host)
+            return StepResult(False, unreachable(host, shown_url(spec) if spec else "its URL", error))
         return StepResult(True, "nothing to do")
 
     def verify(self) -> dict[str, StepResult]:
@@ -382,7 +433,7 @@ class ContainerKind:
             init=spec.init or None,
         )
         healthcheck = engine_healthcheck(spec.healthcheck, None)
-        labels = {**spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec)}
+        labels = {**spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec), HOST: spec.host or ""}
         return {
             "image": spec.image,
             "name": container_name,

@@ -47,6 +47,7 @@ class Action(Record):
     observed_digest: str
     depends_on: list[str] = []
     blocked: Blocked | None = None
+    host: str | None = None  # the Docker host it lives on (containers, disk budgets); renderers group by it
 
     @property
     def name(self) -> str:

@@ -12,12 +12,19 @@ from reconciler.costs.money import signed_usd, usd
 from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Action, Plan
 
-MARKERS = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"), "delete": ("-", "red")}
+MARKERS = {
+    "create": ("+", "green"),
+    "update": ("~", "yellow"),
+    "replace": ("-/+", "magenta"),
+    "delete": ("-", "red"),
+    "noop": ("!", "red"),  # shown only when blocked: what it needs is unknown (its host could not be read)
+}
 WHAT = {
     "create": "will be created",
     "update": "will be updated in place",
     "replace": "must be replaced",
     "delete": "will be destroyed",
+    "noop": "cannot be planned now",
 }
 
 
@@ -62,14 +69,26 @@ def cost_line(plan: Plan) -> str:
     return line + f"; annual {usd(costs.annual_usd)}."
 
 
+def by_host(actions: list[Action]) -> list[tuple[str | None, list[Action]]]:
+    """Actions without a host first (AWS, files), then each host's, hosts in name order; within a
+    group, the plan's order."""
+    groups: dict[str | None, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.host, []).append(action)
+    return sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+
+
 def render_plan(plan: Plan) -> Text:
     text = Text()
     changing = [a for a in plan.actions if a.is_change or a.blocked]
     if changing:
         text.append("reconcile will perform the following actions:\n\n")
-        for action in changing:
-            text.append_text(action_lines(action))
-            text.append("\n")
+        for host, actions in by_host(changing):
+            if host is not None:
+                text.append(f"On host {host}:\n\n", style="bold underline")
+            for action in actions:
+                text.append_text(action_lines(action))
+                text.append("\n")
     if plan.findings:
         text.append("Findings:\n", style="bold")
         for finding in plan.findings:

@@ -94,6 +94,7 @@ def test_the_json_has_exactly_the_spec_fields() -> None:
         "observed_digest",
         "depends_on",
         "blocked",
+        "host",
     }
     assert document["actions"][3]["changes"] == [
         {"path": "healthcheck.test", "before": ["CMD", "wget"], "after": ["CMD-SHELL", "ps"]}
