@@ -3,13 +3,14 @@ engine keeps on it (the `GET /system/df` API: images, build cache, containers, v
 
 The filesystem is read where the engine runs. Today that is this machine: a host without a URL
 (DOCKER_HOST, else the local socket), `unix://`, or `tcp://` to a loopback address, read with
-`os.statvfs`. Any other host (ssh://, a remote tcp://) raises `Unmeasurable`; the remote hosts issue
-adds its reader in `filesystem_reader`, over the host's own connection.
+`os.statvfs`. An ssh:// host is read with `df -P -k` over its own SSH connection (the one the Docker
+API runs on). A remote tcp:// host raises `Unmeasurable`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import docker
+import paramiko
 
+from reconciler.clients.ssh import run_command
 from reconciler.errors import ReconcileError
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -124,11 +127,39 @@ def statvfs_of(path: str) -> Filesystem:
     )
 
 
-def filesystem_reader(url: str | None, shown: str) -> Callable[[str], Filesystem]:
+def df_of(output: str, path: str) -> Filesystem:
+    """`df -P -k PATH` output → the filesystem's numbers (1024-byte blocks)."""
+    lines = output.strip().splitlines()
+    match = re.match(r"^(.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)%\s+(.*)$", lines[-1]) if len(lines) >= 2 else None
+    if match is None:
+        raise Unmeasurable(f"cannot read the filesystem of {path}: unexpected df output: {lines[-1] if lines else '(none)'}")
+    return Filesystem(path=path, used=int(match.group(3)) * 1024, available=int(match.group(4)) * 1024)
+
+
+def df_over_ssh(ssh: paramiko.SSHClient, shown: str) -> Callable[[str], Filesystem]:
+    """Read a path's filesystem with `df -P -k` over the host's own SSH connection (nothing runs in
+    a container)."""
+
+    def measure(path: str) -> Filesystem:
+        try:
+            ran = run_command(ssh, ["df", "-P", "-k", path])
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            raise Unmeasurable(f"cannot read the filesystem of {path} on {shown}: {error or type(error).__name__}") from None
+        if ran.status != 0:
+            said = (ran.stderr.strip().splitlines() or [f"df exited with {ran.status}"])[-1]
+            raise Unmeasurable(f"cannot read the filesystem of {path} on {shown}: {said}")
+        return df_of(ran.stdout, path)
+
+    return measure
+
+
+def filesystem_reader(url: str | None, shown: str, ssh: paramiko.SSHClient | None = None) -> Callable[[str], Filesystem]:
     """How to read a path's filesystem on the host whose engine is at ``url`` (``shown``: the URL as
-    it may be printed)."""
+    it may be printed; ``ssh``: the host's SSH connection, for an ssh:// host)."""
     if _local(url):
         return statvfs_of
+    if ssh is not None:
+        return df_over_ssh(ssh, shown)
 
     def remote(path: str) -> Filesystem:
         raise Unmeasurable(

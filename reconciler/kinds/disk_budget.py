@@ -25,7 +25,7 @@ from reconciler.clients.disk import (
     filesystem_reader,
     same_filesystem,
 )
-from reconciler.clients.docker import APIError, connect, engine_url, explain, shown_url
+from reconciler.clients.docker import APIError, connect, engine_url, explain, shown_url, ssh_of
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.disk_reclaim import Projection, Prune, format_percent, format_size, project
@@ -148,7 +148,7 @@ class DiskBudgetKind:
 
     def _measure(self, host: str, path: str) -> Filesystem:
         spec = self.ctx.state.hosts[host]
-        return filesystem_reader(engine_url(spec), shown_url(spec))(path)
+        return filesystem_reader(engine_url(spec), shown_url(spec), ssh_of(self.client(host)))(path)
 
     # --- observe ----------------------------------------------------------------------------
 
@@ -198,7 +198,7 @@ class DiskBudgetKind:
             kind = "update" if changes or blocked else "noop"
             return Action(
                 address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
-                observed_digest=digest, depends_on=depends_on, blocked=blocked,
+                observed_digest=digest, depends_on=depends_on, blocked=blocked, host=desired.host if desired else None,
             )  # fmt: skip
 
         if desired is None or observed is None:
