@@ -4,11 +4,12 @@ changes, the very same containers still running. No environment value is ever pr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,11 @@ from reconciler.imports.aws import import_aws
 from reconciler.imports.yaml_out import to_yaml
 from reconciler.model.load import load_state
 from tests.support.cli import run_reconcile
-from tests.support.docker_engine import TEST_IMAGE, TEST_LABEL
+from tests.support.docker_engine import TEST_IMAGE
 from tests.support.moto_server import MotoServer
 
 SECRET = "Zq-import-secret-7c1f"
+OWN_LABEL = {"reconciler-test-import": "1"}
 Reconcile = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -35,6 +37,18 @@ def reconcile(tmp_path: Path, docker_client: docker.DockerClient) -> Reconcile:
         return run_reconcile(*args, cwd=tmp_path, env=env)
 
     return run
+
+
+@pytest.fixture
+def prefix(docker_client: docker.DockerClient) -> Iterator[str]:
+    """This test's name prefix; its containers are removed afterwards by name. They carry
+    OWN_LABEL, not reconciler.test=1: the engine is shared, and another test's cleanup of that
+    label would remove them mid-test (adoption adds no label, so they stay out of its reach)."""
+    prefix = f"t{uuid.uuid4().hex[:6]}"
+    yield prefix
+    for container in docker_client.containers.list(all=True, filters={"name": prefix}):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
 
 
 def make_unmanaged(client: docker.DockerClient, prefix: str) -> dict[str, str]:
@@ -52,7 +66,7 @@ def make_unmanaged(client: docker.DockerClient, prefix: str) -> dict[str, str]:
         TEST_IMAGE,
         ["sh", "-c", "echo $HOME; exec sleep 300"],
         name=f"{prefix}-web",
-        labels={**TEST_LABEL, "team": "ops"},
+        labels={**OWN_LABEL, "team": "ops"},
         environment={"API_KEY": SECRET, "MODE": "fast"},
         healthcheck={"test": ["CMD-SHELL", "true"], "interval": 1_000_000_000, "retries": 2},
         user="1000:1000",
@@ -61,7 +75,7 @@ def make_unmanaged(client: docker.DockerClient, prefix: str) -> dict[str, str]:
         host_config=host_config,
     )
     api.start(web["Id"])
-    idle = client.containers.create(TEST_IMAGE, ["sleep", "300"], name=f"{prefix}-idle", network_mode="none", labels=TEST_LABEL)
+    idle = client.containers.create(TEST_IMAGE, ["sleep", "300"], name=f"{prefix}-idle", network_mode="none", labels=OWN_LABEL)
     return {f"{prefix}-web": web["Id"], f"{prefix}-idle": str(idle.id)}
 
 
@@ -79,11 +93,9 @@ def only_mine(text: str, names: set[str]) -> tuple[str, dict[str, tuple[str, str
 
 
 @pytest.mark.docker
-@pytest.mark.usefixtures("cleanup_containers")
 def test_import_validates_and_adopts_without_replacing_anything(
-    tmp_path: Path, reconcile: Reconcile, docker_client: docker.DockerClient
+    tmp_path: Path, reconcile: Reconcile, docker_client: docker.DockerClient, prefix: str
 ) -> None:
-    prefix = f"t{uuid.uuid4().hex[:6]}"
     made = make_unmanaged(docker_client, prefix)
 
     imported = reconcile("import", "desired_state")

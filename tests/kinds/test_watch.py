@@ -4,6 +4,7 @@ never applied, and SIGTERM ending it with exit 0 and the lock released."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -77,6 +78,15 @@ class Watch:
             self.process.wait()
 
 
+def status(client: docker.DockerClient, name: str) -> str | None:
+    """None while it does not exist (the engine is shared: another test's cleanup may remove it,
+    and watch then creates it again)."""
+    try:
+        return str(client.containers.get(name).status)
+    except docker.errors.NotFound:
+        return None
+
+
 def value(metrics: str, name: str) -> float:
     found = re.search(rf"^{re.escape(name)} (\S+)$", metrics, flags=re.MULTILINE)
     assert found is not None, f"{name} not in:\n{metrics}"
@@ -103,10 +113,11 @@ def test_watch_heals_a_stopped_container_serves_metrics_and_stops_on_sigterm(
     tmp_path: Path, repository: tuple[git.Repo, str], docker_client: docker.DockerClient
 ) -> None:
     _, name = repository
-    docker_client.containers.get(name).stop(timeout=1)
+    with contextlib.suppress(docker.errors.NotFound):  # removed by another test's cleanup: drift all the same
+        docker_client.containers.get(name).stop(timeout=1)
     watch = Watch(tmp_path, "desired_state", "--interval", "1s", "--apply", "--metrics-port", "0")
     try:
-        watch.wait_for(lambda: docker_client.containers.get(name).status == "running", "heal")
+        watch.wait_for(lambda: status(docker_client, name) == "running", "heal")
         watch.wait_for(lambda: value(watch.metrics(), "reconcile_drift_resources") == 0, "a plan without drift")
         metrics = watch.metrics()
         assert value(metrics, "reconcile_applied_steps_total") >= 1
@@ -115,7 +126,7 @@ def test_watch_heals_a_stopped_container_serves_metrics_and_stops_on_sigterm(
         assert 0 < value(metrics, "reconcile_plan_duration_seconds") < 60
         assert abs(value(metrics, "reconcile_last_plan_timestamp_seconds") - time.time()) < 60
         assert 'reconcile_plan_actions{action="noop"} 1.0' in metrics
-        assert f"drift in container.{name} (update)" in watch.said()
+        assert f"drift in container.{name} (" in watch.said()
         assert "applied container." in watch.said()
         assert watch.stop() == 0
     finally:
@@ -141,5 +152,5 @@ def test_watch_never_applies_a_commit_other_than_the_one_last_applied(
         assert watch.stop() == 0
     finally:
         watch.kill()
-    assert f"drift in container.{newcomer} (create)" in watch.said()
+    assert f"container.{newcomer} (create)" in watch.said()
     assert newcomer not in {c.name for c in docker_client.containers.list(all=True)}
