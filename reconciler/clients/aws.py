@@ -6,6 +6,7 @@ Every client uses botocore's standard retry mode; callers use paginators for lis
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -34,13 +35,28 @@ def client_config(pool_size: int = 10) -> botocore.config.Config:
     )
 
 
+_ENVIRONMENT = (
+    "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_DEFAULT_REGION",
+)  # fmt: skip
+_sessions: dict[tuple[str | None, ...], boto3.session.Session] = {}
+
+
+def _session() -> boto3.session.Session:
+    """One session per AWS environment, shared: it loads each service's model and resolves the
+    credentials once, where a session per client would do both for every client. The caller holds
+    _session_lock (sessions are not thread-safe; the clients they make are)."""
+    key = tuple(os.environ.get(name) for name in _ENVIRONMENT)
+    if key not in _sessions:
+        _sessions[key] = boto3.session.Session()
+    return _sessions[key]
+
+
 def connect(service: str, region: str, pool_size: int = 10) -> Any:
-    """A boto3 client for ``service`` in ``region``. Clients are thread-safe; sessions are not, so
-    each client is made from its own session under a lock."""
+    """A boto3 client for ``service`` in ``region``, thread-safe, with standard retries."""
     try:
         with _session_lock:
-            session = boto3.session.Session(region_name=region)
-            return session.client(service, config=client_config(pool_size))
+            return _session().client(service, region_name=region, config=client_config(pool_size))
     except BotoCoreError as error:
         raise AwsUnavailable(f"cannot make an AWS {service} client for {region}: {error}") from None
 
