@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -460,6 +459,9 @@ FRAGMENTS = st.sampled_from(
 )  # fmt: skip
 
 
+SECRET_MARKER = "zq9secretk"
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     command=st.one_of(
@@ -469,9 +471,11 @@ FRAGMENTS = st.sampled_from(
     secret=st.booleans(),
 )
 def test_random_commands_never_raise(command, image, secret):
-    value = Sensitive(command) if secret else command
+    """...and never quote a secret: a secret carries a marker that no message may show (checking for
+    the command itself would trip on a short one like '(bas' that our own remedy text contains)."""
+    value = Sensitive(f"{command} #{SECRET_MARKER}") if secret else command
     for test in (("CMD-SHELL", value), ("CMD", value, value), ("CMD", "sh", "-c", value)):
         for problem in healthcheck_problems(test, image):
             assert problem.code in SEVERITY and "\n" not in problem.message and "\n" not in problem.remedy
-            if secret and len(command) > 3 and not re.fullmatch(r"[\w./-]*", command):
-                assert command not in problem.message and command not in problem.remedy
+            if secret:
+                assert SECRET_MARKER not in problem.message and SECRET_MARKER not in problem.remedy
