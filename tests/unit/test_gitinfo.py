@@ -61,3 +61,10 @@ def test_a_detached_head_has_no_branch(tmp_path: Path) -> None:
     repo.git.checkout(repo.head.commit.hexsha)
     info = git_info(state)
     assert info is not None and info.branch is None and info.commit == repo.head.commit.hexsha
+
+
+def test_reconciles_own_records_beside_the_state_do_not_make_it_dirty(tmp_path: Path) -> None:
+    _, state = repository(tmp_path)
+    for name in (".reconcile.lock", ".reconcile.lock.info", ".reconcile.restarts.json", ".reconcile.applied"):
+        (state / name).write_text("{}")
+    assert not git_info(state).dirty  # type: ignore[union-attr]
