@@ -83,8 +83,9 @@ def render_plan(plan: Plan) -> Text:
     changing = [a for a in plan.actions if a.is_change or a.blocked]
     if changing:
         text.append("reconcile will perform the following actions:\n\n")
-        for host, actions in by_host(changing):
-            if host is not None:
+        groups = by_host(changing)
+        for host, actions in groups:
+            if host is not None and len(groups) > 1:  # one group needs no heading
                 text.append(f"On host {host}:\n\n", style="bold underline")
             for action in actions:
                 text.append_text(action_lines(action))
