@@ -188,6 +188,8 @@ class ContainerKind:
         """Every host at once; a host that cannot be reached (or fails mid-way) is noted in
         ``self.unreachable`` with the cause, and only its resources are blocked (see diff)."""
         hosts = list(self.ctx.state.hosts)
+        if self.ctx.state.hosts_implicit and not desired:
+            return {}
 
         def one(host: str) -> dict[str, Observation]:
             here = {name: spec for name, spec in desired.items() if spec.host == host}

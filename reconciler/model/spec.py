@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    WithJsonSchema,
+    model_validator,
+)
 
 from reconciler.model.fields import (
     AbsolutePath,
@@ -432,6 +441,13 @@ class State(Section):
     """Overrides of the price catalog that ships with reconcile."""
     cost_docs: list[CostDoc] = []
     policies: Policies = Field(default_factory=Policies)
+    _hosts_implicit: bool = PrivateAttr(default=False)
+
+    @property
+    def hosts_implicit(self) -> bool:
+        """No hosts: section: the one host is the implicit `local`. A state that declares no
+        containers then does not manage Docker at all (an AWS-only state plans without an engine)."""
+        return self._hosts_implicit
 
     @property
     def cost_docs_by_path(self) -> dict[str, CostDoc]:
@@ -444,6 +460,7 @@ class State(Section):
         already reported, with places, whatever is missing or ambiguous)."""
         if not self.hosts:
             self.hosts = {IMPLICIT_HOST: Host()}
+            self._hosts_implicit = True
         only_host = next(iter(self.hosts)) if len(self.hosts) == 1 else None
         on_a_host: list[tuple[str, Container | DiskBudget]] = [*self.containers.items(), *self.disk_budgets.items()]
         for name, resource in on_a_host:
