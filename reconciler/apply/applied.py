@@ -4,13 +4,11 @@ directory is at that commit and clean: an unmerged change is never applied by th
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from reconciler.clients.records import read_record, write_record
 from reconciler.plan.schema import GitInfo
 
 APPLIED_NAME = ".reconcile.applied"
@@ -27,21 +25,11 @@ def record_applied(state_dir: Path, git: GitInfo | None, when: datetime) -> None
     commit, so nothing is recorded and the previous record stands."""
     if git is None or git.dirty:
         return
-    handle, temporary = tempfile.mkstemp(dir=state_dir, prefix=f"{APPLIED_NAME}.")
-    try:
-        with os.fdopen(handle, "w") as out:
-            json.dump({"version": 1, "commit": git.commit, "at": when.isoformat(timespec="seconds")}, out)
-        os.replace(temporary, state_dir / APPLIED_NAME)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_record(state_dir / APPLIED_NAME, {"version": 1, "commit": git.commit, "at": when.isoformat(timespec="seconds")})
 
 
 def last_applied(state_dir: Path) -> Applied | None:
-    try:
-        document = json.loads((state_dir / APPLIED_NAME).read_text())
-    except (OSError, ValueError):
-        return None
+    document = read_record(state_dir / APPLIED_NAME)
     if not isinstance(document, dict) or not isinstance(document.get("commit"), str):
         return None
     return Applied(document["commit"], str(document.get("at", "")))

@@ -10,11 +10,10 @@ same name is not adopted by its name alone.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import threading
 from pathlib import Path
+
+from reconciler.clients.records import read_record, write_record
 
 LEDGER_NAME = ".reconcile.adopted.json"
 
@@ -29,10 +28,7 @@ class AdoptionLedger:
         self._lock = threading.Lock()
 
     def _read(self) -> dict[str, str]:
-        try:
-            document = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}  # none yet, or damaged: nothing is adopted, and a plan says so (blocked or adopt)
+        document = read_record(self.path)  # none yet, or damaged: nothing is adopted, and a plan says so
         adopted = document.get("adopted") if isinstance(document, dict) else None
         if not isinstance(adopted, dict):
             return {}
@@ -47,15 +43,4 @@ class AdoptionLedger:
         with self._lock:
             adopted = self._read()
             adopted[_key(host, container_id)] = address
-            self._write({"version": 1, "adopted": adopted})
-
-    def _write(self, document: dict[str, object]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f"{LEDGER_NAME}.")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(document, out, indent=1)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            write_record(self.path, {"version": 1, "adopted": adopted})

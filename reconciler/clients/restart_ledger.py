@@ -10,12 +10,11 @@ on every write.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from reconciler.clients.records import read_record, write_record
 
 LEDGER_NAME = ".reconcile.restarts.json"
 WINDOW = timedelta(hours=1)
@@ -31,12 +30,7 @@ class RestartLedger:
         self._lock = threading.Lock()
 
     def _read(self) -> dict[str, list[str]]:
-        try:
-            document = json.loads(self.path.read_text())
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError):
-            return {}  # a damaged ledger forgets; it never stops a plan
+        document = read_record(self.path)  # none yet, or damaged: the ledger forgets
         restarts = document.get("restarts") if isinstance(document, dict) else None
         if not isinstance(restarts, dict):
             return {}
@@ -57,18 +51,7 @@ class RestartLedger:
                 for key, times in restarts.items()
                 if (fresh := [t for t in times if (moment := _parse(t)) is not None and when - moment < WINDOW])
             }
-            self._write({"version": 1, "restarts": kept})
-
-    def _write(self, document: dict[str, object]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f"{LEDGER_NAME}.")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(document, out, indent=1)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            write_record(self.path, {"version": 1, "restarts": kept})
 
 
 def _parse(text: str) -> datetime | None:
