@@ -25,7 +25,17 @@ from reconciler.clients.disk import (
     filesystem_reader,
     same_filesystem,
 )
-from reconciler.clients.docker import APIError, connect, engine_url, explain, shown_url, ssh_of
+from reconciler.clients.docker import (
+    CONNECTION_ERRORS,
+    APIError,
+    DockerUnavailable,
+    connect,
+    engine_url,
+    explain,
+    shown_url,
+    ssh_of,
+    unreachable,
+)
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.disk_reclaim import Projection, Prune, format_percent, format_size, project
@@ -140,6 +150,7 @@ class DiskBudgetKind:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.unreachable: dict[str, str] = {}  # host → why observe could not read it
 
     def client(self, host: str) -> docker.APIClient:
         spec = self.ctx.state.hosts[host]
@@ -154,9 +165,24 @@ class DiskBudgetKind:
 
     def observe(self, desired: Mapping[str, DiskBudget]) -> Mapping[str, Observation]:
         hosts = sorted({budget.host or "" for budget in desired.values()})
+
+        def one(host: str) -> tuple[str, dict[str, SeenDisk]]:
+            """A host that cannot be reached blocks only its own budgets (see diff)."""
+            try:
+                return host, self._observe_host(host, desired)
+            except DockerUnavailable as error:
+                self.unreachable[host] = str(error)
+            except CONNECTION_ERRORS as error:
+                self.unreachable[host] = unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+            return host, {}
+
         with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-            seen = dict(pool.map(lambda host: (host, self._observe_host(host, desired)), hosts))
-        return {name: observation(budget, seen[budget.host or ""][name]) for name, budget in desired.items()}
+            seen = dict(pool.map(one, hosts))
+        return {
+            name: observation(budget, seen[budget.host or ""][name])
+            for name, budget in desired.items()
+            if name in seen[budget.host or ""]
+        }
 
     def _observe_host(self, host: str, desired: Mapping[str, DiskBudget]) -> dict[str, SeenDisk]:
         """One df of the host's engine, the filesystem of each budget's path; and, only when a budget
@@ -194,13 +220,17 @@ class DiskBudgetKind:
         digest = observed.digest if observed else digest_json({"absent": True})
         depends_on = sorted(f"container.{n}" for n, c in self.ctx.state.containers.items() if desired and c.host == desired.host)
 
-        def action(reasons: list[str], changes: list[Change], blocked: Blocked | None) -> Action:
-            kind = "update" if changes or blocked else "noop"
+        def action(reasons: list[str], changes: list[Change], blocked: Blocked | None, unread: bool = False) -> Action:
+            kind = "update" if (changes or blocked) and not unread else "noop"
             return Action(
                 address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
                 observed_digest=digest, depends_on=depends_on, blocked=blocked, host=desired.host if desired else None,
             )  # fmt: skip
 
+        if desired is not None and observed is None and (desired.host or "") in self.unreachable:
+            remedy = f"make host {desired.host} reachable (check the engine, the network, its SSH or TLS settings)"
+            blocked = Blocked(reason=self.unreachable[desired.host or ""], remedy=remedy)
+            return action([f"host {desired.host} could not be observed"], [], blocked, unread=True)
         if desired is None or observed is None:
             return action([], [], None)
         seen: SeenDisk = observed.data

@@ -131,12 +131,14 @@ def test_a_host_that_is_down_blocks_only_its_own_resources(
     state = tmp_path / "desired_state"
     down = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     write_state(state, prefix, sshd, down, tls_engine, docker_host)
+    (state / "disk.yaml").write_text("disk_budgets:\n  tls-root: {host: tls, path: /, max_used_percent: 99}\n")
 
     planned = reconcile(tmp_path, sshd, tls_engine, "plan", str(state), "--detailed-exitcode")
     assert planned.returncode == 2, planned.stderr + planned.stdout
     assert f"! container.{prefix}-c" in planned.stdout
-    assert f"blocked: host tls: cannot reach the Docker engine at {down}: connection refused" in planned.stdout
-    assert "Plan: 2 to add, " in planned.stdout and " 1 blocked." in planned.stdout
+    assert "! disk_budget.tls-root" in planned.stdout  # the host's disk budget too, and nothing else
+    assert planned.stdout.count(f"blocked: host tls: cannot reach the Docker engine at {down}: connection refused") == 2
+    assert "Plan: 2 to add, " in planned.stdout and " 2 blocked." in planned.stdout
 
     applied = reconcile(tmp_path, sshd, tls_engine, "apply", str(state), "--auto-approve")
     assert applied.returncode == 1, applied.stderr + applied.stdout
