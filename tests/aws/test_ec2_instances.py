@@ -205,20 +205,16 @@ def test_a_stopped_instance_is_launched_then_stopped(tool: Tool) -> None:
 
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-WITHOUT_CONTAINERS = (
-    "import sys; from reconciler.kinds import KINDS; KINDS.pop('container', None); "
-    "from reconciler.cli import main; sys.argv[0] = 'reconcile'; main()"
-)
+RECONCILE = [sys.executable, "-m", "reconciler"]
 
 
 def test_two_concurrent_applies_make_exactly_one_instance(aws: MotoServer, tmp_path: Path) -> None:
     """Two real `reconcile apply` processes on one state at the same moment. moto ignores ClientToken,
     so it is the state lock that keeps them apart: the second waits, re-plans and finds the instance.
-    The processes run the CLI with the container kind left out: that kind looks for orphans on the
-    implicit local Docker host even in a state without containers, and there is no engine here."""
+    An AWS-only state: no Docker engine is involved."""
     (tmp_path / "state.yaml").write_text(worker())
     environment = {**os.environ, **aws.environment, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
-    command = [sys.executable, "-c", WITHOUT_CONTAINERS, "apply", str(tmp_path), "--auto-approve", "--lock-timeout", "60s"]
+    command = [*RECONCILE, "apply", str(tmp_path), "--auto-approve", "--lock-timeout", "60s"]
     processes = [
         subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -234,7 +230,7 @@ def test_two_concurrent_applies_make_exactly_one_instance(aws: MotoServer, tmp_p
 def test_apply_refuses_a_bad_wait_for_quota(tmp_path: Path) -> None:
     (tmp_path / "state.yaml").write_text(worker())
     result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_CONTAINERS, "apply", str(tmp_path), "--auto-approve", "--wait-for-quota", "soon"],
+        [*RECONCILE, "apply", str(tmp_path), "--auto-approve", "--wait-for-quota", "soon"],
         cwd=REPOSITORY, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 1
