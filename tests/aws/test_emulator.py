@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.clients.aws import connect, error_code, explain
+from reconciler.clients.aws import ClientError, connect, error_code, explain
 from tests.support.moto_server import MotoServer
 
 pytestmark = pytest.mark.aws
@@ -19,7 +19,7 @@ def test_each_test_starts_with_an_empty_emulator(aws: MotoServer, round_: int) -
 
 def test_a_missing_bucket_is_explained_with_its_code(aws: MotoServer) -> None:
     s3 = connect("s3", "us-east-1")
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ClientError) as caught:
         s3.get_bucket_versioning(Bucket="no-such-bucket")
     assert error_code(caught.value) == "NoSuchBucket"
     assert explain(caught.value).startswith("NoSuchBucket (GetBucketVersioning)")
