@@ -47,7 +47,7 @@ def _free_port() -> int:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
+        with urllib.request.urlopen(f"{url}/moto-api/config", timeout=5):
             return True
     except OSError:
         return False
