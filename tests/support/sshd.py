@@ -76,7 +76,7 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
 def running_sshd(directory: Path, docker_host: str) -> Iterator[Sshd]:
     """sshd as root on 127.0.0.1:<free port>, stopped (by its pid) on exit."""
     if not os.path.exists(SSHD):
-        raise RuntimeError("sshd is missing: apt-get install openssh-server")
+        raise RuntimeError("sshd is missing: scripts/test installs it (apt-get install openssh-server)")
     server = directory / "server"
     home = directory / "home"
     (home / ".ssh").mkdir(parents=True)
