@@ -16,7 +16,9 @@ from reconciler.model.spec import State
 def import_yaml(state: State, state_dir: Path, host: str | None, aws: bool, say: Callable[[str], None]) -> str:
     """The YAML of every unmanaged container on the chosen hosts (and with ``aws``, every bucket
     and instance without our tag); ``say`` hears what was left out."""
-    hosts = chosen_hosts(state, host)
+    # with --aws, a state that declares no host and no container does not manage Docker (as its plan does not)
+    aws_only = aws and host is None and state.hosts_implicit and not state.containers and not state.disk_budgets
+    hosts = [] if aws_only else chosen_hosts(state, host)
     found = [import_host(state, state_dir, name) for name in hosts]
     for result in found:
         if result.already_declared:
@@ -46,6 +48,8 @@ def render(found: list[HostImport], several_hosts: bool, aws: AwsImport | None =
                     f"changes in: {', '.join(imported.differs)}"
                 )
     header = [f"reconcile import: {len(containers)} unmanaged container(s) on {', '.join(r.host for r in found)}"]
+    if not found:
+        header = ["reconcile import: no Docker host (the state manages none)"]
     if aws is not None:
         header.append(f"and {len(aws.buckets)} S3 bucket(s), {len(aws.instances)} EC2 instance(s) without our tag")
         notes += aws.notes

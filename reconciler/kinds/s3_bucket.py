@@ -13,6 +13,8 @@ from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_co
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.s3_bucket_view import (
+    ADDRESS_TAG,
+    PROTECT_TAG,
     PUBLIC_ACCESS_FLAGS,
     address_of,
     bucket_tags,
@@ -128,7 +130,10 @@ class S3BucketKind:
         client = self.client(region)
         try:
             tags = self._get(name, "tags", lambda: client.get_bucket_tagging(Bucket=name).get("TagSet", []))
-            if managed_address(tags) != address_of(name):
+            address = managed_address(tags)
+            ours = address == address_of(name)
+            if not ours and (not declared or address is not None):
+                # undeclared and not ours: not our business; tagged for another address: never adopted
                 return SeenBucket(name, region, "unmanaged", None) if declared else None
             view = observed_view(
                 region,
@@ -141,7 +146,8 @@ class S3BucketKind:
             objects = None if declared else self._get(name, "objects", lambda: self._count_objects(client, name))
         except Gone:
             return None
-        return SeenBucket(name, region, "reconcile", view, objects)
+        # a declared bucket in our account without our tag is read in full: it is adopted if it matches
+        return SeenBucket(name, region, "reconcile" if ours else "unmanaged", view, objects)
 
     def _get(self, name: str, what: str, call: Callable[[], Any]) -> Any:
         """One read; "not configured" is None, a vanished bucket is Gone, anything else names the bucket."""
@@ -192,6 +198,8 @@ class S3BucketKind:
                     remedy="choose another bucket name",
                 ),
             )
+        if seen.owner == "unmanaged" and desired is not None and seen.view is not None:
+            return self._adopt_or_block(name, desired, seen, action)
         if seen.owner == "unmanaged":
             return action(
                 "create",
@@ -223,6 +231,34 @@ class S3BucketKind:
                 ),
             )
         return action("update", reasons, shown)
+
+    @staticmethod
+    def _adopt_or_block(name: str, desired: S3Bucket, seen: SeenBucket, action: Callable[..., Action]) -> Action:
+        """A declared bucket in our account without our tag: adopted (our tags added, nothing else
+        written) when it matches the declaration on every setting; otherwise blocked, naming what differs.
+        protect is ours to record, so it is not compared: adoption writes it."""
+        assert seen.view is not None
+        address = address_of(name)
+        differs = [change for change in compare(desired_view(desired), seen.view) if change.path != "protect"]
+        if not differs:
+            ours = {ADDRESS_TAG: address, PROTECT_TAG: "true" if desired.protect else "false"}
+            return action(
+                "update",
+                [f"adopt: unmanaged bucket {name} in {seen.region} matches its declaration; apply adds our tags"],
+                [Change(path=f"tags.{key}", before=None, after=value) for key, value in ours.items()],
+            )
+        fields = ", ".join(f"{change.path} (is {change.before!r}, declared {change.after!r})" for change in differs)
+        return action(
+            "create",
+            [f"a bucket named {name} already exists in {seen.region}, unmanaged, and differs from its declaration"],
+            [],
+            Blocked(
+                reason=f"bucket {name} exists in {seen.region} without the tag reconciler:address={address} and differs "
+                f"from its declaration: {fields}; reconcile adopts only a bucket that matches (bucket names are global)",
+                remedy="declare the bucket as it is (remove its declaration and run `reconcile import --aws` to print it), "
+                "or change the bucket to match, or choose another bucket name",
+            ),
+        )
 
     @staticmethod
     def _delete_blocked(name: str, seen: SeenBucket) -> Blocked | None:

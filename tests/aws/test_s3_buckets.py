@@ -234,10 +234,14 @@ def test_plan_is_read_only(tool: Tool, s3: Any) -> None:
         f"s3_bucket.{BUCKET}": "update: versioning changed",
         "s3_bucket.orphan-bucket": "delete: no longer declared",
         "s3_bucket.new-bucket": "create: ",
-        "s3_bucket.someone-elses": "create: a bucket named someone-elses already exists in us-east-1 and is not managed by "
-        "reconcile [blocked: bucket someone-elses exists in us-east-1 without the tag reconciler:address=s3_bucket.someone-elses, "
-        "so reconcile does not manage it (bucket names are global)]",
-    }
+        "s3_bucket.someone-elses": "create: a bucket named someone-elses already exists in us-east-1, unmanaged, and differs "
+        "from its declaration [blocked: bucket someone-elses exists in us-east-1 without the tag "
+        "reconciler:address=s3_bucket.someone-elses and differs from its declaration: "
+        "encryption (is 'none', declared 'AES256'), block_public_access.BlockPublicAcls (is False, declared True), block_public_access.BlockPublicPolicy (is False, "
+        "declared True), block_public_access.IgnorePublicAcls (is False, declared True), "
+        "block_public_access.RestrictPublicBuckets (is False, declared True); reconcile adopts only a bucket that matches "
+        "(bucket names are global)]",
+    }  # a hand-made twin that differs from its declaration stays blocked (a matching one is adopted)
     assert all(op.startswith(("Get", "List", "Head")) for op in tool.calls), tool.calls
     assert _snapshot(s3) == before
 

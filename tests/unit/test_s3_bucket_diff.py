@@ -256,3 +256,43 @@ def test_a_state_without_buckets_or_aws_region_makes_no_aws_call() -> None:
     ctx = RunContext(state=State(), state_dir=Path("."), now=datetime.now(UTC))
     assert S3BucketKind(ctx).observe({}) == {}
     assert ctx.clients == {}
+
+
+def twin(region: str = "us-east-1", **api: Any) -> Observation:
+    """A declared bucket in our account without our tags (made by hand): read in full, owner unmanaged."""
+    tags = [tag for tag in api_tags() if not tag["Key"].startswith("reconciler:")]
+    view = observed_view(
+        region,
+        api.get("versioning", {"Status": "Enabled"}),
+        api.get("encryption", {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}),
+        api.get("public_access_block", ALL_FOUR),
+        api.get("lifecycle", api_rules()),
+        api.get("tags", tags),
+    )
+    return _observation(SeenBucket(NAME, region, "unmanaged", view))
+
+
+def test_an_unmanaged_twin_that_matches_is_adopted_by_adding_our_tags() -> None:
+    assert diff(spec(), twin()) == [
+        f"update s3_bucket.{NAME} (adopt: unmanaged bucket {NAME} in us-east-1 matches its declaration; apply adds our tags)",
+        f"tags.reconciler:address: None → 's3_bucket.{NAME}'",
+        "tags.reconciler:protect: None → 'true'",
+    ]
+    assert diff(spec(protect=False), twin())[-1] == "tags.reconciler:protect: None → 'false'"
+    assert diff(None, twin()) == [f"noop s3_bucket.{NAME}"]  # not declared: left alone
+
+
+def test_an_unmanaged_twin_that_differs_stays_blocked_and_names_the_fields() -> None:
+    lines = diff(spec(), twin(versioning={}, tags=[{"Key": "Project", "Value": "other"}]))
+    assert lines[0] == (
+        f"create s3_bucket.{NAME} (a bucket named {NAME} already exists in us-east-1, unmanaged, "
+        "and differs from its declaration)"
+    )
+    assert lines[1] == (
+        f"blocked: bucket {NAME} exists in us-east-1 without the tag reconciler:address=s3_bucket.{NAME} and differs "
+        "from its declaration: versioning (is 'Disabled', declared 'Enabled'), tags.Project (is 'other', declared 'bqx-ml'); "
+        "reconcile adopts only a bucket that matches (bucket names are global)"
+    )
+    assert "`reconcile import --aws`" in lines[2]
+    assert "region (is 'eu-west-1', declared 'us-east-1')" in diff(spec(), twin(region="eu-west-1"))[1]
+    assert diff(spec(), twin(lifecycle=[]))[0].startswith(f"create s3_bucket.{NAME}")
