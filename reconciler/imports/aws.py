@@ -4,7 +4,6 @@ declared; what the format cannot say is named in a note instead of being dropped
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.clients.aws import connect, error_code, explain
 from reconciler.errors import ReconcileError
-from reconciler.kinds.ec2_view import ADDRESS_TAG, LIVE_STATES, STOPPED, user_tags
+from reconciler.kinds.ec2_view import ADDRESS_TAG, LIVE_STATES, STOPPED, tag_name, user_tags
 from reconciler.kinds.s3_bucket_view import PUBLIC_ACCESS_FLAGS, observed_view
 from reconciler.model.spec import State
 
@@ -126,7 +125,7 @@ def _instances(ec2: Any, region: str, state: State, found: AwsImport) -> None:
 def instance_name(record: dict[str, Any], taken: set[str]) -> str:
     """The Name tag made a valid name, else the instance id; never one already used."""
     tags = {tag["Key"]: tag["Value"] for tag in record.get("Tags") or []}
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", tags.get("Name", "")).strip("-._") or record["InstanceId"]
+    base = tag_name(tags.get("Name", "")) or record["InstanceId"]
     name, number = base, 2
     while name in taken:
         name, number = f"{base}-{number}", number + 1

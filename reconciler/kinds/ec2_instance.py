@@ -30,8 +30,10 @@ from reconciler.kinds.ec2_view import (
     SeenInstance,
     desired_tags,
     instance_findings,
+    is_expired,
     plan_action,
     seen_instance,
+    twins_by_name,
     vcpu_demand,
 )
 from reconciler.model.spec import Ec2Instance
@@ -132,6 +134,7 @@ class Ec2InstanceKind:
             for name, seen in found.items():
                 if name not in observed or (name in desired and seen.region == desired[name].region):
                     observed[name] = observation(seen)
+        observed.update(self._observe_twins(desired, observed))
         self._check_quotas(desired, {name: o.data for name, o in observed.items()})
         return observed
 
@@ -159,6 +162,36 @@ class Ec2InstanceKind:
             records.sort(key=lambda r: (str(r.get("LaunchTime", "")), r["InstanceId"]))
             others = tuple(r["InstanceId"] for r in records[1:])
             found[name] = seen_instance(records[0], region, others)
+        return found
+
+    def _observe_twins(self, desired: Mapping[str, Ec2Instance], observed: Mapping[str, Observation]) -> dict[str, Observation]:
+        """Declared instances not found by our tag: one more listing in each of their regions, for
+        live instances without our tag that carry the name (import names an instance after its Name
+        tag, else its id). Such a twin is adopted or blocks the launch; it is never doubled. A
+        converged state makes no call here."""
+        missing: dict[str, list[str]] = defaultdict(list)
+        for name, spec in sorted(desired.items()):
+            if name not in observed and spec.region and spec.state != "absent" and not is_expired(spec, self.ctx.now):
+                missing[spec.region].append(name)
+        if not missing:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(len(missing), self.ctx.parallelism)) as pool:
+            per_region = list(pool.map(self._region_twins, missing.items()))
+        return {name: observation(seen) for found in per_region for name, seen in found.items()}
+
+    def _region_twins(self, item: tuple[str, list[str]]) -> dict[str, SeenInstance]:
+        region, names = item
+        self.ctx.progress("ec2_instance.*", f"looking for unmanaged instances named {', '.join(names)} in {region}")
+        twins = twins_by_name(names, self._live_instances(region, []))
+        claims: dict[str, set[str]] = defaultdict(set)
+        for name, records in twins.items():
+            for record in records:
+                claims[record["InstanceId"]].add(name)
+        found = {}
+        for name, records in twins.items():
+            others = sorted({other for r in records for other in claims[r["InstanceId"]]} - {name})
+            duplicates = tuple(r["InstanceId"] for r in records[1:])
+            found[name] = seen_instance(records[0], region, duplicates, claimed_by=tuple(others))
         return found
 
     # --- quota ------------------------------------------------------------------------------
@@ -247,6 +280,10 @@ class Ec2InstanceKind:
             if action.action == "delete":
                 assert seen is not None
                 self._terminate(seen, action.address, journal)
+                return StepResult(True, journal.summary())
+            if action.action == "update" and seen is not None and seen.unmanaged:
+                assert step.desired is not None
+                self._adopt(action.name, step.desired, seen, journal)
                 return StepResult(True, journal.summary())
             if action.action == "update":
                 assert step.desired is not None and seen is not None
@@ -371,6 +408,21 @@ class Ec2InstanceKind:
                 self._start(ec2, seen.instance_id, address, journal)
             else:
                 self._stop(ec2, seen.instance_id, address, journal)
+
+    def _adopt(self, name: str, spec: Ec2Instance, seen: SeenInstance, journal: Journal) -> None:
+        """An unmanaged twin that matches its declaration: our tags (and the declared ones) only."""
+        ec2 = self.ec2(seen.region)
+        self.ctx.progress(_address(name), f"adopting {seen.instance_id}: adding our tags")
+        wanted = desired_tags(name, spec)
+        put = {k: v for k, v in wanted.items() if seen.tags.get(k) != v}
+        put[ADDRESS_TAG] = _address(name)
+        if spec.protect:
+            put[PROTECT_TAG] = "true"
+        ec2.create_tags(Resources=[seen.instance_id], Tags=[{"Key": k, "Value": v} for k, v in put.items()])
+        drop = [k for k in seen.tags if k not in wanted]
+        if drop:
+            ec2.delete_tags(Resources=[seen.instance_id], Tags=[{"Key": k} for k in drop])
+        journal(f"adopted {seen.instance_id}: tagged {ADDRESS_TAG}={_address(name)}")
 
     def _retag(self, ec2: Any, name: str, spec: Ec2Instance, seen: SeenInstance) -> None:
         wanted = desired_tags(name, spec)

@@ -3,7 +3,8 @@ looks like, and the action and findings that follow. No I/O here; tests build th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,14 +38,18 @@ class SeenInstance:
     protected: bool = False  # launched or last applied with protect: true
     fallback: str | None = None  # "spot-capacity": launched On-Demand because Spot was refused
     spot_request_id: str | None = None
-    duplicates: tuple[str, ...] = ()  # other live instances carrying the same address tag
+    duplicates: tuple[str, ...] = ()  # other live instances carrying the same address tag (or other twins)
+    unmanaged: bool = False  # a twin: no reconciler:address tag, found by its Name tag or id
+    claimed_by: tuple[str, ...] = ()  # a twin: other declared names it could be as well
 
 
 def user_tags(tags: Iterable[dict[str, str]]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in tags if not t["Key"].startswith(("reconciler:", "aws:"))}
 
 
-def seen_instance(record: dict[str, Any], region: str, duplicates: tuple[str, ...] = ()) -> SeenInstance:
+def seen_instance(
+    record: dict[str, Any], region: str, duplicates: tuple[str, ...] = (), claimed_by: tuple[str, ...] | None = None
+) -> SeenInstance:
     """One describe_instances record → SeenInstance."""
     tags = {t["Key"]: t["Value"] for t in record.get("Tags") or []}
     lifecycle = "spot" if record.get("InstanceLifecycle") == "spot" else "on-demand"
@@ -60,7 +65,34 @@ def seen_instance(record: dict[str, Any], region: str, duplicates: tuple[str, ..
         fallback=tags.get(FALLBACK_TAG),
         spot_request_id=record.get("SpotInstanceRequestId"),
         duplicates=duplicates,
+        unmanaged=claimed_by is not None,
+        claimed_by=claimed_by or (),
     )
+
+
+def tag_name(value: str) -> str:
+    """A Name tag made a valid declaration name ('' when nothing is left), as import names it."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", value).strip("-._")
+
+
+def twins_by_name(names: Iterable[str], records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Which live instances without our address tag each declared name could be, by import's
+    naming: the Name tag made a valid name, else the instance id, with -2, -3… for a repeated name.
+    A match by Name or id wins over a match by a repeat suffix. Pure."""
+    untagged = [r for r in records if not any(t["Key"] == ADDRESS_TAG for t in r.get("Tags") or [])]
+
+    def named(record: dict[str, Any]) -> tuple[str, str]:
+        raw = next((t["Value"] for t in record.get("Tags") or [] if t["Key"] == "Name"), "")
+        return raw, tag_name(raw)
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        exact = [r for r in untagged if r["InstanceId"] == name or name in named(r)]
+        if not exact and (repeat := re.fullmatch(r"(.+)-([2-9]|[1-9][0-9]+)", name)):
+            exact = [r for r in untagged if named(r)[1] == repeat[1]]
+        if exact:
+            found[name] = sorted(exact, key=lambda r: (str(r.get("LaunchTime", "")), r["InstanceId"]))
+    return found
 
 
 def desired_tags(name: str, spec: Ec2Instance) -> dict[str, str]:
@@ -82,6 +114,8 @@ class Demand:
 def vcpu_demand(desired: Ec2Instance | None, seen: SeenInstance | None, now: datetime) -> Demand | None:
     """What a launch, start or type change adds to the vCPUs running; None when nothing is added."""
     if desired is None or desired.state != "running" or is_expired(desired, now):
+        return None
+    if seen is not None and seen.unmanaged:  # adopted as it runs, or blocked: nothing is launched
         return None
     assert desired.region is not None
     if seen is None or seen.region != desired.region or (seen.ami and seen.ami != desired.ami):
@@ -227,6 +261,11 @@ def plan_action(
         blocked = quota_gate(reasons)
         return action("create", reasons, [Change(path=p, after=v) for p, v in _flatten("", shown)], blocked)
 
+    if seen.unmanaged:
+        if desired is None or desired.state == "absent" or is_expired(desired, now):
+            return action("noop", [f"{seen.instance_id} is not managed by reconcile; left alone"], [])
+        return _adopt_or_block(name, desired, seen, action)
+
     protect = desired.protect if desired is not None else seen.protected
     if desired is None or desired.state == "absent" or is_expired(desired, now):
         if desired is None:
@@ -282,6 +321,69 @@ def plan_action(
     return action("update", reasons, changes, quota_gate(reasons))
 
 
+def twin_differences(desired: Ec2Instance, seen: SeenInstance) -> list[tuple[str, str, str]]:
+    """(field, is, declared) for each way an unmanaged twin differs from its declaration."""
+    declared_state = "running" if desired.state == "running" else "stopped"
+    is_state = "running" if _running(seen.state) else "stopped"
+    pairs = [
+        ("region", seen.region, desired.region or ""),
+        ("instance_type", seen.instance_type, desired.instance_type),
+        ("ami", seen.ami, desired.ami),
+        ("market", seen.market, desired.market),
+        ("state", is_state, declared_state),
+    ]
+    return [(field_, is_, declared) for field_, is_, declared in pairs if is_ != declared]
+
+
+def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, action: Callable[..., Action]) -> Action:
+    """A declared instance not found by our tag, with a live twin (same Name tag or id, no
+    reconciler:address tag): adopted when exactly one twin matches region, type, AMI, market and
+    state; otherwise a blocked create, since launching would make a second instance."""
+    address = f"ec2_instance.{name}"
+    remedy = (
+        "declare the instance as it is (remove this declaration and run `reconcile import --aws` to print it), "
+        f"or adopt it as it is by tagging it: aws ec2 create-tags --resources ID --tags Key={ADDRESS_TAG},Value={address} "
+        "(the next plan then changes it to match), or give the declaration another name if it is really a new instance"
+    )
+    if seen.duplicates or seen.claimed_by:
+        ids = ", ".join((seen.instance_id, *seen.duplicates))
+        also = f"; it could also be {', '.join(f'ec2_instance.{n}' for n in seen.claimed_by)}" if seen.claimed_by else ""
+        count = len(seen.duplicates) + 1
+        return action(
+            "create",
+            [f"{count} unmanaged instance(s) could be this declaration: {ids}{also}"],
+            [],
+            Blocked(
+                reason=f"live instances without the tag {ADDRESS_TAG}={address} carry its name: {ids}{also}; "
+                "reconcile adopts only one unambiguous twin, and does not launch another instance",
+                remedy=remedy,
+            ),
+        )
+    differs = twin_differences(desired, seen)
+    if differs:
+        fields = ", ".join(f"{field_} (is {is_!r}, declared {declared!r})" for field_, is_, declared in differs)
+        return action(
+            "create",
+            [f"unmanaged instance {seen.instance_id} carries this name and differs from its declaration"],
+            [],
+            Blocked(
+                reason=f"instance {seen.instance_id} in {seen.region} has no tag {ADDRESS_TAG}={address} and differs "
+                f"from its declaration: {fields}; reconcile adopts only an instance that matches, "
+                "and does not launch a second one",
+                remedy=remedy.replace("ID", seen.instance_id),
+            ),
+        )
+    changes = [Change(path=f"tags.{ADDRESS_TAG}", before=None, after=address)]
+    if desired.protect:
+        changes.append(Change(path=f"tags.{PROTECT_TAG}", before=None, after="true"))
+    wanted_tags = desired_tags(name, desired)
+    if seen.tags != wanted_tags:
+        changes.append(Change(path="tags", before=seen.tags, after=wanted_tags))
+    return action(
+        "update", [f"adopt: unmanaged instance {seen.instance_id} matches its declaration; apply adds our tags"], changes
+    )
+
+
 def market_reason(desired: Ec2Instance, seen: SeenInstance) -> str:
     """Why the market that runs differs from the declared one ('' when they agree)."""
     if seen.market == desired.market:
@@ -312,6 +414,8 @@ def instance_findings(
     if quota is not None and quota.unknown_reason:
         message = f"the vCPU quota could not be checked before this launch ({quota.unknown_reason}); it goes ahead unchecked"
         found.append(_warning(address, "quota-unknown", message))
+    if seen is not None and seen.unmanaged:  # a twin: the action says all there is
+        seen = None
     if desired is not None and seen is not None and seen.market != desired.market and seen.fallback != SPOT_CAPACITY:
         message = (
             f"declared market {desired.market}, but {seen.instance_id} runs {seen.market}; "

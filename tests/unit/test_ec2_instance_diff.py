@@ -14,6 +14,7 @@ from reconciler.kinds.ec2_view import (
     instance_findings,
     plan_action,
     seen_instance,
+    twins_by_name,
     vcpu_demand,
 )
 from reconciler.model.spec import Ec2Instance
@@ -225,3 +226,80 @@ def test_what_needs_new_vcpus() -> None:
     assert vcpu_demand(spec(expires_at="2026-01-01T00:00:00Z"), None, NOW) is None
     resize = vcpu_demand(spec(instance_type="c7i.16xlarge"), RUNNING, NOW)
     assert resize is not None and resize.freed_type == "c7i.8xlarge"
+
+
+# --- adoption: a declared instance not found by our tag, with an untagged live twin ---------------
+
+TWIN = replace(RUNNING, instance_id="i-0twin", unmanaged=True)
+
+
+def test_one_matching_twin_is_adopted_by_our_tags_only() -> None:
+    action = diff(spec(protect=True), TWIN)
+    assert (action.action, action.blocked) == ("update", None)
+    assert action.reasons == ["adopt: unmanaged instance i-0twin matches its declaration; apply adds our tags"]
+    assert [(c.path, c.before, c.after) for c in action.changes] == [
+        ("tags.reconciler:address", None, "ec2_instance.worker"),
+        ("tags.reconciler:protect", None, "true"),
+    ]
+    assert [c.path for c in diff(spec(), TWIN).changes] == ["tags.reconciler:address"]  # protect: false writes none
+    assert vcpu_demand(spec(), TWIN, NOW) is None  # no quota is asked: nothing is launched
+    assert instance_findings("worker", spec(), replace(TWIN, market="on-demand"), None) == []
+
+
+def test_a_stopped_twin_of_a_stopped_declaration_is_adopted() -> None:
+    assert diff(spec(state="stopped"), replace(TWIN, state="stopped")).action == "update"
+
+
+def test_a_twin_that_differs_blocks_the_launch_naming_what_differs() -> None:
+    action = diff(spec(instance_type="c7i.4xlarge", state="stopped"), TWIN)
+    assert action.action == "create" and action.blocked is not None
+    assert action.changes == []
+    assert "i-0twin" in action.blocked.reason and "does not launch a second one" in action.blocked.reason
+    assert "instance_type (is 'c7i.8xlarge', declared 'c7i.4xlarge')" in action.blocked.reason
+    assert "state (is 'running', declared 'stopped')" in action.blocked.reason
+    assert "ami" not in action.blocked.reason.split("differs from its declaration")[1]
+    assert "reconcile import --aws" in action.blocked.remedy and "create-tags --resources i-0twin" in action.blocked.remedy
+    market = diff(spec(market="on-demand", spot_fallback=None), TWIN)
+    assert market.blocked is not None and "market (is 'spot', declared 'on-demand')" in market.blocked.reason
+
+
+def test_several_twins_block_the_launch_naming_them() -> None:
+    action = diff(spec(), replace(TWIN, duplicates=("i-0other",)))
+    assert action.action == "create" and action.blocked is not None
+    assert "i-0twin, i-0other" in action.blocked.reason
+    shared = diff(spec(), replace(TWIN, claimed_by=("worker-2",)))
+    assert shared.blocked is not None and "ec2_instance.worker-2" in shared.blocked.reason
+
+
+def test_a_twin_of_an_absent_declaration_is_left_alone() -> None:
+    assert diff(spec(state="absent"), TWIN).action == "noop"
+
+
+def test_twins_are_found_by_import_naming() -> None:
+    def record(instance_id: str, name: str | None = None, ours: bool = False) -> dict[str, Any]:
+        tags = [{"Key": "Name", "Value": name}] if name else []
+        if ours:
+            tags.append({"Key": "reconciler:address", "Value": "ec2_instance.x"})
+        return {"InstanceId": instance_id, "Tags": tags}
+
+    records = [
+        record("i-1", "web server"),
+        record("i-2", "api"),
+        record("i-3", "api"),
+        record("i-4"),
+        record("i-5", "db", ours=True),
+        record("i-6", "cache-2"),
+    ]
+    found = twins_by_name(["web-server", "api", "api-2", "i-4", "db", "cache-2", "other"], records)
+    assert {name: [r["InstanceId"] for r in rs] for name, rs in found.items()} == {
+        "web-server": ["i-1"],  # the Name tag as import makes it a valid name
+        "api": ["i-2", "i-3"],
+        "api-2": ["i-2", "i-3"],  # import's -2 for a repeated name
+        "i-4": ["i-4"],  # no Name tag: the id
+        "cache-2": ["i-6"],  # a Name that really ends in -2 wins over the repeat suffix
+    }
+    twin = seen_instance(
+        {"InstanceId": "i-2", "InstanceType": "t3.micro", "State": {"Name": "running"}}, "us-east-1", ("i-3",), ("api-2",)
+    )
+    assert (twin.unmanaged, twin.duplicates, twin.claimed_by) == (True, ("i-3",), ("api-2",))
+    assert not seen_instance({"InstanceId": "i-9", "InstanceType": "t3.micro", "State": {"Name": "running"}}, "x").unmanaged
