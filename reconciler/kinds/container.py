@@ -44,7 +44,7 @@ from reconciler.model.sensitive import redact, reveal
 from reconciler.model.spec import Container
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
-from reconciler.policies.containers import Health, declared_findings, health_findings, image_findings
+from reconciler.policies.containers import Health, declared_findings, failing_checks, health_findings, image_findings
 from reconciler.policies.image_view import ImageView
 
 MANAGED = "reconciler.managed"
@@ -605,7 +605,7 @@ def _unhealthy_restart(desired: Container, seen: SeenContainer) -> UnhealthyRest
     done, budget = len(seen.restarts_by_us), desired.unhealthy_restarts_per_hour
     if done < budget:
         return UnhealthyRestart(
-            f"unhealthy: restart ({health.failing_streak} failing checks in a row; last output: {last})", None
+            f"unhealthy: restart ({failing_checks(health.failing_streak)} in a row; last output: {last})", None
         )
     frees = (
         f"the budget frees at {(seen.restarts_by_us[-budget] + WINDOW).strftime('%H:%M UTC')}"

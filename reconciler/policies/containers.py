@@ -85,6 +85,10 @@ def image_findings(address: str, spec: Container, image: ImageView | None, polic
     ]
 
 
+def failing_checks(count: int) -> str:
+    return f"{count} failing check{'' if count == 1 else 's'}"
+
+
 def health_findings(address: str, health: Health, now: datetime) -> list[Finding]:
     """What a running container's health and restarts say."""
     found = []
@@ -94,7 +98,7 @@ def health_findings(address: str, health: Health, now: datetime) -> list[Finding
                 "warning",
                 address,
                 "unhealthy",
-                f"unhealthy, {health.failing_streak} failing checks in a row; last output: {health.last_output or '(none)'}",
+                f"unhealthy, {failing_checks(health.failing_streak)} in a row; last output: {health.last_output or '(none)'}",
                 "fix the healthcheck or the service; on_unhealthy: restart lets apply restart it",
             )
         )
