@@ -24,10 +24,7 @@ subprocesses get no profile, config or credentials file.
   moto's own time: the ratio shows reconcile's overhead, and the calls per resource (printed by
   operation) are what a plan costs against real AWS.
 
-Docker: the container kind lists the containers of the implicit host `local` even in a state with
-no container (it looks for managed containers no longer declared), so a plan needs an engine. This
-run answers it with a stub on a unix socket in its temp dir (GET /version, GET /containers/json ->
-[]; anything else 404, counted and printed), so no Docker engine is involved or measured.
+Docker: none. The state declares no host and no container, so reconcile does not touch Docker.
 
 A measurement, not a test: exits 0 even when the target is missed (printed MISSED); 1 only when
 the benchmark itself could not run.
@@ -38,14 +35,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import http.server
-import json
 import os
 import shutil
 import signal
-import socketserver
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -56,52 +49,30 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests.support.moto_server
+sys.path.insert(0, str(REPO))  # tests.support.moto_server; bench/ (timing) is the script's own directory
 
 import boto3  # noqa: E402
 import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
 from botocore import xform_name  # noqa: E402
+from timing import RECONCILE, BenchFailed, Timed, git_revision, median_wall, reconcile, say  # noqa: E402
 
 import reconciler.clients.aws as aws_clients  # noqa: E402
 from reconciler.kinds.base import RunContext  # noqa: E402
 from reconciler.model.load import load_state  # noqa: E402
 from reconciler.planner import make_plan  # noqa: E402
-from tests.support.moto_server import MotoServer, _answers, _free_port  # noqa: E402
+from tests.support.moto_server import running_moto_server  # noqa: E402
 
-PYTHON = REPO / ".venv" / "bin" / "python"
 REGION = "us-east-1"
 AMI = "ami-0123456789abcdef0"  # moto launches any well-formed AMI id (tests/aws/test_ec2_instances.py)
 INSTANCE_TYPE = "t3.micro"
 THREADS = 10  # the floor's threads; reconcile's settings.parallelism defaults to 10 as well
 TARGET = 1.3
 LISTINGS = {"ListBuckets", "DescribeInstances"}  # what the floor calls first: a client lists before it reads
-
-# What .venv/bin/reconcile runs, plus two clock readings written to $BENCH_CLOCKS (as in bench/containers.py).
-WRAPPER = """
-import atexit, os, sys, time
-from reconciler.cli import main
-ready = time.monotonic()
-def _mark():
-    with open(os.environ["BENCH_CLOCKS"], "w") as f:
-        f.write(f"{ready} {time.monotonic()}")
-atexit.register(_mark)
-sys.argv[0] = "reconcile"
-sys.exit(main())
-"""
-
-
-def say(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-class BenchFailed(Exception):
-    pass
-
 
 # --- loopback only --------------------------------------------------------------------------------
 
@@ -124,88 +95,6 @@ def check_loopback(client: Any) -> None:
     host = urlsplit(client.meta.endpoint_url).hostname
     if host != "127.0.0.1":
         raise SystemExit(f"bench: a {client.meta.service_model.service_name} client points at {host}, not moto; refusing")
-
-
-# --- moto's server ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def moto_server(log: Path) -> Iterator[MotoServer]:
-    """tests/support/moto_server.running_moto_server, except that moto's log goes to a file. That one
-    pipes moto's stderr and never reads it while the server runs: once about 64 KiB of request log
-    (some 600 requests) fill the pipe, moto blocks in the write holding its logging lock, and every
-    request hangs (seen here: the cold apply of 200 + 200 stuck for minutes, moto idle in
-    anon_pipe_write, 80 threads waiting)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL, stderr=sink, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise BenchFailed(f"moto server did not start on {url}: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.05)
-        yield MotoServer(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-# --- a Docker engine stub -------------------------------------------------------------------------
-
-
-class _EngineStub(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    unknown: ClassVar[Counter[str]] = Counter()
-
-    def do_GET(self) -> None:
-        path = self.path.split("?")[0]
-        if path.endswith("/version"):
-            self._answer(200, {"ApiVersion": "1.41", "Version": "stub", "MinAPIVersion": "1.12"})
-        elif path.endswith("/containers/json"):
-            self._answer(200, [])
-        else:
-            _EngineStub.unknown[f"GET {path}"] += 1
-            self._answer(404, {"message": "not served by the bench's engine stub"})
-
-    def _answer(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def get_request(self) -> tuple[Any, Any]:
-        request, _ = super().get_request()
-        return request, ("stub", 0)  # http.server wants an address pair
-
-
-@contextlib.contextmanager
-def engine_stub(socket_path: Path) -> Iterator[str]:
-    server = _UnixServer(str(socket_path), _EngineStub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"unix://{socket_path}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --- the state ------------------------------------------------------------------------------------
@@ -236,45 +125,6 @@ def write_state(directory: Path, buckets: int, instances: int) -> None:
             f"    tags: {{Project: reconcile-bench, Index: '{i}'}}",
         ]
     (directory / "aws.yaml").write_text("\n".join(lines) + "\n")
-
-
-# --- reconcile as a process -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timed:
-    wall: float  # the whole process
-    work: float  # from "reconciler imported" to the end of main()
-    stdout: str
-
-
-def reconcile(*args: str, cwd: Path, expect: str) -> Timed:
-    clocks = cwd / ".bench-clocks"
-    env = {k: v for k, v in os.environ.items() if k not in ("RECONCILE_STATE_DIR", "COLUMNS")}
-    env["BENCH_CLOCKS"] = str(clocks)
-    started = time.monotonic()
-    done = subprocess.run(
-        [str(PYTHON), "-c", WRAPPER, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        check=False,
-    )  # fmt: skip
-    ended = time.monotonic()
-    if expect not in done.stdout or done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        raise BenchFailed(f"reconcile {' '.join(args)}: exit {done.returncode}, expected {expect!r} in the output:\n{tail}")
-    ready, finished = (float(x) for x in clocks.read_text().split())
-    return Timed(ended - started, finished - ready, done.stdout)
-
-
-def startup_cost(rounds: int = 5) -> float:
-    """Median wall time of `reconcile --version`: the fixed cost of a run."""
-
-    def wall() -> float:
-        started = time.monotonic()
-        subprocess.run([str(REPO / ".venv" / "bin" / "reconcile"), "--version"], check=True, stdout=subprocess.DEVNULL)
-        return time.monotonic() - started
-
-    wall()  # warm the page cache
-    return statistics.median(wall() for _ in range(rounds))
 
 
 # --- make_plan in this process, every AWS call recorded -------------------------------------------
@@ -479,8 +329,6 @@ def report(
     first = signature(rounds[0][0].calls)
     if any(signature(r[0].calls) != first for r in rounds):
         print("  note: the rounds did not make the same calls: " + "; ".join(str(dict(signature(r[0].calls))) for r in rounds))
-    if _EngineStub.unknown:
-        print(f"  docker engine stub: unanswered requests {dict(_EngineStub.unknown)}")
     print(f"  load average at the end: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs: above that, other work shares them)")
     missed = []
     for name, seconds, ratio, target, mark in rows:
@@ -492,25 +340,16 @@ def report(
 # --- main -----------------------------------------------------------------------------------------
 
 
-def git_revision() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
-
-    dirty = git("status", "--porcelain", "--", "reconciler")
-    return f"commit {git('rev-parse', '--short', 'HEAD') or '?'}" + (" (reconciler/ has uncommitted changes)" if dirty else "")
-
-
 def run(args: argparse.Namespace, work: Path) -> list[str]:
     state = work / "state"
     state.mkdir()
     write_state(state, args.buckets, args.instances)
-    with moto_server(work / "moto.log") as moto, engine_stub(work / "docker.sock") as docker_host:
+    with running_moto_server() as moto:
         isolate_aws(moto.url)
-        os.environ["DOCKER_HOST"] = docker_host
-        say(f"moto server {moto.url} (this run's own), Docker engine stub {docker_host}")
+        say(f"moto server {moto.url} (this run's own); no Docker engine: the state declares no host or container")
         floor = Floor()
         try:
-            version_s = startup_cost()
+            version_s = median_wall([str(RECONCILE), "--version"])
             print(f"reconcile AWS benchmark: moto server {moto.url}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
             print(f"reconcile at {git_revision()}")
             total = args.buckets + args.instances
@@ -527,7 +366,6 @@ def run(args: argparse.Namespace, work: Path) -> list[str]:
                 noop = reconcile("plan", str(state), cwd=work, expect="No changes.")
                 rounds.append((planned, seconds, errors, noop))
             missed = report(args.buckets, args.instances, apply, rounds, version_s)
-            print(f"  moto's request log: {(work / 'moto.log').stat().st_size / 1024:.0f} KiB in this run")
             return missed
         finally:
             floor.close()

@@ -54,13 +54,13 @@ from pathlib import Path
 from typing import Any
 
 import docker
+from timing import PYTHON, RECONCILE, REPO, BenchFailed, Timed, git_revision, median_wall, say
+from timing import reconcile as reconcile_process
 
 from reconciler.kinds.base import RunContext
 from reconciler.kinds.container import ContainerKind
 from reconciler.model.load import load_state
 
-REPO = Path(__file__).resolve().parents[1]
-PYTHON = REPO / ".venv" / "bin" / "python"
 ENGINE_NAME = "bench"
 ENGINE_HOST = f"unix:///run/reconciler-{ENGINE_NAME}-docker.sock"
 ENGINE_PIDFILE = Path(f"/run/reconciler-{ENGINE_NAME}-docker.pid")
@@ -71,24 +71,6 @@ TARGET = 1.3
 COMMAND = ["sleep", "86400"]
 CHANGED_COMMAND = ["sleep", "86401"]
 STOP_SECONDS = 2
-
-# What .venv/bin/reconcile runs, plus two clock readings written to $BENCH_CLOCKS: once the
-# reconciler is imported (start-up done) and when main() ends (atexit runs before teardown).
-WRAPPER = """
-import atexit, os, sys, time
-from reconciler.cli import main
-ready = time.monotonic()
-def _mark():
-    with open(os.environ["BENCH_CLOCKS"], "w") as f:
-        f.write(f"{ready} {time.monotonic()}")
-atexit.register(_mark)
-sys.argv[0] = "reconcile"
-sys.exit(main())
-"""
-
-
-def say(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 # --- the engine -----------------------------------------------------------------------------------
@@ -219,47 +201,13 @@ def floor_observe() -> tuple[float, int]:
 # --- reconcile ------------------------------------------------------------------------------------
 
 
-class BenchFailed(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Timed:
-    wall: float  # the whole process
-    work: float  # from "reconciler imported" to the end of main()
-    stdout: str
-    stderr: str
-
-
 def reconcile(*args: str, cwd: Path, expect: str) -> Timed:
-    clocks = cwd / ".bench-clocks"
-    env = {k: v for k, v in os.environ.items() if k not in ("RECONCILE_STATE_DIR", "COLUMNS")}
-    env.update(DOCKER_HOST=ENGINE_HOST, BENCH_CLOCKS=str(clocks))
-    started = time.monotonic()
-    done = subprocess.run(
-        [str(PYTHON), "-c", WRAPPER, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        check=False,
-    )  # fmt: skip
-    ended = time.monotonic()
-    if expect not in done.stdout or done.returncode not in (0, 2):
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        raise BenchFailed(f"reconcile {' '.join(args)}: exit {done.returncode}, expected {expect!r} in the output:\n{tail}")
-    ready, finished = (float(x) for x in clocks.read_text().split())
-    return Timed(ended - started, finished - ready, done.stdout, done.stderr)
+    return reconcile_process(*args, cwd=cwd, expect=expect, env={"DOCKER_HOST": ENGINE_HOST})
 
 
 def startup_costs(rounds: int = 5) -> tuple[float, float]:
     """Median wall time of `python -c pass` (the interpreter) and `reconcile --version`."""
-
-    def wall(argv: list[str]) -> float:
-        started = time.monotonic()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        return time.monotonic() - started
-
-    wall([str(REPO / ".venv" / "bin" / "reconcile"), "--version"])  # warm the page cache
-    python = statistics.median(wall([str(PYTHON), "-c", "pass"]) for _ in range(rounds))
-    version = statistics.median(wall([str(REPO / ".venv" / "bin" / "reconcile"), "--version"]) for _ in range(rounds))
-    return python, version
+    return median_wall([str(PYTHON), "-c", "pass"], rounds), median_wall([str(RECONCILE), "--version"], rounds)
 
 
 def plan_phases(state: Path) -> tuple[float, float]:
@@ -435,14 +383,6 @@ def report(f: Figures, rounds: int, health_interval: str) -> list[str]:
 
 
 # --- main -----------------------------------------------------------------------------------------
-
-
-def git_revision() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
-
-    dirty = git("status", "--porcelain", "--", "reconciler")
-    return f"commit {git('rev-parse', '--short', 'HEAD') or '?'}" + (" (reconciler/ has uncommitted changes)" if dirty else "")
 
 
 def parse_seconds(text: str) -> float:
