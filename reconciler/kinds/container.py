@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,10 +40,10 @@ from reconciler.kinds.container_view import (
     engine_healthcheck,
     observed_view,
 )
-from reconciler.model.sensitive import redact, reveal
+from reconciler.model.sensitive import reveal
 from reconciler.model.spec import Container
 from reconciler.plan.digest import ABSENT, digest_json
-from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
+from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
 from reconciler.policies.containers import Health, declared_findings, failing_checks, health_findings, image_findings
 from reconciler.policies.image_view import ImageView
 
@@ -150,14 +150,6 @@ def _dependencies(spec: Container) -> list[str]:
 def config_hash(spec: Container) -> str:
     """A digest of the normalised spec; a sensitive value enters only as '(sensitive)'."""
     return digest_json(spec.model_dump(mode="json"))
-
-
-def _flatten(prefix: str, value: Any) -> Iterable[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            yield from _flatten(f"{prefix}.{key}" if prefix else key, item)
-    elif value not in (None, [], {}, ()):
-        yield prefix, value
 
 
 class ContainerKind:
@@ -284,8 +276,8 @@ class ContainerKind:
         if seen is None:
             if desired is None or desired.state == "absent":
                 return action("noop", [], [])
-            shown = redact(desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"}))
-            return action("create", [], [Change(path=path, after=value) for path, value in _flatten("", shown)])
+            shown = desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"})  # secrets dump as (sensitive)
+            return action("create", [], created_fields(shown))
         if not seen.managed:
             if desired is None or desired.state == "absent":
                 return action("noop", [], [])

@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.model.spec import Ec2Instance
 from reconciler.plan.digest import ABSENT
-from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
+from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
 
 ADDRESS_TAG = "reconciler:address"
 MARKET_TAG = "reconciler:market"
@@ -208,14 +208,6 @@ def quota_blocked(need: QuotaNeed) -> Blocked:
 # --- the action ------------------------------------------------------------------------------
 
 
-def _flatten(prefix: str, value: Any) -> Iterable[tuple[str, Any]]:
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            yield from _flatten(f"{prefix}.{key}" if prefix else key, item)
-    elif value not in (None, [], {}, ()):
-        yield prefix, value
-
-
 def _protect_block(what: str) -> Blocked:
     return Blocked(
         reason=f"protect: true: reconcile never stops or terminates this instance, and {what}",
@@ -259,7 +251,7 @@ def plan_action(
         shown.setdefault("market", desired.market)
         reasons: list[str] = []
         blocked = quota_gate(reasons)
-        return action("create", reasons, [Change(path=p, after=v) for p, v in _flatten("", shown)], blocked)
+        return action("create", reasons, created_fields(shown), blocked)
 
     if seen.unmanaged:
         if desired is None or desired.state == "absent" or is_expired(desired, now):

@@ -33,6 +33,19 @@ class Change(Record):
         return redact(value)
 
 
+def created_fields(shown: dict[str, Any], prefix: str = "") -> list[Change]:
+    """What a create shows: one change per field it sets, nested keys joined with dots
+    (`healthcheck.test`), empty values left out."""
+    changes: list[Change] = []
+    for key, value in shown.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and value:
+            changes += created_fields(value, path)
+        elif value not in (None, [], {}, ()):
+            changes.append(Change(path=path, after=value))
+    return changes
+
+
 class Blocked(Record):
     reason: str
     remedy: str
