@@ -4,32 +4,19 @@ turns unhealthy is reported with its health log's output."""
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.support.cli import run_reconcile
+from tests.support.cli import Reconcile
 from tests.support.docker_engine import TEST_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
-Reconcile = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def reconcile(tmp_path: Path, docker_client: docker.DockerClient) -> Reconcile:
-    (tmp_path / "desired_state").mkdir()
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return run_reconcile(*args, cwd=tmp_path, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
-
-    return run
 
 
 def write(tmp_path: Path, text: str) -> None:

@@ -8,30 +8,18 @@ import subprocess
 import textwrap
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.support.cli import run_reconcile
+from tests.support.cli import Reconcile
 from tests.support.docker_engine import TEST_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
-Reconcile = Callable[..., subprocess.CompletedProcess[str]]
 
 # Unhealthy after its first start; a restart (the same writable layer) finds /tmp/started and heals.
 HEALS_ON_RESTART = "test -f /tmp/started && touch /tmp/ok; touch /tmp/started; exec sleep 300"
-
-
-@pytest.fixture
-def reconcile(tmp_path: Path, docker_client: docker.DockerClient) -> Reconcile:
-    (tmp_path / "desired_state").mkdir()
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return run_reconcile(*args, cwd=tmp_path, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
-
-    return run
 
 
 def write(tmp_path: Path, name: str, command: str, check: str, budget: int = 3) -> None:

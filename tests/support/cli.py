@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+Reconcile = Callable[..., subprocess.CompletedProcess[str]]  # a fixture that runs `reconcile ARGS…`
 
 SCRUBBED = ("RECONCILE_STATE_DIR", "REDIS_PASSWORD")
 
