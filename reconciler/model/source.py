@@ -149,11 +149,12 @@ _SCALAR_TAGS = frozenset(("str", "int", "float", "bool", "null"))
 _BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False, "y": True, "n": False}
 
 
-def _resolvers(version: tuple[int, int]) -> dict[str, list[tuple[str, Any]]]:
+def _resolvers(version: tuple[int, int]) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
     """ruamel's implicit typing of plain scalars for one YAML version: first character → (tag, regex)."""
-    table: dict[str, list[tuple[str, Any]]] = {}  # the patterns: ruamel's compiled-on-first-use regexes
-    for versions, tag, pattern, first in implicit_resolvers:
+    table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for versions, tag, lazy, first in implicit_resolvers:
         if version in versions:
+            pattern = re.compile(lazy.pattern, lazy.flags)  # compiled now: ruamel's wrapper costs a call per use
             for character in first:
                 table.setdefault(character, []).append((tag[len(_CORE) :], pattern))
     return table
@@ -261,10 +262,14 @@ class _Reader:
         self.problems.append(Diagnostic(self.display, mark.line + 1, mark.column + 1, f"{dotted(path)}: {message}"))
 
     def read(self, events: Iterable[Any]) -> None:
+        stack, display, environ = self.stack, self.display, self.environ
         for event in events:
             kind = type(event)
             if kind in _SCALAR:
-                self.scalar(event)
+                if stack and event.tag is None and event.anchor is None and self.is_text(event):
+                    self.text_in(stack[-1], event.value, event.start_mark, display, environ)
+                else:
+                    self.scalar(event)
             elif kind in _MAPPING_START:
                 self.open(event, True)
             elif kind in _SEQUENCE_START:
@@ -281,6 +286,40 @@ class _Reader:
                 self.documents += 1
                 self.yaml_1_1 = getattr(event, "version", None) == (1, 1)
                 self.resolvers = _RESOLVERS[(1, 1) if self.yaml_1_1 else (1, 2)]
+
+    def is_text(self, event: Any) -> bool:
+        """An untagged scalar that YAML 1.2 reads as a string (most of them: the fast path)."""
+        text = event.value
+        if event.implicit[0]:
+            for _, pattern in self.resolvers.get(text[:1], ()):
+                if pattern.match(text):
+                    return False
+        return True
+
+    def text_in(self, top: _Open, text: str, mark: Any, display: str, environ: Mapping[str, str]) -> None:
+        """``put`` for a string without an anchor (what ``scalar`` and ``put`` would do, inlined)."""
+        top.size += 1
+        if top.size > MAX_NODES:
+            raise _refused_at(mark, f"the document expands to more than {MAX_NODES} values (an alias bomb?); refused")
+        key = top.key
+        if top.is_map:
+            if key is _EXPECT_KEY:
+                top.key, top.key_mark = text, mark
+                return
+            top.key = _EXPECT_KEY
+            if key is _DROP:
+                return
+        value = self.text(text, mark, top) if "$" in text else text
+        if not top.is_map:
+            top.data.append(value)
+            top.places.append((display, None, mark, None))
+        elif key is _MERGE:
+            self.merge(top, value, None, mark)
+        elif key in top.data:
+            self.problem(top.key_mark, top.path, f"duplicate key {key!r}: a key may appear only once in a mapping")
+        else:
+            top.data[key] = value
+            top.places[key] = (display, top.key_mark, mark, None)
 
     def scalar(self, event: Any) -> None:
         text: str = event.value
