@@ -4,25 +4,31 @@ its place. Files are read in path order and merged by top-level section."""
 from __future__ import annotations
 
 import copy
-import functools
-import gc
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 
 from reconciler.errors import ConfigError, Diagnostic, ReconcileError
 from reconciler.model.diagnose import diagnostics_from
 from reconciler.model.refs import check_references
-from reconciler.model.source import Document, Path, Place, Position, SourceMap, key_position, read_document, value_position
+from reconciler.model.source import (
+    Document,
+    Path,
+    Place,
+    Position,
+    SourceMap,
+    key_position,
+    read_document,
+    value_position,
+    without_cycle_collection,
+)
 from reconciler.model.spec import SECTIONS, State
 from reconciler.model.suggest import did_you_mean
 
-P = ParamSpec("P")
-R = TypeVar("R")
 RESOURCE_SECTIONS = ("hosts", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
 LIST_SECTIONS = ("cost_docs",)
 
@@ -114,24 +120,7 @@ class _Merger:
         self.problems.append(here.diagnostic(f"{what} is declared twice: here and at {first.file}:{first.line}"))
 
 
-def _without_cycle_collection(load: Callable[P, R]) -> Callable[P, R]:
-    """Loading makes millions of objects and no reference cycle: the cyclic garbage collector, left
-    on, would walk them again and again as they are made (a third of the time of a large state)."""
-
-    @functools.wraps(load)
-    def loading(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not gc.isenabled():
-            return load(*args, **kwargs)
-        gc.disable()
-        try:
-            return load(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return loading
-
-
-@_without_cycle_collection
+@without_cycle_collection
 def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LoadedState:
     """Load, merge, validate and check references. Raises ConfigError with every located problem,
     or ReconcileError when there is no state to read at all."""
