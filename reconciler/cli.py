@@ -90,10 +90,24 @@ def _summary(loaded: LoadedState) -> str:
     return f"{loaded.directory}: valid ({_plural(len(loaded.files), 'file')}): {', '.join(parts)}"
 
 
+def _print_warnings(loaded: LoadedState) -> None:
+    for warning in loaded.warnings:
+        err.print(Text(str(warning), style="yellow"))
+
+
+def _say_known_at_apply(loaded: LoadedState) -> None:
+    if loaded.unknown:
+        names = ", ".join(loaded.unknown)
+        err.print(
+            Text(f"not set: {names}; what uses {'it' if len(loaded.unknown) == 1 else 'them'} is known at apply", style="yellow")
+        )
+
+
 @app.command()
 def validate(directory: StateDir = None) -> None:
     """Load and check the desired-state directory; print every problem with its place."""
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="validate")
+    _print_warnings(loaded)
     out.print(Text(_summary(loaded), style="green"))
 
 
@@ -152,7 +166,8 @@ def plan(
     parallelism: Parallelism = None,
 ) -> None:
     """Show what would change. Read-only: nothing is created, changed, deleted or pulled."""
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="plan")
+    _say_known_at_apply(loaded)
     with ProgressView(err) as progress:
         context = _context(loaded, progress, parallelism)
         try:
@@ -297,7 +312,7 @@ def docs(
     from reconciler.kinds.cost_doc import CostDocKind
     from reconciler.planner import observe_for_costs
 
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="plan")  # costs need no application secret
     with ProgressView(err) as progress:
         context = _context(loaded, progress, None)
         try:

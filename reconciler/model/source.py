@@ -1,11 +1,10 @@
-"""One YAML file → plain data (dict, list, str, int, float, bool, None, Sensitive) and a map of
+"""One YAML file → plain data (dict, list, str, int, float, bool, None) and a map of
 where every key and value is written. Hostile input is refused before it is built: files above
 MAX_FILE_BYTES, nesting deeper than MAX_DEPTH, and alias expansion beyond MAX_NODES."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -18,7 +17,6 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.parser import RoundTripParser
 
 from reconciler.errors import Diagnostic
-from reconciler.model.sensitive import Sensitive
 
 MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 64
@@ -154,56 +152,14 @@ class _GuardedParser(RoundTripParser):
         return event
 
 
-_REFERENCE = re.compile(r"\$\$|\$\{(?P<body>[^}]*)(?P<close>\})?")
-_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>.*))?", re.DOTALL)
-
-
-def interpolate(text: str, environ: Mapping[str, str]) -> str | Sensitive:
-    """Resolve ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}``, ``${VAR:?message}`` and ``$$``.
-    A value that used the environment comes back Sensitive."""
-    if "$" not in text:
-        return text
-    used_environment = False
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal used_environment
-        if match.group(0) == "$$":
-            return "$"
-        body = match.group("body")
-        if match.group("close") is None:
-            raise ValueError("unterminated ${ (write $$ for a literal $)")
-        parsed = _BODY.fullmatch(body)
-        if not parsed or "$" in (parsed.group("arg") or ""):
-            raise ValueError(
-                f"invalid variable reference ${{{body}}}: expected ${{NAME}}, ${{NAME:-default}} or ${{NAME:?message}}"
-            )
-        name, op, arg = parsed.group("name", "op", "arg")
-        used_environment = True
-        value = environ.get(name)
-        unset = value is None or (op in (":-", ":?") and value == "")
-        if op in (":-", "-") and unset:
-            return str(arg)
-        if unset and op in (":?", "?"):
-            raise ValueError(
-                f"environment variable {name} is not set: {arg}" if arg else f"environment variable {name} is not set"
-            )
-        if value is None:
-            raise ValueError(f"environment variable {name} is not set")
-        return value
-
-    result = _REFERENCE.sub(substitute, text)
-    return Sensitive(result) if used_environment else result
-
-
 _CORE_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null"))
 
 
 class _Builder:
     """CommentedMap/Seq → plain data, recording positions and located problems."""
 
-    def __init__(self, display: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, display: str) -> None:
         self.display = display
-        self.environ = environ
         self.source = SourceMap()
         self.problems: list[Diagnostic] = []
 
@@ -243,11 +199,7 @@ class _Builder:
                 items.append(self.build(value, (*path, index), item_where))
             return items
         if isinstance(node, str):
-            try:
-                return interpolate(str(node), self.environ)
-            except ValueError as error:
-                self.problems.append(where.diagnostic(f"{dotted(path)}: {error}"))
-                return str(node)
+            return str(node)  # interpolated after the merge (model/interpolate.py)
         if node is None or isinstance(node, bool):
             return node
         if isinstance(node, int):
@@ -294,7 +246,7 @@ def _syntax_message(error: MarkedYAMLError) -> str:
     return f"YAML syntax error: {problem}"
 
 
-def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Document:
+def read_document(file: FsPath, display: str) -> Document:
     """Read one file. Problems come back as diagnostics, never as exceptions."""
     start = Position(display, 1, 1)
 
@@ -326,6 +278,6 @@ def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Doc
     if not isinstance(tree, CommentedMap):
         got = "a list" if isinstance(tree, CommentedSeq) else f"the value {tree!r}"
         return refused(f"the top level must be a mapping of sections (version, settings, containers, …), got {got}")
-    builder = _Builder(display, environ)
+    builder = _Builder(display)
     data = builder.build(tree, (), start)
     return Document(data if isinstance(data, dict) else {}, builder.source, builder.problems)

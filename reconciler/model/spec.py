@@ -53,6 +53,7 @@ from reconciler.model.fields import (
     SubpathError,
     Tags,
     User,
+    VariableNames,
     Volumes,
     int_in,
 )
@@ -91,6 +92,9 @@ class Settings(Section):
     """Where apply takes its lock: s3://BUCKET/KEY, or a file (default DIR/.reconcile.lock)."""
     parallelism: PositiveInt = 10
     """Default for --parallelism: how many independent steps run at once."""
+    secrets: VariableNames = []
+    """Variables whose values are secret: a value that uses one shows as (sensitive) in every output, and
+    plan needs none of them (what uses one is known at apply)."""
 
 
 class Tls(Section):

@@ -61,6 +61,7 @@ class Action(Record):
     depends_on: list[str] = []
     blocked: Blocked | None = None
     host: str | None = None  # the Docker host it lives on (containers, disk budgets); renderers group by it
+    known_at_apply: list[str] = []  # fields whose values use a variable without a value at plan (a secret)
 
     @property
     def name(self) -> str:
