@@ -302,14 +302,27 @@ def may_wait_for_apply(path: Path) -> bool:
 
 @dataclass
 class Resolution:
+    """The interpolated document, and what interpolation found."""
+
     data: dict[str, Any]
     problems: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
-    left_out: set[Position] = field(default_factory=set)  # validate: values dropped, unchecked
+    left_out: list[tuple[Path, Position]] = field(default_factory=list)  # validate: values left out, unchecked
     unknown: list[str] = field(default_factory=list)  # plan: variables whose values are known at apply
 
 
 _DROP = object()
+
+
+def left_out_message(resolution: Resolution, diagnostic: Diagnostic) -> bool:
+    """Is this a validation problem only because validate left a value out for want of a variable
+    (already a warning): a problem at the value's place, or its required key now missing?"""
+    for path, position in resolution.left_out:
+        if (diagnostic.file, diagnostic.line, diagnostic.col) == (position.file, position.line, position.col):
+            return True
+        if diagnostic.message == f"{dotted(path[:-1])}: missing required key {path[-1]!r}":
+            return True
+    return False
 
 
 def secrets_declared(data: Mapping[str, Any]) -> frozenset[str]:
@@ -353,7 +366,7 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
                 resolution.warnings.append(
                     where(path).diagnostic(f"warning: {dotted(path)}: {names} {verb} not set: not checked; plan needs it")
                 )
-            resolution.left_out.add(where(path))
+            resolution.left_out.append((path, where(path)))
             return _DROP
         resolution.problems.append(
             where(path).diagnostic(

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from reconciler.errors import ConfigError, Diagnostic, ReconcileError
 from reconciler.model.diagnose import diagnostics_from
-from reconciler.model.interpolate import ENV_FILE, Mode, resolve, secrets_declared, variables_for
+from reconciler.model.interpolate import ENV_FILE, Mode, left_out_message, resolve, secrets_declared, variables_for
 from reconciler.model.refs import check_references
 from reconciler.model.source import Document, Path, Position, SourceMap, read_document
 from reconciler.model.spec import SECTIONS, State
@@ -142,8 +142,8 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
         for diagnostic in diagnostics_from(error, merger.source, fallback):
             if reference_problems and diagnostic.message.startswith("(top level)"):
                 continue  # the same missing host or region, already reported at its place
-            if Position(diagnostic.file, diagnostic.line, diagnostic.col) in resolution.left_out:
-                continue  # validate left the value out for want of a variable: already a warning
+            if left_out_message(resolution, diagnostic):
+                continue
             problems.append(diagnostic)
     if problems:
         raise ConfigError(problems)
