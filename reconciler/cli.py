@@ -298,7 +298,7 @@ def force_unlock_command(
     directory: StateDir = None,
 ) -> None:
     """Remove a dead holder's lock (the file lock, or the S3 lock settings.lock names), only if it has LOCK_ID."""
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="plan")  # no application secret needed
     said = force_unlock(loaded.state.settings.lock, loaded.directory, loaded.state.aws.region, lock_id)
     out.print(Text(said, style="green"))
 
@@ -376,7 +376,7 @@ def import_command(
     from reconciler.model.spec import State
 
     state_dir = _state_dir(directory)
-    state = load_state(state_dir).state if state_dir.is_dir() else State()
+    state = load_state(state_dir, mode="plan").state if state_dir.is_dir() else State()
     sys.stdout.write(import_yaml(state, state_dir, host, aws, lambda said: err.print(Text(said, style="yellow"))))
 
 
