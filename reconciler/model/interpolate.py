@@ -307,7 +307,7 @@ class Resolution:
     data: dict[str, Any]
     problems: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
-    left_out: list[tuple[Path, Position]] = field(default_factory=list)  # validate: values left out, unchecked
+    left_out: list[tuple[Path, Position]] = field(default_factory=list)  # values left out, already reported
     unknown: list[str] = field(default_factory=list)  # plan: variables whose values are known at apply
 
 
@@ -315,8 +315,8 @@ _DROP = object()
 
 
 def left_out_message(resolution: Resolution, diagnostic: Diagnostic) -> bool:
-    """Is this a validation problem only because validate left a value out for want of a variable
-    (already a warning): a problem at the value's place, or its required key now missing?"""
+    """Is this a validation problem only because interpolation left a value out (already reported,
+    as an error or, at validate, a warning): a problem at the value's place, or its key now missing?"""
     for path, position in resolution.left_out:
         if (diagnostic.file, diagnostic.line, diagnostic.col) == (position.file, position.line, position.col):
             return True
@@ -346,7 +346,8 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
             done = interpolate(text, variables)
         except (TemplateError, Required) as error:
             resolution.problems.append(where(path).diagnostic(f"{dotted(path)}: {error}"))
-            return text
+            resolution.left_out.append((path, where(path)))  # said once: no second error about the same value
+            return _DROP
         for warning in done.warnings:
             resolution.warnings.append(where(path).diagnostic(f"warning: {dotted(path)}: {warning}"))
         value = done.value
@@ -375,7 +376,8 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
                 f"${{{value.variables[0]}:-…}}"
             )
         )
-        return text
+        resolution.left_out.append((path, where(path)))
+        return _DROP
 
     def walk(value: Any, path: Path) -> Any:
         if isinstance(value, dict):

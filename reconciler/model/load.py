@@ -16,7 +16,7 @@ from reconciler.model.diagnose import diagnostics_from
 from reconciler.model.interpolate import ENV_FILE, Mode, left_out_message, resolve, secrets_declared, variables_for
 from reconciler.model.refs import check_references
 from reconciler.model.source import Document, Path, Position, SourceMap, read_document
-from reconciler.model.spec import SECTIONS, State
+from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, Host, State
 from reconciler.model.suggest import did_you_mean
 
 RESOURCE_SECTIONS = ("hosts", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
@@ -149,6 +149,7 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
         raise ConfigError(problems)
     if state is None:  # validate only: a required value is unchecked for want of a variable
         state = State.model_construct(**{key: value for key, value in data.items() if key in RESOURCE_SECTIONS})
+        state.hosts = state.hosts or {IMPLICIT_HOST: Host()}
     env_file = root / ENV_FILE
     paths = (*files, env_file) if env_file.is_file() else tuple(files)
     return LoadedState(
