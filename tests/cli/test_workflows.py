@@ -161,6 +161,8 @@ def test_merge_applies_the_reviewed_plan_in_production_and_reports_on_the_pull_r
     )
     assert 'name="reconcile-plan-pr$pr-$head"' in apply["jobs"]["find"]["steps"][0]["run"]
     assert apply["jobs"]["comment"]["permissions"] == {"pull-requests": "write"}
+    docs = apply["jobs"]["docs"]  # the one job that can push holds no other credential and runs no reconcile
+    assert docs["permissions"] == {"contents": "write"} and "secrets." not in str(docs) and "reconcile " not in str(docs["steps"])
 
 
 @pytest.mark.parametrize("name", ["plan.yml", "apply.yml"])
