@@ -54,8 +54,9 @@ def stale(reason: str, fresh: Plan, limit: int = COMMENT_LIMIT) -> str:
     heading = (
         "## reconcile apply refused: the reviewed plan is stale\n\n"
         f"Nothing was applied. {inert(reason)}.\n\n"
-        "This is the plan as it is now; it is not applied until a new pull request (or a re-run of "
-        "the apply workflow after a new plan) is reviewed.\n\n"
+        "This is the plan as it is now. Nothing applies it by itself: review it, then bring it in "
+        "through a new pull request (its plan is applied when it merges), or save it with `reconcile "
+        "plan --out` and run `reconcile apply PLANFILE` where the production credentials are.\n\n"
     )
     return render_markdown(fresh, limit=limit, heading=heading)
 
