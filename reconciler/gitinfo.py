@@ -35,18 +35,21 @@ def recorded_state_dir(directory: Path) -> str:
     return directory.resolve().relative_to(project_root(directory)).as_posix()
 
 
-def saved_state_dir(recorded: str, cwd: Path | None = None) -> Path:
+def saved_state_dir(recorded: str) -> Path:
     """Where a saved plan's state directory is from here: under the git top level of the current
-    directory, else under the current directory (an absolute path, from an older plan, as is)."""
+    directory if it is there, else under the current directory (an absolute path, from an older
+    plan, as is). Run `apply PLANFILE` anywhere in the repository the plan was made of."""
     path = Path(recorded)
     if path.is_absolute():
         return path
-    here = cwd or Path.cwd()
+    here = Path.cwd()
     repo = repository_of(here)
-    root = Path(repo.working_tree_dir) if repo is not None and repo.working_tree_dir is not None else here
-    if repo is not None:
-        repo.close()
-    return Path(os.path.relpath(root / path, here)) if cwd is None else root / path
+    if repo is not None and repo.working_tree_dir is not None:
+        with repo:
+            in_repository = Path(repo.working_tree_dir) / path
+        if in_repository.is_dir():
+            return Path(os.path.relpath(in_repository, here))
+    return path
 
 
 def git_info(directory: Path) -> GitInfo | None:
