@@ -325,6 +325,57 @@ def left_out_message(resolution: Resolution, diagnostic: Diagnostic) -> bool:
     return False
 
 
+def _is_environment(path: Path) -> bool:
+    return len(path) == 3 and path[0] == "containers" and path[2] == "environment"
+
+
+def bare_value(name: str, variables: Variables) -> str | Sensitive | Unknown | None:
+    """Compose's ``environment: [NAME]`` (or ``NAME:`` with no value): the variable's value, or
+    None (left out of the container, as Compose does) when it has none. A secret without a value
+    at plan is known at apply."""
+    value = variables.values.get(name)
+    secret = name in variables.secrets
+    if value is None:
+        return Unknown((name,), secret=True) if secret and variables.mode != "apply" else None
+    return Sensitive(value) if secret else value
+
+
+def _bare_keys_resolved(environment: Any, variables: Variables) -> Any:
+    """A container's environment with each bare key given its value (or left out), before the
+    values are interpolated: a resolved value is never interpolated again (it is Resolved)."""
+    if isinstance(environment, dict):
+        resolved: dict[str, Any] = {}
+        for key, item in environment.items():
+            if item is None and isinstance(key, str) and NAME.fullmatch(key):
+                item = _Resolved(bare_value(key, variables))
+                if item.value is None:
+                    continue
+            resolved[key] = item
+        return resolved
+    if isinstance(environment, list):
+        items: list[Any] = []
+        for item in environment:
+            if isinstance(item, str) and NAME.fullmatch(item):
+                value = bare_value(item, variables)
+                if value is None:
+                    continue
+                prefix = f"{item}="
+                if isinstance(value, Sensitive):
+                    item = _Resolved(Sensitive(prefix + value.reveal(), prefix))
+                elif isinstance(value, Unknown):
+                    item = _Resolved(Unknown(value.variables, value.secret, prefix))
+                else:
+                    item = prefix + value.replace("$", "$$")
+            items.append(item)
+        return items
+    return environment
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    value: Any
+
+
 def secrets_declared(data: Mapping[str, Any]) -> frozenset[str]:
     """``settings.secrets`` as written (the model checks its form): read before interpolation."""
     settings = data.get("settings")
@@ -380,6 +431,8 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
         return _DROP
 
     def walk(value: Any, path: Path) -> Any:
+        if _is_environment(path):
+            value = _bare_keys_resolved(value, variables)
         if isinstance(value, dict):
             result = {key: walk(item, (*path, key)) for key, item in value.items()}
             return {key: item for key, item in result.items() if item is not _DROP}
@@ -387,6 +440,10 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
             return [item for item in (walk(item, (*path, index)) for index, item in enumerate(value)) if item is not _DROP]
         if isinstance(value, str):
             return scalar(value, path)
+        if isinstance(value, _Resolved):
+            if isinstance(value.value, Unknown):
+                resolution.unknown.extend(name for name in value.value.variables if name not in resolution.unknown)
+            return value.value
         return value
 
     resolution.data = walk(data, ())

@@ -80,7 +80,7 @@ CASES = [
     Case("healthcheck-none-args", *one(web("healthcheck:\n  test: [NONE, x]\n"), 5, "healthcheck.test[1]", "NONE")),
     Case(
         "environment-item",
-        *one(web("environment:\n  - DEBUG=1\n  - PASSWORD\n"), 6, "environment[1]", "KEY=VALUE", "PASSWORD=${PASSWORD}"),
+        *one(web("environment:\n  - DEBUG=1\n  - two words\n"), 6, "environment[1]", "KEY=VALUE"),
     ),
     Case("reserved-label", *one(web("labels: {reconciler.managed: 'false'}\n"), 4, "reconciler.managed", "reserved")),
     # --- compose strings ---

@@ -332,3 +332,22 @@ def test_bad_syntax_is_located_in_any_mode(tmp_path: Path) -> None:
 def test_keys_are_never_interpolated(tmp_path: Path) -> None:
     (tmp_path / "state.yaml").write_text("containers:\n  web:\n    image: app\n    labels: {'$$x${A}': v}\n")
     assert load_state(tmp_path, environ={"A": "1"}).state.containers["web"].labels == {"$$x${A}": "v"}
+
+
+def test_a_bare_environment_key_takes_its_value_as_compose_does(tmp_path: Path) -> None:
+    (tmp_path / "state.yaml").write_text(
+        "settings: {secrets: [TOKEN]}\n"
+        "containers:\n"
+        "  listed: {image: app, environment: [DEBUG, TOKEN, ABSENT, 'MODE=x']}\n"
+        "  mapped: {image: app, environment: {DEBUG: null, TOKEN: null, ABSENT: null, MODE: x}}\n"
+    )
+    for name in ("listed", "mapped"):
+        applied = load_state(tmp_path, environ={"DEBUG": "a$b", "TOKEN": "hunter2"}).state.containers[name]
+        assert applied.environment["DEBUG"] == "a$b"  # a value is never interpolated again
+        token = applied.environment["TOKEN"]
+        assert isinstance(token, Sensitive) and token.reveal() == "hunter2"
+        assert "ABSENT" not in applied.environment  # no value: left out of the container (Compose)
+        planned = load_state(tmp_path, environ={}, mode="plan")
+        env = planned.state.containers[name].environment
+        assert set(env) == {"TOKEN", "MODE"} and isinstance(env["TOKEN"], Unknown)  # a secret: known at apply
+        assert planned.unknown == ("TOKEN",)
