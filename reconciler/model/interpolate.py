@@ -448,3 +448,46 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
 
     resolution.data = walk(data, ())
     return resolution
+
+
+# --- the JSON Schema, for editors ------------------------------------------------------------------
+
+VARIABLE_TEXT: dict[str, Any] = {"type": "string", "pattern": r"\$(\{|[_A-Za-z])"}
+_SCALAR_TYPES = frozenset(("string", "integer", "number", "boolean"))
+_SHOWN = ("title", "description", "default")
+
+
+def _scalar(node: dict[str, Any]) -> bool:
+    """A schema of a value a variable may stand for (a number, a pattern, a choice), not a string
+    that already admits any text."""
+    types = node.get("type")
+    types = set(types) if isinstance(types, list) else {types} if types else set()
+    if "enum" in node or "const" in node:
+        return True
+    if not types or not types <= _SCALAR_TYPES | {"null"}:
+        return False
+    return types != {"string"} or any(key in node for key in ("pattern", "minLength", "maxLength", "format"))
+
+
+def admit_variables(schema: Any) -> Any:
+    """The schema with every scalar value also admitting a string with a ${VAR} or $VAR in it, as
+    the loader interpolates before it validates: an editor never flags ``ports: ["${PORT}:80"]``."""
+    if isinstance(schema, list):
+        return [admit_variables(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if _scalar(schema):
+        shown = {key: schema[key] for key in _SHOWN if key in schema}
+        rest = {key: value for key, value in schema.items() if key not in _SHOWN}
+        return {**shown, "anyOf": [rest, VARIABLE_TEXT]}
+    if isinstance(schema.get("anyOf"), list) and all(isinstance(b, dict) and _scalar(b) for b in schema["anyOf"]):
+        return {**schema, "anyOf": [*schema["anyOf"], VARIABLE_TEXT]}
+    result: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
+            result[key] = {name: admit_variables(child) for name, child in value.items()}
+        elif key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf", "prefixItems"):
+            result[key] = admit_variables(value)
+        else:
+            result[key] = value
+    return result

@@ -58,6 +58,7 @@ from reconciler.model.fields import (
     Volumes,
     int_in,
 )
+from reconciler.model.interpolate import admit_variables
 from reconciler.model.suggest import did_you_mean
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
@@ -506,5 +507,5 @@ SCHEMA_ID = "https://github.com/reconciler/reconciler/schema/desired-state.json"
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of one desired-state file; every section is optional in a file,
     since files merge by section."""
-    schema = State.model_json_schema(mode="validation")
+    schema = admit_variables(State.model_json_schema(mode="validation"))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
