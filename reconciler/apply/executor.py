@@ -11,6 +11,7 @@ from reconciler.apply.graph import build_graph
 from reconciler.apply.walk import walk
 from reconciler.errors import StalePlan
 from reconciler.kinds.base import RunContext, StepResult
+from reconciler.model.interpolate import in_variable_field
 from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Action, Plan
 from reconciler.planner import Planned
@@ -46,7 +47,12 @@ def check_still_true(saved: Plan, fresh: Plan) -> None:
             continue
         if not action.is_change and action.blocked is None:
             continue
-        if now is None or now.observed_digest != action.observed_digest or now.action != action.action:
+        if (
+            now is None
+            or now.observed_digest != action.observed_digest
+            or now.action != action.action
+            or _variable_changes(now) != _variable_changes(action)  # a variable's value moved since
+        ):
             moved.append(action.address)
     if moved:
         raise StalePlan(f"stale plan: changed since the plan was made: {', '.join(moved)}; make a new plan")
@@ -55,6 +61,12 @@ def check_still_true(saved: Plan, fresh: Plan) -> None:
 def _reviewed(action: Action, saved: Action) -> list[tuple[str, Any, Any]]:
     """The changes a reviewer read in the saved plan: all but the fields it showed as known at apply."""
     return [(c.path, c.before, c.after) for c in action.changes if c.path not in saved.known_at_apply]
+
+
+def _variable_changes(action: Action) -> list[tuple[str, Any, Any]]:
+    """The changes in fields whose values may come from variables (which never drift on a running
+    container: changing them means a new container)."""
+    return [(c.path, c.before, c.after) for c in action.changes if in_variable_field(c.path)]
 
 
 def restrict(planned: Planned, saved: Plan) -> Planned:

@@ -145,6 +145,7 @@ class _Evaluation:
     mode: Mode | Literal["dotenv"]
     secret: bool = False
     missing: list[str] = field(default_factory=list)  # variables without a value that make it Unknown
+    read: dict[str, str] = field(default_factory=dict)  # plain variables whose values it read
     warnings: list[str] = field(default_factory=list)
 
     def pieces(self, nodes: tuple[Node, ...]) -> list[str]:
@@ -164,6 +165,8 @@ class _Evaluation:
             self.secret = True
             if value is None and self.mode in ("validate", "plan"):
                 return self._hole(ref.name)  # a secret's value, even its absence, is for apply to know
+        if value is not None and ref.name not in self.secrets:
+            self.read[ref.name] = value
         op, empty = ref.operator, value is None or value == ""
         if op is None:
             if value is not None:
@@ -212,6 +215,7 @@ class Variables:
 class Interpolated:
     value: str | Sensitive | Unknown
     warnings: tuple[str, ...] = ()
+    read: tuple[tuple[str, str], ...] = ()  # the plain variables it read, with their values
 
 
 def interpolate(text: str, variables: Variables) -> Interpolated:
@@ -222,9 +226,10 @@ def interpolate(text: str, variables: Variables) -> Interpolated:
     evaluation = _Evaluation(variables.values.get, variables.secrets, variables.mode)
     result = "".join(evaluation.pieces(nodes))
     prefix = _clear_prefix(nodes)
+    warnings, read = tuple(evaluation.warnings), tuple(evaluation.read.items())
     if evaluation.missing:
-        return Interpolated(Unknown(tuple(evaluation.missing), evaluation.secret, prefix), tuple(evaluation.warnings))
-    return Interpolated(Sensitive(result, prefix) if evaluation.secret else result, tuple(evaluation.warnings))
+        return Interpolated(Unknown(tuple(evaluation.missing), evaluation.secret, prefix), warnings, read)
+    return Interpolated(Sensitive(result, prefix) if evaluation.secret else result, warnings, read)
 
 
 def split_assignment(item: str | Sensitive | Unknown) -> tuple[str, str | Sensitive | Unknown] | None:
@@ -292,6 +297,15 @@ def variables_for(
 # --- the walk over a document ----------------------------------------------------------------------
 
 
+VARIABLE_FIELDS = ("environment.", "command", "entrypoint", "healthcheck.test")
+
+
+def in_variable_field(change_path: str) -> bool:
+    """A plan change's path (``environment.KEY``, ``command``, …) in a field where a value may wait
+    for apply."""
+    return change_path.startswith(VARIABLE_FIELDS)
+
+
 def may_wait_for_apply(path: Path) -> bool:
     """Where a value may be Unknown at plan: the values a container hands to its process. Anything
     else decides what plan observes or compares (a host, an image, a port), so plan needs it."""
@@ -309,6 +323,7 @@ class Resolution:
     warnings: list[Diagnostic] = field(default_factory=list)
     left_out: list[tuple[Path, Position]] = field(default_factory=list)  # values left out, already reported
     unknown: list[str] = field(default_factory=list)  # plan: variables whose values are known at apply
+    plain: dict[str, str] = field(default_factory=dict)  # plain variables read where plan needs them, with values
 
 
 _DROP = object()
@@ -401,6 +416,8 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
             return _DROP
         for warning in done.warnings:
             resolution.warnings.append(where(path).diagnostic(f"warning: {dotted(path)}: {warning}"))
+        if not may_wait_for_apply(path):
+            resolution.plain.update(done.read)
         value = done.value
         if not isinstance(value, Unknown):
             return value

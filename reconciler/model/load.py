@@ -33,6 +33,7 @@ class LoadedState:
     source: SourceMap
     warnings: tuple[Diagnostic, ...] = ()
     unknown: tuple[str, ...] = ()  # variables without a value at plan: what uses them is known at apply
+    variables: tuple[tuple[str, str], ...] = ()  # plain variables the plan needs, with their values (digested)
 
 
 def state_files(directory: FsPath) -> list[FsPath]:
@@ -160,5 +161,12 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
     env_file = root / ENV_FILE
     paths = (*files, env_file) if env_file.is_file() else tuple(files)
     return LoadedState(
-        state, root, tuple(displays), paths, merger.source, tuple(sorted(set(resolution.warnings))), tuple(resolution.unknown)
+        state,
+        root,
+        tuple(displays),
+        paths,
+        merger.source,
+        tuple(sorted(set(resolution.warnings))),
+        tuple(resolution.unknown),
+        tuple(sorted(resolution.plain.items())),
     )

@@ -152,3 +152,28 @@ def test_the_text_and_markdown_name_what_waits_for_apply_when_nothing_known_chan
     assert "container.redis: environment.PASSWORD" in render_plan(plan).plain
     assert "### Known at apply" in render_markdown(plan)
     assert not plan.has_changes
+
+
+def test_a_plain_value_that_moved_between_plan_and_apply_is_stale(tmp_path: Path) -> None:
+    """The reviewed plan showed MODE=fast; at apply the environment says slow: refused."""
+    reviewed = redis("replace", Change(path="environment.MODE", before="(sensitive)", after="fast"), waiting=())
+    moved = redis("replace", Change(path="environment.MODE", before="(sensitive)", after="slow"), waiting=())
+    with pytest.raises(StalePlan, match=r"container\.redis"):
+        check_still_true(plan_of(reviewed), plan_of(moved))
+    check_still_true(plan_of(reviewed), plan_of(reviewed))
+
+
+def test_the_state_digest_covers_the_plain_values_plan_needs_never_a_secret(tmp_path: Path) -> None:
+    from reconciler.plan.digest import state_digest
+
+    (tmp_path / "state.yaml").write_text(STATE.replace("image: redis:7", "image: redis:${TAG}"))
+
+    def digest(environ: dict[str, str], mode: str = "apply") -> str:
+        loaded = load_state(tmp_path, environ={"LOG_LEVEL": "x", **environ}, mode=mode)  # type: ignore[arg-type]
+        assert all(name != "REDIS_PASSWORD" for name, _ in loaded.variables)
+        return state_digest(loaded.directory, loaded.paths, loaded.variables)
+
+    planned = digest({"TAG": "7"}, "plan")
+    assert digest({"TAG": "7", "REDIS_PASSWORD": "a"}) == planned  # the secret, known at apply, is not in it
+    assert digest({"TAG": "7", "REDIS_PASSWORD": "b", "LOG_LEVEL": "y"}) == planned  # nor a value that may wait
+    assert digest({"TAG": "8", "REDIS_PASSWORD": "a"}) != planned  # the image the reviewer saw is not this one
