@@ -138,6 +138,7 @@ def test_the_plan_job_runs_the_base_branchs_reconcile_on_the_pull_requests_tree_
     assert 'reconcile unpack-pr "$RUNNER_TEMP/pr-state.zip" "$RUNNER_TEMP/pr" --comment out/comment.md' in runs
     assert job["outputs"]["pr"].startswith("${{ steps.check.outputs.pr }}")  # only once checked against the run
     assert "env -i PATH=" in runs  # the pull request's ${VAR} sees none of the job's keys
+    assert 'echo "::stop-commands::$stop"' in runs  # a line of the pull request's text is never a workflow command
     assert 'reconcile plan "$RUNNER_TEMP/pr/desired_state" --detailed-exitcode' in runs
     assert "--out out/plan.json --comment out/comment.md" in runs
     assert "REDIS_PASSWORD" not in str(job)  # no application secret at plan time
