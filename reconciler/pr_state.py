@@ -39,7 +39,7 @@ def _refuse(why: str) -> ReconcileError:
 def _read_zip(archive: Path) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(archive) as packed:
-            infos = packed.infolist()
+            infos = [info for info in packed.infolist() if not info.is_dir()]  # a folder entry carries nothing
             names = {info.filename for info in infos}
             if names != MEMBERS or len(infos) != len(MEMBERS):
                 raise _refuse(f"expected exactly {sorted(MEMBERS)}, found {sorted(names)[:10]}")
