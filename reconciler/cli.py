@@ -478,7 +478,7 @@ def watch(
     if seconds <= 0:
         raise ReconcileError("--interval: must be more than 0s")
     state_dir = _state_dir(directory)
-    load_state(state_dir)  # an invalid state at start is an error, not a round that fails
+    load_state(state_dir, mode="apply" if apply_drift else "plan")  # an invalid state at start is an error, not a failed round
     metrics = WatchMetrics()
     watcher = Watcher(WatchOptions(state_dir, seconds, apply_drift, parallelism), lambda line: out.print(Text(line)), metrics)
 
