@@ -5,10 +5,13 @@ saved plan's stale check lets apply decide only what the plan could not know."""
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.apply.executor import check_still_true, restrict
 from reconciler.errors import ReconcileError, StalePlan
@@ -177,3 +180,14 @@ def test_the_state_digest_covers_the_plain_values_plan_needs_never_a_secret(tmp_
     assert digest({"TAG": "7", "REDIS_PASSWORD": "a"}) == planned  # the secret, known at apply, is not in it
     assert digest({"TAG": "7", "REDIS_PASSWORD": "b", "LOG_LEVEL": "y"}) == planned  # nor a value that may wait
     assert digest({"TAG": "8", "REDIS_PASSWORD": "a"}) != planned  # the image the reviewer saw is not this one
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-_.:/@+=", min_size=6, max_size=40))
+def test_no_secret_value_reaches_any_format(value: str) -> None:
+    secret = f"Zq{value}"
+    for desired, inspected in ((spec(environment={"PASSWORD": Sensitive(secret)}), record()), (spec(), None)):
+        changed = desired.model_copy(update={"command": ("sleep", Sensitive(secret))})
+        plan = plan_of(diff(changed, inspected))
+        for name, text in outputs(plan).items():
+            assert secret not in text, name
