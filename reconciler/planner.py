@@ -10,6 +10,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.costs.assess import assess
 from reconciler.errors import ReconcileError
+from reconciler.gitinfo import recorded_state_dir
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, Observation, RunContext, Step
 from reconciler.model.load import LoadedState
@@ -96,7 +97,7 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
     plan = Plan(
         tool_version=__version__,
         state=StateInfo(
-            dir=str(loaded.directory),
+            dir=recorded_state_dir(loaded.directory),
             name=loaded.state.settings.name,
             digest=state_digest(loaded.directory, loaded.paths),
             git=git,

@@ -45,7 +45,15 @@ from reconciler.model.sensitive import reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
-from reconciler.policies.containers import Health, declared_findings, failing_checks, health_findings, image_findings
+from reconciler.policies.containers import (
+    Health,
+    declared_findings,
+    failing_checks,
+    health_findings,
+    image_findings,
+    lie_findings,
+)
+from reconciler.policies.healthcheck_lies import Declared, ImageDeclares
 from reconciler.policies.image_view import ImageView
 
 MANAGED = "reconciler.managed"
@@ -155,6 +163,13 @@ def _dependencies(spec: Container) -> list[str]:
     return names
 
 
+def image_declares(record: dict[str, Any]) -> ImageDeclares:
+    """What an image's config says about its ports: EXPOSE, and its CMD and ENTRYPOINT."""
+    config = record.get("Config") or {}
+    exposed = (int(key.partition("/")[0]) for key in config.get("ExposedPorts") or {} if key.partition("/")[0].isdigit())
+    return ImageDeclares(frozenset(exposed), tuple(config.get("Cmd") or ()), tuple(config.get("Entrypoint") or ()))
+
+
 def config_hash(spec: Container) -> str:
     """A digest of the normalised spec; a sensitive value enters only as '(sensitive)'."""
     return digest_json(spec.model_dump(mode="json"))
@@ -172,6 +187,8 @@ class ContainerKind:
         self.ledger = RestartLedger(ctx.state_dir)
         self.unreachable: dict[str, str] = {}  # host → why observe could not read it
         self.adoptions = AdoptionLedger(ctx.state_dir)
+        self.declares: dict[tuple[str, str], ImageDeclares] = {}  # (host, reference) → its EXPOSE, CMD, ENTRYPOINT
+        self._declared: Declared | None = None
 
     # --- connections ------------------------------------------------------------------------
 
@@ -233,6 +250,7 @@ class ContainerKind:
             records = dict(zip(wanted, pool.map(client.inspect_container, wanted.values()), strict=True))
             references = {spec.image for spec in desired.values()} | {r["Image"] for r in records.values()}
             images = dict(zip(references, pool.map(lambda ref: inspect_image(client, ref), references), strict=True))
+        self.declares.update({(host, ref): image_declares(record) for ref, record in images.items() if record})
         if self.ctx.state.policies.check_healthcheck_binaries:
             checked = {spec.image for spec in desired.values() if spec.healthcheck and spec.healthcheck.test}
             self._read_images(host, client, {ref: images[ref] for ref in checked})
@@ -366,12 +384,21 @@ class ContainerKind:
         if desired is not None and desired.state != "absent":
             policies = self.ctx.state.policies
             found += declared_findings(address, desired, policies)
+            found += lie_findings(address, name, self.declared(), policies)
             if desired.host not in self.unreachable:  # unread, not missing: the action says why
                 found += image_findings(address, desired, self.images.get((desired.host or "", desired.image)), policies)
         seen: SeenContainer | None = observed.data if observed else None
         if seen is not None and (seen.managed or seen.legacy):
             found += health_findings(address, seen.health, self.ctx.now)
         return found
+
+    def declared(self) -> Declared:
+        """Every declared container and what its image declares, for the healthcheck lies (once a plan)."""
+        if self._declared is None:
+            containers = self.ctx.state.containers
+            images = {n: d for n, s in containers.items() if (d := self.declares.get((s.host or "", s.image)))}
+            self._declared = Declared(containers, images)
+        return self._declared
 
     # --- apply ------------------------------------------------------------------------------
 
