@@ -124,6 +124,7 @@ class GitInfo(Record):
 
 class StateInfo(Record):
     dir: str
+    name: str = "default"  # settings.name: the state whose resources this plan sees
     digest: str
     git: GitInfo | None = None
 
