@@ -1,30 +1,61 @@
 """Where the desired state comes from: the commit, branch and dirty flag of the git repository that
-holds the state directory (GitPython), for every plan (SPEC §3.2 `state.git`)."""
+holds the state directory (GitPython), for every plan (SPEC §3.2 `state.git`).
+
+GitPython is imported only for a directory inside a repository (it runs `git version` as it is
+imported, and fails with an ImportError when there is no `git` binary): without git, `state.git`
+is left out and the caller is told in one line."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from reconciler.plan.schema import GitInfo
 
+if TYPE_CHECKING:
+    import git
 
-def repository_of(directory: Path) -> git.Repo | None:
+NO_GIT = "no `git` binary on PATH: the plan's state.git (commit, branch, dirty) is left out"
+
+
+def _inside_a_repository(directory: Path) -> bool:
+    resolved = directory.resolve()
+    return any((candidate / ".git").exists() for candidate in (resolved, *resolved.parents))
+
+
+def _git_binary() -> str | None:
+    return os.environ.get("GIT_PYTHON_GIT_EXECUTABLE") or shutil.which("git")
+
+
+def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) -> git.Repo | None:
+    if not _inside_a_repository(directory):
+        return None
+    if _git_binary() is None:
+        say(NO_GIT)
+        return None
+    try:
+        import git
+    except ImportError:  # a `git` that does not run
+        say(NO_GIT)
+        return None
     try:
         return git.Repo(directory, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
     except git.GitCommandNotFound:
+        say(NO_GIT)
         return None
 
 
-def git_info(directory: Path) -> GitInfo | None:
-    """None when the directory is in no repository, or the repository has no commit yet. Dirty
-    means a change under the state directory (staged, unstaged or untracked, but not reconcile's own
-    .reconcile.* records) — changes elsewhere in the repository do not make a plan of this state less
-    true."""
-    repo = repository_of(directory)
+def git_info(directory: Path, say: Callable[[str], None] = lambda _: None) -> GitInfo | None:
+    """None when the directory is in no repository, the repository has no commit yet, or there is
+    no `git` to ask (then ``say`` is told why). Dirty means a change under the state directory
+    (staged, unstaged or untracked, but not reconcile's own .reconcile.* records) — changes
+    elsewhere in the repository do not make a plan of this state less true."""
+    repo = repository_of(directory, say)
     if repo is None:
         return None
     with repo:
