@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
-from timing import PYTHON, REPO, BenchFailed, Timed, git_revision, reconcile, say
+from timing import PYTHON, REPO, BenchFailed, Timed, children_cpu, git_revision, reconcile, say
 
 IMAGE = "reconciler-test/busybox:1"
 BENCH_LABEL = "reconcile-bench"
@@ -159,10 +159,11 @@ def write_state(directory: Path, layout: Layout, urls: list[str]) -> None:
     (directory / "state.yaml").write_text("\n".join(lines) + "\n")
 
 
-def floor(urls: list[str]) -> tuple[float, int]:
-    started = time.monotonic()
+def floor(urls: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, containers seen) of the floor process."""
+    started, cpu = time.monotonic(), children_cpu()
     done = subprocess.run([str(PYTHON), "-c", FLOOR, *urls], capture_output=True, text=True, check=True)
-    return time.monotonic() - started, int(done.stdout.strip())
+    return time.monotonic() - started, children_cpu() - cpu, int(done.stdout.strip())
 
 
 @dataclass
@@ -170,7 +171,12 @@ class Figures:
     layout: Layout
     engines: int
     floor: list[float]
+    floor_cpu: list[float]
     plans: list[Timed]
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(t.cpu for t in self.plans)
 
     @property
     def plan(self) -> float:
@@ -193,30 +199,35 @@ def measure(layout: Layout, all_urls: list[str], rounds: int, work: Path) -> Fig
     say(f"{layout}: apply (creating {layout.containers} containers on {len(urls)} engines; not timed)")
     reconcile("apply", str(state), "--auto-approve", cwd=work, expect=f"Apply complete: {layout.containers} done.")
     floors: list[float] = []
+    floor_cpus: list[float] = []
     plans: list[Timed] = []
     for r in range(rounds):
         say(f"{layout}: round {r + 1} of {rounds}")
-        seconds, seen = floor(urls)
+        seconds, cpu, seen = floor(urls)
         if seen != layout.containers:
             raise BenchFailed(f"the floor saw {seen} containers, expected {layout.containers}")
         floors.append(seconds)
+        floor_cpus.append(cpu)
         plans.append(reconcile("plan", str(state), cwd=work, expect="No changes."))
     say(f"{layout}: removed {remove_containers(urls)} containers")
-    return Figures(layout, len(urls), floors, plans)
+    return Figures(layout, len(urls), floors, floor_cpus, plans)
 
 
 def report(figures: list[Figures]) -> list[str]:
     print()
     print(f"  {'layout':<10} {'hosts':>5} {'engines':>7} {'containers':>10} {'floor s':>8} {'plan s':>8} {'x floor':>8} "
-          f"{'excl. start-up':>14} {'s / 100 containers':>18}")  # fmt: skip
+          f"{'excl. start-up':>14} {'plan CPU s':>10} {'x floor CPU':>11} {'CPU s / 100':>11}")  # fmt: skip
     for f in figures:
-        per_100 = 100 * f.work / f.layout.containers
+        per_100, floor_cpu = 100 * f.cpu / f.layout.containers, statistics.median(f.floor_cpu)
         print(f"  {f.layout!s:<10} {f.layout.hosts:>5} {f.engines:>7} {f.layout.containers:>10} {f.floor_s:>8.3f} "
-              f"{f.plan:>8.3f} {f.plan / f.floor_s:>8.2f} {f.work:>14.3f} {per_100:>18.3f}")  # fmt: skip
+              f"{f.plan:>8.3f} {f.plan / f.floor_s:>8.2f} {f.work:>14.3f} {f.cpu:>10.3f} {f.cpu / floor_cpu:>11.2f} "
+              f"{per_100:>11.3f}")  # fmt: skip
     print()
     for f in figures:
         walls, works = ", ".join(f"{t.wall:.3f}" for t in f.plans), ", ".join(f"{t.work:.3f}" for t in f.plans)
-        print(f"  {f.layout}: floor {', '.join(f'{s:.3f}' for s in f.floor)}; plan wall {walls}; excl. start-up {works}")
+        cpus, floor_cpus = ", ".join(f"{t.cpu:.3f}" for t in f.plans), ", ".join(f"{s:.3f}" for s in f.floor_cpu)
+        print(f"  {f.layout}: floor {', '.join(f'{s:.3f}' for s in f.floor)} (CPU {floor_cpus}); plan wall {walls}; "
+              f"excl. start-up {works}; CPU {cpus}")  # fmt: skip
     missed: list[str] = []
     by_total: dict[int, list[Figures]] = defaultdict(list)
     for f in figures:
@@ -230,6 +241,9 @@ def report(figures: list[Figures]) -> list[str]:
         mark = "met" if ratio <= FLAT else "MISSED"
         print(f"  flat with hosts, {total} containers: slowest plan ({slowest.layout}) {slowest.plan:.3f} s = {ratio:.2f} x "
               f"fastest ({fastest.layout}) {fastest.plan:.3f} s (target <= {FLAT} x) {mark}")  # fmt: skip
+        low, high = min(same, key=lambda f: f.cpu), max(same, key=lambda f: f.cpu)
+        share = high.cpu / low.cpu
+        print(f"    in CPU seconds: most ({high.layout}) {high.cpu:.3f} s = {share:.2f} x least ({low.layout}) {low.cpu:.3f} s")
         if mark == "MISSED":
             missed.append(f"flat with hosts at {total} containers: {ratio:.2f} x")
     by_hosts: dict[int, list[Figures]] = defaultdict(list)
@@ -237,7 +251,8 @@ def report(figures: list[Figures]) -> list[str]:
         by_hosts[f.layout.hosts].append(f)
     for hosts, same in sorted(by_hosts.items()):
         if len(same) >= 2:
-            growth = ", ".join(f"{f.layout.containers}: {f.plan:.3f} s" for f in sorted(same, key=lambda f: f.layout.containers))
+            ordered = sorted(same, key=lambda f: f.layout.containers)
+            growth = ", ".join(f"{f.layout.containers}: {f.plan:.3f} s wall, {f.cpu:.3f} s CPU" for f in ordered)
             print(f"  grows with containers, {hosts} hosts: {growth}")
     print(f"  load average at the end: {os.getloadavg()[0]:.2f} (2 CPUs: above 2, other work shares them)")
     return missed
