@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 NO_GIT = "no `git` binary on PATH: the plan's state.git (commit, branch, dirty) is left out"
 
 
-def _inside_a_repository(directory: Path) -> bool:
+def _top_level(directory: Path) -> Path | None:
+    """The nearest directory at or above ``directory`` with a `.git` (a directory, or the file of a
+    worktree or submodule), else None."""
     resolved = directory.resolve()
-    return any((candidate / ".git").exists() for candidate in (resolved, *resolved.parents))
+    return next((candidate for candidate in (resolved, *resolved.parents) if (candidate / ".git").exists()), None)
 
 
 def _git_binary() -> str | None:
@@ -31,7 +33,7 @@ def _git_binary() -> str | None:
 
 
 def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) -> git.Repo | None:
-    if not _inside_a_repository(directory):
+    if _top_level(directory) is None:
         return None
     if _git_binary() is None:
         say(NO_GIT)
@@ -48,6 +50,32 @@ def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) 
     except git.GitCommandNotFound:
         say(NO_GIT)
         return None
+
+
+def project_root(directory: Path) -> Path:
+    """The git top level that holds ``directory`` (where its `.git` is), else its parent (as cost
+    doc paths are read). Found without git or GitPython: every plan records it."""
+    return _top_level(directory) or directory.resolve().parent
+
+
+def recorded_state_dir(directory: Path) -> str:
+    """What a plan records as its state directory: relative to the project root, so that a plan saved
+    in one checkout applies from another (CI plans in one workspace and applies in another)."""
+    return directory.resolve().relative_to(project_root(directory)).as_posix()
+
+
+def saved_state_dir(recorded: str) -> Path:
+    """Where a saved plan's state directory is from here: under the git top level of the current
+    directory if it is there, else under the current directory (an absolute path, from an older
+    plan, as is). Run `apply PLANFILE` anywhere in the repository the plan was made of."""
+    path = Path(recorded)
+    if path.is_absolute():
+        return path
+    here = Path.cwd()
+    top = _top_level(here)
+    if top is not None and (top / path).is_dir():
+        return Path(os.path.relpath(top / path, here))
+    return path
 
 
 def git_info(directory: Path, say: Callable[[str], None] = lambda _: None) -> GitInfo | None:
