@@ -123,6 +123,7 @@ class GitInfo(Record):
 
 class StateInfo(Record):
     dir: str
+    name: str = "default"  # settings.name: the state whose resources this plan sees
     digest: str
     git: GitInfo | None = None
 
