@@ -859,9 +859,8 @@ def declared_ports(spec: Container, image: ImageDeclares | None = None) -> dict[
     """Port → where the container declares it (for messages), from its spec and its image."""
     found: dict[int, str] = {}
     for mapping in spec.ports:
-        if mapping.container_end - mapping.container_start <= 1024:
-            for port in range(mapping.container_start, mapping.container_end + 1):
-                found.setdefault(port, f"ports: {mapping}")
+        for port in _expose_ports(mapping):  # the container side, whichever form the mapping takes
+            found.setdefault(port, f"ports: {mapping}")
     for item in getattr(spec, "expose", None) or ():
         for port in _expose_ports(item):
             found.setdefault(port, f"expose: {port}")
@@ -883,8 +882,10 @@ def declared_ports(spec: Container, image: ImageDeclares | None = None) -> dict[
 
 
 def _expose_ports(item: object) -> list[int]:
-    """``expose`` items as compose writes them (8080, "8080", "8080/tcp", "8000-8010"), or objects
-    with a port attribute; anything else is ignored."""
+    """The container ports of a ``ports`` mapping or an ``expose`` item: an object with a
+    container_start (and container_end), target or port attribute, or text as compose writes it
+    (8080, "8080", "8080/tcp", "8000-8010"); anything else is ignored. Ranges over 1024 count only
+    their first port."""
     for attribute in ("container_start", "port", "target"):
         value = getattr(item, attribute, None)
         if isinstance(value, int):

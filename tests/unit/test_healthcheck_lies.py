@@ -10,6 +10,7 @@ import itertools
 import shlex
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -384,3 +385,20 @@ def test_the_reports_fixed_checks_would_be_caught_in_the_example() -> None:
     declared = Declared(containers)
     assert [lie.code for lie in healthcheck_lies("quantum_dashboard_frontend", declared)] == [PROCESS_GREP]
     assert [lie.code for lie in healthcheck_lies("quantum_market_publisher", declared)] == [OTHER_SERVICE]
+
+
+@pytest.mark.parametrize(
+    ("expose", "expected"),
+    [
+        ([8080], {8080}),
+        (["8080"], {8080}),
+        (["9090/tcp", "53/udp"], {9090, 53}),
+        (["8000-8002"], {8000, 8001, 8002}),
+        ([SimpleNamespace(target=7000)], {7000}),
+        (["not-a-port"], set()),
+    ],
+)
+def test_expose_as_compose_writes_it(expose: list[Any], expected: set[int]) -> None:
+    """`expose` counts when the model has it, in any of compose's forms (read defensively)."""
+    declared = SimpleNamespace(ports=(), expose=expose, command=None, entrypoint=None, environment={})
+    assert set(declared_ports(declared)) == expected  # type: ignore[arg-type]
