@@ -256,6 +256,9 @@ def _words(command: Any) -> list[str | None]:
     return _unwrap([_literal(part) for part in getattr(command, "parts", ()) if _kind(part) == "word"])
 
 
+_WRAPPER_VALUES = frozenset({"-s", "-k", "--signal", "--kill-after", "-n", "--adjustment", "-u", "--unset", "-C", "--chdir"})
+
+
 def _unwrap(words: list[str | None]) -> list[str | None]:
     while words and words[0] is not None:
         head = posixpath.basename(words[0])
@@ -266,7 +269,7 @@ def _unwrap(words: list[str | None]) -> list[str | None]:
         elif head in ("timeout", "nice", "env"):
             words = words[1:]
             while words and words[0] is not None and (words[0].startswith("-") or (head == "env" and "=" in words[0])):
-                words = words[1:]
+                words = words[2:] if words[0] in _WRAPPER_VALUES else words[1:]
             if head == "timeout" and words:
                 words = words[1:]  # the duration
         else:
@@ -395,12 +398,14 @@ class _Status:
             result = frozenset({OK})  # cat with no file copies its input: it cannot fail either
         elif base == "false":
             result = frozenset({FAIL})
+        elif name == "set" and not _sets_errexit(words[1:]):
+            result = frozenset({OK})  # set -o pipefail, set -x, …
         elif name == "exit":
             result = _exit(words[1:], incoming)
         elif base in SHELLS and self.depth < _MAX_DEPTH:
             script = _dash_c(words) if all(w is not None for w in words) else None  # type: ignore[arg-type]
             inner = _parse(script) if script is not None else None
-            if inner is None:
+            if inner is None or _shell_errexit(words) or _has_errexit(inner.trees):
                 return EITHER
             inner_status = _Status(inner.text, _function_names(inner.trees), self.depth + 1)
             statuses = {status for status, _ in inner_status.sequence(inner.trees, 0)}
@@ -488,13 +493,50 @@ def _function_names(trees: Iterable[Any]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _sets_errexit(args: Sequence[str | None]) -> bool:
+    """Does ``set ARGS`` turn errexit on (-e, -eu, -o errexit)? Unknown arguments count as yes."""
+    for index, arg in enumerate(args):
+        if arg is None or (arg.startswith("-") and not arg.startswith("--") and "e" in arg.lstrip("-")):
+            return True
+        if arg == "-o" and index + 1 < len(args) and args[index + 1] in (None, "errexit"):
+            return True
+    return False
+
+
+def _has_errexit(trees: Iterable[Any]) -> bool:
+    for node in _walk(trees):
+        if _kind(node) == "command":
+            words = _words(node)
+            if words and words[0] == "set" and _sets_errexit(words[1:]):
+                return True
+    return False
+
+
+def _shell_errexit(argv: Sequence[str | None]) -> bool:
+    """``sh -e -c …``, ``bash -ec …``: the shell's own options before its script."""
+    words = list(argv)
+    if words and posixpath.basename(words[0] or "") == "busybox":
+        words = words[1:]
+    for word in words[1:]:
+        if word is None or not word.startswith(("-", "+")):
+            return False
+        if word.startswith("-") and not word.startswith("--") and "e" in word:
+            return True
+        if "c" in word:
+            return False
+    return False
+
+
 def _cannot_fail(test: Sequence[str | Sensitive], scripts: list[_Script]) -> tuple[str, str] | None:
     """(what makes the check always exit 0, why), or None when it can fail."""
     kind = reveal(test[0])
-    if kind == "CMD" and _dash_c([reveal(item) for item in test[1:]]) is None:
-        program = posixpath.basename(reveal(test[1]))
+    argv = [reveal(item) for item in test[1:]]
+    if kind == "CMD" and _dash_c(argv) is None:
+        program = posixpath.basename(argv[0])
         return ("only", program) if program in ("true", "echo") else None  # exit, :, … are no programs here
     script = scripts[0]
+    if (kind == "CMD" and _shell_errexit(argv)) or _has_errexit(script.trees):
+        return None  # errexit: a failing command may end the script anywhere; not modelled, so never claimed
     status = _Status(script.text, _function_names(script.trees), 0)
     if not _succeeds(status.sequence(script.trees, 0)):
         return None
