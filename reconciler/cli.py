@@ -493,13 +493,18 @@ def watch(
 def unpack_pr(
     archive: Annotated[Path, typer.Argument(help="The pull request's artifact (zip), as GitHub serves it.")],
     destination: Annotated[Path, typer.Argument(help="Where to unpack its tree (must not exist).")],
+    comment_file: CommentFile = None,
 ) -> None:
-    """CI: unpack the untrusted artifact of the pull request's unprivileged job, as data only; print
-    `number=N` and `head_sha=SHA` (for $GITHUB_OUTPUT)."""
-    from reconciler.pr_state import unpack
+    """CI: unpack the untrusted artifact of the pull request's unprivileged job, as data only. Prints
+    `number=N` and `head_sha=SHA` (for $GITHUB_OUTPUT) as soon as they are read, so that a refused
+    tree can still be reported on the pull request once the workflow has checked them."""
+    from reconciler.pr_state import read_claims, unpack_tree
 
-    state = unpack(archive, destination)
-    sys.stdout.write(f"number={state.number}\nhead_sha={state.head_sha}\n")
+    claims = read_claims(archive)
+    sys.stdout.write(f"number={claims.number}\nhead_sha={claims.head_sha}\n")
+    sys.stdout.flush()
+    with _commenting(comment_file, "plan"):
+        unpack_tree(claims, destination)
 
 
 def _print_config_error(error: ConfigError) -> None:
