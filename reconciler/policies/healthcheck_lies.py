@@ -121,11 +121,12 @@ class Declared:
 
     def host_network(self) -> dict[tuple[str | None, int], list[str]]:
         if self._host_network is None:
-            self._host_network = {}
+            owners: dict[tuple[str | None, int], list[str]] = {}
             for other, spec in sorted(self.containers.items()):
                 if spec.network_mode == "host":
                     for port in self.ports(other):
-                        self._host_network.setdefault((spec.host, port), []).append(other)
+                        owners.setdefault((spec.host, port), []).append(other)
+            self._host_network = owners  # assigned whole: a reader never sees it half built
         return self._host_network
 
 
@@ -694,12 +695,15 @@ def _pattern_matches(pattern: str, line: str, *, fixed: bool, ignore_case: bool)
 
 def _process_lie(check: _ProcessCheck, secret: bool, own: Mapping[int, str]) -> Lie:
     what = f" (`{_short(check.written)}`)" if check.written and not secret else ""
-    process = check.process if check.process and not secret else "process"
-    itself = (
-        f"; and grep's own command line contains `{process}`, so it can find itself and pass with {process} gone"
-        if check.matches_itself
-        else ""
-    )
+    named = check.process is not None and not secret
+    process = check.process if named else "process"
+    itself = ""
+    if check.matches_itself:
+        itself = (
+            f"; and grep's own command line contains `{process}`, so it can find itself and pass with {process} gone"
+            if named
+            else "; and grep can find its own command line and pass with the process gone"
+        )
     return Lie(
         PROCESS_GREP,
         f"the healthcheck only looks for a process{what}: a hung {process} (deadlocked, not serving) still passes, and a "
