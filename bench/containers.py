@@ -156,7 +156,7 @@ def remove_bench_containers() -> tuple[int, float]:
 
 
 def health_engine_form(interval_s: float) -> dict[str, Any]:
-    return {"Test": ["CMD-SHELL", "true"], "Interval": int(interval_s * 1e9), "Timeout": 5 * 10**9, "Retries": 3}
+    return {"Test": ["CMD-SHELL", "test -d /tmp"], "Interval": int(interval_s * 1e9), "Timeout": 5 * 10**9, "Retries": 3}
 
 
 def floor_create(n: int, interval_s: float) -> float:
@@ -283,7 +283,7 @@ def write_state(directory: Path, n: int, health_interval: str, changed: int | No
             "    network_mode: none",
             "    init: true",
             f"    stop_grace_period: {STOP_SECONDS}s",
-            f"    healthcheck: {{test: [CMD-SHELL, 'true'], interval: {health_interval}, timeout: 5s, retries: 3}}",
+            f"    healthcheck: {{test: [CMD-SHELL, 'test -d /tmp'], interval: {health_interval}, timeout: 5s, retries: 3}}",
             f"    labels: {{{BENCH_LABEL}: state}}",
         ]
     (directory / "containers.yaml").write_text("\n".join(lines) + "\n")
@@ -413,7 +413,7 @@ def report(f: Figures, rounds: int, health_interval: str) -> list[str]:
     print()
     print(f"N = {f.n}: {f.running_after_apply} containers running after the cold apply, MemAvailable then "
           f"{f.mem_available_gib:.1f} GiB")  # fmt: skip
-    print(f"  healthcheck: CMD-SHELL true, interval {health_interval}, timeout 5s, retries 3; no depends_on,")
+    print(f"  healthcheck: CMD-SHELL test -d /tmp, interval {health_interval}, timeout 5s, retries 3; no depends_on,")
     print("  so the cold apply must wait on no healthcheck: its budget is 1.3 x create floor + 0 s")
     print()
     print(f"  {'figure':<46} {'seconds':>9} {'x floor':>8}   {'target':<26} verdict")
