@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
@@ -53,9 +54,11 @@ from reconciler.model.fields import (
     SubpathError,
     Tags,
     User,
+    VariableNames,
     Volumes,
     int_in,
 )
+from reconciler.model.interpolate import admit_variables
 from reconciler.model.suggest import did_you_mean
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
@@ -84,13 +87,34 @@ def _lock(value: object) -> str:
     return value
 
 
+STATE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+DEFAULT_STATE_NAME = "default"
+
+
+def _state_name(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(STATE_NAME_PATTERN, value):
+        raise ValueError(
+            f"invalid state name {value!r}: use lowercase letters, digits and '-', starting with a letter or digit "
+            "(at most 63), like a compose project name"
+        )
+    return value
+
+
 class Settings(Section):
+    name: Annotated[str, PlainValidator(_state_name), WithJsonSchema({"type": "string", "pattern": STATE_NAME_PATTERN})] = (
+        DEFAULT_STATE_NAME
+    )
+    """This state's name, like a compose project name: apply stamps it on everything it creates (label
+    reconciler.state, tag reconciler:state), and a state sees, changes and deletes only what carries its name."""
     policy_mode: Literal["enforce", "warn"] = "enforce"
     """enforce: a finding of severity error fails `plan`; warn: findings are shown, never fatal."""
     lock: Annotated[str, PlainValidator(_lock), WithJsonSchema({"type": "string"})] | None = None
     """Where apply takes its lock: s3://BUCKET/KEY, or a file (default DIR/.reconcile.lock)."""
     parallelism: PositiveInt = 10
     """Default for --parallelism: how many independent steps run at once."""
+    secrets: VariableNames = []
+    """Variables whose values are secret: a value that uses one shows as (sensitive) in every output, and
+    plan needs none of them (what uses one is known at apply)."""
 
 
 class Tls(Section):
@@ -483,5 +507,5 @@ SCHEMA_ID = "https://github.com/reconciler/reconciler/schema/desired-state.json"
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of one desired-state file; every section is optional in a file,
     since files merge by section."""
-    schema = State.model_json_schema(mode="validation")
+    schema = admit_variables(State.model_json_schema(mode="validation"))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

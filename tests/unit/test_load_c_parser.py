@@ -35,8 +35,8 @@ def located(document: Document) -> dict[tuple[Any, ...], tuple[Any, Any]]:
 
 
 def same_reading(text: str) -> None:
-    fast = parse_document(text, "x.yaml", {}, parse=events)
-    reference = parse_document(text, "x.yaml", {}, parse=pure_events)
+    fast = parse_document(text, "x.yaml", parse=events)
+    reference = parse_document(text, "x.yaml", parse=pure_events)
     assert fast.problems == reference.problems
     assert fast.data == reference.data
     assert located(fast) == located(reference)
@@ -81,13 +81,13 @@ def test_plain_scalars_are_typed_as_ruamels_round_trip_loader_types_them(text: s
     expected = YAML(typ="rt").load(f"k: {text}\n")["k"]
     if type(expected).__name__ == "TimeStamp" or hasattr(expected, "isoformat"):
         expected = text  # the reconciler reads timestamps as text
-    read = parse_document(f"k: {text}\n", "x.yaml", {}).data["k"]
+    read = parse_document(f"k: {text}\n", "x.yaml").data["k"]
     assert read == expected or (read != read and expected != expected)
     assert type(read) in (type(None), bool, int, float, str)
 
 
 def test_yaml_1_1_documents_keep_their_booleans() -> None:
-    assert parse_document("%YAML 1.1\n---\nk: yes\nm: 017\n", "x.yaml", {}).data == {"k": True, "m": 15}
+    assert parse_document("%YAML 1.1\n---\nk: yes\nm: 017\n", "x.yaml").data == {"k": True, "m": 15}
 
 
 def write(directory: Path, name: str, text: str) -> str:
@@ -166,7 +166,7 @@ def test_ten_thousand_containers_in_one_file_are_under_every_cap(tmp_path: Path)
     """The caps are for hostile files: a real state of 10,000 containers, even in one file, loads."""
     text = "containers:\n" + "".join(container(i) for i in range(10_000))
     assert 1 << 20 < len(text.encode()) < MAX_FILE_BYTES
-    read = read_document(Path(write(tmp_path, "state.yaml", text)), "state.yaml", {})
+    read = read_document(Path(write(tmp_path, "state.yaml", text)), "state.yaml")
     assert read.problems == []
     assert len(read.data["containers"]) == 10_000
 
