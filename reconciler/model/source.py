@@ -543,6 +543,10 @@ def parse_document(text: str, display: str, parse: Any = events) -> Document:
         reader.read(parse(text))
     except _Refused as error:
         return _refused(display, error.message, error.line, error.col)
+    except yaml.reader.ReaderError as error:  # a character YAML refuses; libyaml counts its place in UTF-8 bytes
+        before = text.encode("utf-8")[: error.position].decode("utf-8", "replace")
+        line, col = before.count("\n"), len(before) - before.rfind("\n") - 1
+        return _refused(display, f"YAML syntax error: {str(error).splitlines()[0]}", line, col)
     except (MarkedYAMLError, yaml.MarkedYAMLError) as error:
         mark = error.problem_mark or error.context_mark
         return _refused(display, _syntax_message(error), mark.line if mark else 0, mark.column if mark else 0)

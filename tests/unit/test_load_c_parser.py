@@ -214,3 +214,9 @@ def test_merging_a_file_never_changes_what_an_alias_shares_in_another(tmp_path: 
     ec2 = load_state(tmp_path, environ={}).state.prices.ec2
     assert set(ec2["us-east-1"]) == {"c7i.8xlarge", "t3.micro"}
     assert set(ec2["us-west-2"]) == {"c7i.8xlarge"}
+
+
+def test_a_refused_character_is_located_on_its_line_and_column(tmp_path: Path) -> None:
+    display = write(tmp_path, "state.yaml", "version: 1\nsettings:\n  lock: é\x07b\n")
+    (message,) = errors(tmp_path)
+    assert message.startswith(f"{display}:3:10: YAML syntax error: unacceptable character #x0007")
