@@ -194,7 +194,8 @@ CommentFile = Annotated[
 class _Comment:
     """--comment FILE: the body a command sets on success, else one said by how it failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, wanted: bool) -> None:
+        self.wanted = wanted
         self.body: str | None = None
 
 
@@ -202,7 +203,7 @@ class _Comment:
 def _commenting(path: Path | None, stage: str) -> Iterator[_Comment]:
     from reconciler.render import comment as pr_comment
 
-    note = _Comment()
+    note = _Comment(wanted=path is not None)
     try:
         yield note
     except (typer.Exit, typer.Abort):
@@ -268,10 +269,12 @@ def _plan(
     if output is Format.json:
         sys.stdout.write(planned.plan.model_dump_json(indent=2) + "\n")
     elif output is Format.markdown:
-        sys.stdout.write(render_markdown(planned.plan))
+        note.body = render_markdown(planned.plan)
+        sys.stdout.write(note.body)
     else:
         out.print(render_plan(planned.plan))
-    note.body = render_markdown(planned.plan)
+    if note.wanted and note.body is None:
+        note.body = render_markdown(planned.plan)
     if out_file is not None:
         out_file.write_text(planned.plan.model_dump_json(indent=2) + "\n")
         err.print(f"Saved the plan to {out_file}; apply it with: reconcile apply {out_file}")

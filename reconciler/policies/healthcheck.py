@@ -223,10 +223,10 @@ class _Analysis:
     def script(self, text: str, secret: bool, shell: _Shell, depth: int) -> None:
         if depth > _MAX_DEPTH or all(not line.strip() or line.strip().startswith("#") for line in text.splitlines()):
             return
-        import bashlex  # type: ignore[import-untyped]  # here, not at start-up: its tables take 0.4 s to load
+        from reconciler.policies.shell_parser import bashlex  # here, not at start-up (tables: shell_parser.py)
 
         try:
-            trees: list[Any] = bashlex.parse(text)
+            trees: list[Any] = bashlex().parse(text)
         except Exception as error:  # bashlex raises more than ParsingError (NotImplementedError, AttributeError, …)
             self.unparsable(error, secret)
             return
