@@ -223,10 +223,10 @@ class _Analysis:
     def script(self, text: str, secret: bool, shell: _Shell, depth: int) -> None:
         if depth > _MAX_DEPTH or all(not line.strip() or line.strip().startswith("#") for line in text.splitlines()):
             return
-        from reconciler.policies.shell_parser import bashlex  # here, not at start-up (tables: shell_parser.py)
+        from reconciler.policies.shell_parser import parse  # here, not at start-up: it imports bashlex
 
         try:
-            trees: list[Any] = bashlex().parse(text)
+            trees: list[Any] = list(parse(text))
         except Exception as error:  # bashlex raises more than ParsingError (NotImplementedError, AttributeError, …)
             self.unparsable(error, secret)
             return

@@ -175,10 +175,10 @@ class _Script:
 
 @functools.lru_cache(maxsize=1024)  # the same check on many containers is parsed once
 def _parse(text: str) -> _Script | None:
-    from reconciler.policies.shell_parser import bashlex  # here, not at start-up (tables: shell_parser.py)
+    from reconciler.policies.shell_parser import parse  # here, not at start-up: it imports bashlex
 
     try:
-        return _Script(text, tuple(bashlex().parse(text)))
+        return _Script(text, parse(text))
     except Exception:  # bashlex raises more than ParsingError; healthcheck-unparsable reports it
         return None
 

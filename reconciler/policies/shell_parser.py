@@ -17,6 +17,7 @@ Regenerate the file after a bashlex upgrade (tests/unit/test_shell_parser.py say
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -55,6 +56,13 @@ def bashlex() -> ModuleType:
             return sys.modules["bashlex"]
         shipped = _shipped()
         return _import(lambda grammar: _read(shipped, grammar))
+
+
+@functools.lru_cache(maxsize=1024)
+def parse(text: str) -> tuple[Any, ...]:
+    """bashlex's trees of ``text``, parsed once per run (the same check on many containers is one
+    text). The trees are shared between callers: read them, never change them. Raises as bashlex."""
+    return tuple(bashlex().parse(text))
 
 
 def _read(shipped: dict[str, Any] | None, grammar: Any) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]] | None:
