@@ -12,13 +12,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.errors import ConfigError, Diagnostic, ReconcileError
+from reconciler.model.compose import is_extension, prepare, section_problem
 from reconciler.model.diagnose import diagnostics_from
 from reconciler.model.refs import check_references
 from reconciler.model.source import Document, Path, Position, SourceMap, read_document
 from reconciler.model.spec import SECTIONS, State
 from reconciler.model.suggest import did_you_mean
 
-RESOURCE_SECTIONS = ("hosts", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
+RESOURCE_SECTIONS = ("hosts", "networks", "volumes", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
 LIST_SECTIONS = ("cost_docs",)
 
 
@@ -52,7 +53,11 @@ class _Merger:
     def add(self, document: Document) -> None:
         for section, value in document.data.items():
             where = document.source.keys[(section,)]
-            if section not in SECTIONS:
+            if is_extension(section):
+                continue  # compose's x-* extensions: anchors to merge from, nothing to read
+            if section_problem(section, value):
+                self.problems.append(where.diagnostic(str(section_problem(section, value))))
+            elif section not in SECTIONS:
                 self.problems.append(where.diagnostic(f"unknown section {section!r}{did_you_mean(section, SECTIONS)}"))
             elif section == "version":
                 if value != 1 or isinstance(value, bool):
@@ -124,6 +129,7 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
         merger.add(document)
     problems.extend(merger.problems)
     fallback = Position(displays[0], 1, 1)
+    problems.extend(prepare(merger.data, merger.source, fallback, environ))
     reference_problems = check_references(merger.data, merger.source, fallback, root)
     problems.extend(reference_problems)
     state = None
