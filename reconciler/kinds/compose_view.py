@@ -82,8 +82,9 @@ def observed_compose_view(record: dict[str, Any], image: Any | None) -> dict[str
     short_id = str(record.get("Id", ""))[:12]
     name = str(record.get("Name", "")).lstrip("/")
     networks = (record.get("NetworkSettings") or {}).get("Networks") or {}
+    engine_aliases = (short_id, name, config.get("Hostname"))  # the engine adds these itself
     user_networks = {
-        network: sorted({a for a in endpoint.get("Aliases") or [] if a not in (short_id, name)})
+        network: sorted({a for a in endpoint.get("Aliases") or [] if a not in engine_aliases})
         for network, endpoint in sorted(networks.items())
         if network not in ("bridge", "host", "none")
     }

@@ -51,6 +51,7 @@ from reconciler.model.sensitive import reveal
 from reconciler.model.spec import Container
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
+from reconciler.policies.compose import compose_findings
 from reconciler.policies.containers import Health, declared_findings, failing_checks, health_findings, image_findings
 from reconciler.policies.image_view import ImageView
 
@@ -344,7 +345,7 @@ class ContainerKind:
         found: list[Finding] = []
         if desired is not None and desired.state != "absent":
             policies = self.ctx.state.policies
-            found += declared_findings(address, desired, policies)
+            found += declared_findings(address, desired, policies) + compose_findings(address, desired)
             if desired.host not in self.unreachable:  # unread, not missing: the action says why
                 found += image_findings(address, desired, self.images.get((desired.host or "", desired.image)), policies)
         seen: SeenContainer | None = observed.data if observed else None
