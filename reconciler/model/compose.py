@@ -165,16 +165,20 @@ class _Preparer:
         """Compose's `- KEY` and `KEY:` (no value): the value reconcile runs with, if it has one
         (sensitive, as any value from the environment); else the key is left out, as compose does."""
         environment = spec.get("environment")
-        if isinstance(environment, list):
+        if isinstance(environment, list) and any(isinstance(i, str) and "=" not in i for i in environment):
+            if not all(isinstance(i, str) for i in environment):
+                return  # the model reports the item that is not KEY=VALUE
+            keys = [item.partition("=")[0] for item in environment]
+            if len(set(keys)) != len(keys):
+                return  # the model reports the key set twice
             mapping: dict[str, Any] = {}
             for item in environment:
-                if isinstance(item, str) and "=" not in item:
-                    if item in self.environ:
-                        mapping[item] = Sensitive(self.environ[item])
-                else:
-                    return  # a KEY=VALUE list: the model reads it (and reports its mistakes)
-            if len(mapping) == len(environment):
-                spec["environment"] = mapping
+                key, sep, value = item.partition("=")
+                if sep:
+                    mapping[key] = value
+                elif key in self.environ:
+                    mapping[key] = Sensitive(self.environ[key])
+            spec["environment"] = mapping
             return
         if isinstance(environment, dict):
             for key in [k for k, v in environment.items() if v is None]:
