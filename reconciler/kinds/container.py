@@ -612,7 +612,24 @@ class ContainerKind:
                 raise ReconcileError(f"the new container never became healthy ({detail}); {kept}")
         self._remove(seen.host, seen.id, seen.stop_timeout, address)
         client.rename(new_id, spec.container_name or name)
-        return "replaced (the new container was healthy before the old one was removed)" if not clash else "replaced"
+        said = "replaced (the new container was healthy before the old one was removed)" if not clash else "replaced"
+        return said + self._restart_dependants(name)
+
+    def _restart_dependants(self, name: str) -> str:
+        """compose's depends_on `restart: true`: a running dependant is restarted once its
+        dependency has been replaced (one that is replaced itself starts fresh anyway)."""
+        restarted = []
+        for dependant, spec in sorted(self.ctx.state.containers.items()):
+            if not (name in spec.depends_on and spec.depends_on[name].restart and spec.state == "running"):
+                continue
+            client = self.client(spec.host or "")
+            with contextlib.suppress(NotFound):
+                record = client.inspect_container(spec.container_name or dependant)
+                if (record.get("State") or {}).get("Status") == "running":
+                    self.ctx.progress(_address(name), f"restarting {dependant} (depends_on {name} with restart: true)")
+                    client.restart(record["Id"], timeout=_stop_seconds((record.get("Config") or {}).get("StopTimeout")))
+                    restarted.append(dependant)
+        return f"; restarted {', '.join(restarted)} (depends_on restart: true)" if restarted else ""
 
 
 def wait_completed(client: docker.APIClient, reference: str, stopping: threading.Event) -> tuple[bool, str]:

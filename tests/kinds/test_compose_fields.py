@@ -93,7 +93,7 @@ containers:
     network_mode: host
     ports: ["9999:9999"]
     depends_on:
-      fields: {condition: service_started}
+      fields: {condition: service_started, restart: true}
       gone: {condition: service_healthy, required: false}
     profiles: [debug]
   dev_only:
@@ -164,7 +164,14 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     changed = reconcile("plan", "desired_state")
     assert "~ pids_limit: 64 → 128" in changed.stdout or "pids_limit: 64 → 128" in changed.stdout, changed.stdout
     assert 'hostname: "box" → "box2"' in changed.stdout
-    assert "container.fields must be replaced" in changed.stdout or "-/+ container.fields" in changed.stdout
+    assert "-/+ container.fields" in changed.stdout
+    started = docker_client.api.inspect_container("later")["State"]["StartedAt"]
+    replaced = reconcile("apply", "desired_state", "--auto-approve")
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    assert "restarted later (depends_on restart: true)" in replaced.stdout
+    assert docker_client.api.inspect_container("later")["State"]["StartedAt"] != started
+    record = docker_client.api.inspect_container("fields-engine-name")
+    assert (record["Config"]["Hostname"], record["HostConfig"]["PidsLimit"]) == ("box2", 128)
 
 
 STUBS = {
@@ -211,13 +218,10 @@ def test_mastodons_compose_file_pasted_under_containers_plans_and_applies(
     (state / "docker-compose.yml").write_text(pasted)
     (state / ".env.production").write_text("LOCAL_DOMAIN=example.test\nSECRET_KEY_BASE=not-a-real-secret\n")
 
-    assert reconcile("validate", "desired_state").returncode == 0
-    plan = reconcile("plan", "desired_state")
-    assert plan.returncode == 0, plan.stdout + plan.stderr
-    assert "Plan: 7 to add" in plan.stdout  # five containers, two networks
-    assert "not-a-real-secret" not in plan.stdout  # env_file values are sensitive
     applied = reconcile("apply", "desired_state", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "Plan: 7 to add" in applied.stdout  # five containers, two networks
+    assert "not-a-real-secret" not in applied.stdout + applied.stderr  # env_file values are sensitive
 
     web = docker_client.api.inspect_container("web")
     assert sorted(web["NetworkSettings"]["Networks"]) == ["external_network", "internal_network"]
