@@ -78,10 +78,6 @@ CASES = [
         "healthcheck-kind", *one(web("healthcheck:\n  test: [RUN, wget]\n"), 5, "healthcheck.test[0]", "CMD, CMD-SHELL or NONE")
     ),
     Case("healthcheck-none-args", *one(web("healthcheck:\n  test: [NONE, x]\n"), 5, "healthcheck.test[1]", "NONE")),
-    Case(
-        "environment-item",
-        *one(web("environment:\n  - DEBUG=1\n  - PASSWORD\n"), 6, "environment[1]", "KEY=VALUE", "PASSWORD=${PASSWORD}"),
-    ),
     Case("reserved-label", *one(web("labels: {reconciler.managed: 'false'}\n"), 4, "reconciler.managed", "reserved")),
     # --- compose strings ---
     Case("port-range", *one(web("ports: ['8080:80', '99999:80']\n"), 4, "ports[1]", "99999")),
