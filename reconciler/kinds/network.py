@@ -138,7 +138,9 @@ class NetworkKind:
         address = _address(name)
         seen: SeenNetwork | None = observed.data if observed else None
         host = desired.host if desired else seen.host if seen else None
-        users = sorted(f"container.{n}" for n, c in self.ctx.state.containers.items() if c.host == host)
+        declared = {f"container.{n}" for n, c in self.ctx.state.containers.items() if c.host == host}
+        on_host = {f"container.{n}" for n, o in (self.ctx.observed or {}).get("container", {}).items() if o.data.host == host}
+        users = sorted(declared | on_host)  # a removed network may still hold containers that are being removed
 
         def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
             return Action(

@@ -173,6 +173,12 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     record = docker_client.api.inspect_container("fields-engine-name")
     assert (record["Config"]["Hostname"], record["HostConfig"]["PidsLimit"]) == ("box2", 128)
 
+    (state / "state.yaml").write_text("containers:\n  dev_only: {image: reconciler-test/busybox:1, state: absent}\n")
+    removed = reconcile("apply", "desired_state", "--auto-approve")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert not docker_client.networks.list(names=["backend", "quiet"])  # removed after the containers on them
+    assert not docker_client.containers.list(all=True, filters={"label": "reconciler.managed=true"})
+
 
 STUBS = {
     # The real programs cannot be pulled here; these stand in for them with the same names, so the

@@ -340,5 +340,7 @@ def test_network_diff() -> None:
 def test_a_network_is_removed_after_the_containers_of_its_host() -> None:
     state = State.model_validate({"containers": {"web": {"image": "app:1"}}})
     kind = NetworkKind(RunContext(state=state, state_dir=Path("."), now=datetime.now(UTC)))
-    action = kind.diff("front", None, Observation("sha256:x", seen_network()))
-    assert (action.action, action.depends_on) == ("delete", ["container.web"])
+    orphan = Observation("sha256:y", type("Seen", (), {"host": "local"})())
+    kind.ctx.observed = {"container": {"gone": orphan}}
+    action = kind.diff("front", None, Observation("sha256:x", seen_network(containers=("gone-engine-name",))))
+    assert (action.action, action.depends_on) == ("delete", ["container.gone", "container.web"])
