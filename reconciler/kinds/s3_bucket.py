@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain, http_status
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason, owned_elsewhere, owner_of
 from reconciler.kinds.s3_bucket_view import (
     ADDRESS_TAG,
     PROTECT_TAG,
@@ -27,6 +28,7 @@ from reconciler.kinds.s3_bucket_view import (
     reason,
     section_of,
     shown_on_create,
+    stamped_state,
     tag_set,
 )
 from reconciler.model.spec import S3Bucket
@@ -44,7 +46,7 @@ PUBLIC_ACCESS = "PublicAccessBlockConfiguration"
 COUNT_LIMIT = 10_000  # objects counted before a bucket is called "at least this full"
 SECTIONS = ("tags", "versioning", "encryption", "block_public_access", "lifecycle")  # the order apply writes them
 
-Owner = Literal["reconcile", "unmanaged", "another account"]
+Owner = Literal["reconcile", "unmanaged", "another account", "another state", "legacy"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class SeenBucket:
     owner: Owner
     view: dict[str, Any] | None  # observed_view, for the buckets we manage
     objects: int | None = None  # counted for managed buckets no longer declared (capped at COUNT_LIMIT)
+    state: str | None = None  # "another state": the name of the state it belongs to
 
 
 class Gone(Exception):
@@ -132,6 +135,11 @@ class S3BucketKind:
             tags = self._get(name, "tags", lambda: client.get_bucket_tagging(Bucket=name).get("TagSet", []))
             address = managed_address(tags)
             ours = address == address_of(name)
+            owner = owner_of(stamped_state(tags), self.ctx.state.settings.name) if ours else None
+            if owner in ("another state", "legacy") and not declared:
+                return None  # another state's, or made before state names and not ours to claim: never planned
+            if owner == "another state":
+                return SeenBucket(name, region, "another state", None, state=stamped_state(tags))
             if not ours and (not declared or address is not None):
                 # undeclared and not ours: not our business; tagged for another address: never adopted
                 return SeenBucket(name, region, "unmanaged", None) if declared else None
@@ -147,7 +155,7 @@ class S3BucketKind:
         except Gone:
             return None
         # a declared bucket in our account without our tag is read in full: it is adopted if it matches
-        return SeenBucket(name, region, "reconcile" if ours else "unmanaged", view, objects)
+        return SeenBucket(name, region, "legacy" if owner == "legacy" else "reconcile" if ours else "unmanaged", view, objects)
 
     def _get(self, name: str, what: str, call: Callable[[], Any]) -> Any:
         """One read; "not configured" is None, a vanished bucket is Gone, anything else names the bucket."""
@@ -198,8 +206,11 @@ class S3BucketKind:
                     remedy="choose another bucket name",
                 ),
             )
+        if seen.owner == "another state":
+            reasons, blocked = owned_elsewhere(f"bucket {name}", seen.state or "", f"tag {STATE_TAG}")
+            return action("create", reasons, [], blocked)
         if seen.owner == "unmanaged" and desired is not None and seen.view is not None:
-            return self._adopt_or_block(name, desired, seen, action)
+            return self._adopt_or_block(name, desired, seen, action, self.ctx.state.settings.name)
         if seen.owner == "unmanaged":
             return action(
                 "create",
@@ -215,11 +226,15 @@ class S3BucketKind:
         if desired is None:
             return action("delete", ["no longer declared"], [], self._delete_blocked(name, seen))
         changes = compare(desired_view(desired), seen.view)
-        if not changes:
-            return action("noop", [], [])
         shown = [Change(path=c.path, before=c.before, after=c.after) for c in changes]
         reasons = [reason(c) for c in changes]
-        if changes[0].path == "region":
+        if seen.owner == "legacy":  # made before state names: our state tag, added in place
+            state = self.ctx.state.settings.name
+            shown.append(claim_change(f"tags.{STATE_TAG}", state))
+            reasons.append(claim_reason(f"bucket {name}", f"apply tags it {STATE_TAG}={state} in place"))
+        if not shown:
+            return action("noop", [], [])
+        if changes and changes[0].path == "region":
             return action(
                 "replace",
                 reasons,
@@ -233,7 +248,7 @@ class S3BucketKind:
         return action("update", reasons, shown)
 
     @staticmethod
-    def _adopt_or_block(name: str, desired: S3Bucket, seen: SeenBucket, action: Callable[..., Action]) -> Action:
+    def _adopt_or_block(name: str, desired: S3Bucket, seen: SeenBucket, action: Callable[..., Action], state: str) -> Action:
         """A declared bucket in our account without our tag: adopted (our tags added, nothing else
         written) when it matches the declaration on every setting; otherwise blocked, naming what differs.
         protect is ours to record, so it is not compared: adoption writes it."""
@@ -241,7 +256,7 @@ class S3BucketKind:
         address = address_of(name)
         differs = [change for change in compare(desired_view(desired), seen.view) if change.path != "protect"]
         if not differs:
-            ours = {ADDRESS_TAG: address, PROTECT_TAG: "true" if desired.protect else "false"}
+            ours = {ADDRESS_TAG: address, PROTECT_TAG: "true" if desired.protect else "false", STATE_TAG: state}
             return action(
                 "update",
                 [f"adopt: unmanaged bucket {name} in {seen.region} matches its declaration; apply adds our tags"],
@@ -327,6 +342,9 @@ class S3BucketKind:
             raise _StepFailed(
                 f"bucket {name} already existed without the tag reconciler:address={address_of(name)}; nothing changed"
             )
+        other = stamped_state(existing)
+        if other and other != self.ctx.state.settings.name:
+            raise _StepFailed(f"bucket {name} already existed and belongs to state {other}; nothing changed")
         done.append(f"created in {region}")
         self._write(name, spec, region, list(SECTIONS), done, fresh=True)
 
@@ -356,7 +374,7 @@ class S3BucketKind:
                 done.append(said)
 
     def _write_tags(self, client: Any, name: str, spec: S3Bucket, fresh: bool) -> str:
-        tags = tag_set(bucket_tags(name, spec))
+        tags = tag_set(bucket_tags(name, spec, self.ctx.state.settings.name))
         self._call(name, "setting tags", lambda: client.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags}))
         return "tagged"
 
