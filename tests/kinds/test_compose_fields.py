@@ -83,7 +83,7 @@ containers:
         limits: {cpus: "0.5", memory: 64m, pids: 64}
         reservations: {memory: 32m}
     labels: [team=ops, bare]
-    environment: {A: "1", NOT_SET_ANYWHERE:}
+    environment: {A: "1", NOT_SET_ANYWHERE: }
     env_file: [app.env, {path: missing.env, required: false}]
     x-note: ignored, as compose ignores it
   later:
