@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.kinds.compose_view import UNDECLARED
 
-SIMPLE = ("hostname", "domainname", "working_dir", "extra_hosts", "dns", "dns_search", "group_add", "cap_add",
+SIMPLE = ("hostname", "domainname", "working_dir", "extra_hosts", "dns", "dns_search", "dns_opt", "group_add", "cap_add",
           "cap_drop", "privileged", "read_only", "security_opt", "sysctls", "devices", "tmpfs", "tty", "stdin_open",
           "pids_limit", "mem_reservation")  # fmt: skip
 

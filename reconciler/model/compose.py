@@ -196,6 +196,17 @@ class _Preparer:
             for key in [k for k, v in labels.items() if v is None]:
                 labels[key] = ""
 
+    def volume(self, name: str, spec: dict[str, Any]) -> None:
+        for key in [k for k in spec if is_extension(k)]:
+            del spec[key]
+        for key in [k for k in spec if k in ("driver", "driver_opts", "labels")]:
+            self.report(
+                ("volumes", name, key),
+                f"not supported: {key} — the engine creates a named volume with its default driver when a container "
+                "first mounts it; create one with options outside reconcile and declare it external: true",
+            )
+            del spec[key]
+
     def network(self, name: str, spec: dict[str, Any]) -> None:
         for key in [k for k in spec if is_extension(k)]:
             del spec[key]
@@ -221,7 +232,8 @@ def _absolute(source: str, base: FsPath) -> str:
 def prepare(document: dict[str, Any], source: SourceMap, fallback: Position, environ: Mapping[str, str]) -> list[Diagnostic]:
     """Rewrite ``document`` in place as described above; the problems found, located."""
     preparer = _Preparer(source, fallback, environ)
-    for section, handle in (("containers", preparer.container), ("networks", preparer.network)):
+    handlers = (("containers", preparer.container), ("networks", preparer.network), ("volumes", preparer.volume))
+    for section, handle in handlers:
         resources = document.get(section)
         if isinstance(resources, dict):
             for key in [k for k in resources if is_extension(k)]:

@@ -284,6 +284,7 @@ class Container(Section):
     """HOST:IP lines added to /etc/hosts."""
     dns: Strings = ()
     dns_search: Strings = ()
+    dns_opt: Strings = ()
     working_dir: AbsolutePath | None = None
     mem_limit: Size | None = None
     mem_reservation: Size | None = None

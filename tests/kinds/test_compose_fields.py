@@ -59,6 +59,7 @@ containers:
     expose: [8080, "53/udp"]
     extra_hosts: ["db.internal:10.0.0.5", "cache.internal=10.0.0.6"]
     dns: [10.0.0.53]
+    dns_opt: [ndots:2]
     dns_search: example.test
     ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}
     cap_add: [NET_ADMIN]
@@ -128,7 +129,7 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     assert (config["Hostname"], config["Domainname"], config["WorkingDir"]) == ("box", "example.test", "/tmp")
     assert set(config["ExposedPorts"]) == {"8080/tcp", "53/udp"}
     assert sorted(host["ExtraHosts"]) == ["cache.internal:10.0.0.6", "db.internal:10.0.0.5"]
-    assert (host["Dns"], host["DnsSearch"]) == (["10.0.0.53"], ["example.test"])
+    assert (host["Dns"], host["DnsSearch"], host["DnsOptions"]) == (["10.0.0.53"], ["example.test"], ["ndots:2"])
     assert sorted((u["Name"], u["Soft"], u["Hard"]) for u in host["Ulimits"]) == [("nofile", 1024, 2048), ("nproc", 512, 512)]
     assert [c.removeprefix("CAP_") for c in host["CapAdd"]] == ["NET_ADMIN"]
     assert [c.removeprefix("CAP_") for c in host["CapDrop"]] == ["MKNOD"]

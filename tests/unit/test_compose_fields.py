@@ -211,6 +211,11 @@ def test_compose_keys_once_misread_as_other_keys_are_fields_now(tmp_path: Path) 
     assert list(container.networks) == ["front"] and state.networks == {"front": Network(host="local")}
 
 
+def test_a_named_volume_with_driver_options_says_what_to_do(tmp_path: Path) -> None:
+    [message] = errors(tmp_path, "volumes:\n  data:\n    driver: local\n  other:\n  ext: {external: true}\n")
+    assert "state.yaml:3:" in message and "not supported: driver" in message and "external: true" in message
+
+
 def test_top_level_compose_keys_say_what_to_do(tmp_path: Path) -> None:
     found = errors(tmp_path, "version: '3.8'\nservices:\n  web: {image: app:1}\nvolumes: {data: }\n")
     assert any("version: compose's version key is obsolete" in m for m in found)
@@ -247,6 +252,7 @@ FIELD_CASES: list[tuple[dict[str, Any], Edit, str]] = [
     ({"extra_hosts": ["db:10.0.0.5"]}, _host(ExtraHosts=["db:10.0.0.5"]), "replace"),
     ({"dns": ["10.0.0.53"]}, _host(Dns=["10.0.0.53"]), "replace"),
     ({"dns_search": ["example.test"]}, _host(DnsSearch=["example.test"]), "replace"),
+    ({"dns_opt": ["ndots:2"]}, _host(DnsOptions=["ndots:2"]), "replace"),
     ({"ulimits": {"nofile": {"soft": 1, "hard": 2}}}, _host(Ulimits=[{"Name": "nofile", "Soft": 1, "Hard": 2}]), "replace"),
     ({"pids_limit": 64}, _host(PidsLimit=64), "update"),
     ({"mem_reservation": "32MB"}, _host(MemoryReservation=32_000_000), "update"),
