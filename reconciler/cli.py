@@ -93,10 +93,24 @@ def _summary(loaded: LoadedState) -> str:
     return f"{loaded.directory}: valid ({_plural(len(loaded.files), 'file')}): {', '.join(parts)}"
 
 
+def _print_warnings(loaded: LoadedState) -> None:
+    for warning in loaded.warnings:
+        err.print(Text(str(warning), style="yellow"))
+
+
+def _say_known_at_apply(loaded: LoadedState) -> None:
+    if loaded.unknown:
+        names = ", ".join(loaded.unknown)
+        err.print(
+            Text(f"not set: {names}; what uses {'it' if len(loaded.unknown) == 1 else 'them'} is known at apply", style="yellow")
+        )
+
+
 @app.command()
 def validate(directory: StateDir = None) -> None:
     """Load and check the desired-state directory; print every problem with its place."""
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="validate")
+    _print_warnings(loaded)
     out.print(Text(_summary(loaded), style="green"))
 
 
@@ -204,7 +218,8 @@ def _plan(
     parallelism: int | None,
     note: _Comment,
 ) -> None:
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="plan")
+    _say_known_at_apply(loaded)
     with ProgressView(err) as progress:
         context = _context(loaded, progress, parallelism)
         try:
@@ -357,7 +372,7 @@ def force_unlock_command(
     directory: StateDir = None,
 ) -> None:
     """Remove a dead holder's lock (the file lock, or the S3 lock settings.lock names), only if it has LOCK_ID."""
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="plan")  # no application secret needed
     said = force_unlock(loaded.state.settings.lock, loaded.directory, loaded.state.aws.region, lock_id)
     out.print(Text(said, style="green"))
 
@@ -371,7 +386,7 @@ def docs(
     from reconciler.kinds.cost_doc import CostDocKind
     from reconciler.planner import observe_for_costs
 
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="plan")  # costs need no application secret
     with ProgressView(err) as progress:
         context = _context(loaded, progress, None)
         try:
@@ -435,7 +450,7 @@ def import_command(
     from reconciler.model.spec import State
 
     state_dir = _state_dir(directory)
-    state = load_state(state_dir).state if state_dir.is_dir() else State()
+    state = load_state(state_dir, mode="plan").state if state_dir.is_dir() else State()
     sys.stdout.write(import_yaml(state, state_dir, host, aws, lambda said: err.print(Text(said, style="yellow"))))
 
 
@@ -463,7 +478,7 @@ def watch(
     if seconds <= 0:
         raise ReconcileError("--interval: must be more than 0s")
     state_dir = _state_dir(directory)
-    load_state(state_dir)  # an invalid state at start is an error, not a round that fails
+    load_state(state_dir, mode="apply" if apply_drift else "plan")  # an invalid state at start is an error, not a failed round
     metrics = WatchMetrics()
     watcher = Watcher(WatchOptions(state_dir, seconds, apply_drift, parallelism), lambda line: out.print(Text(line)), metrics)
 

@@ -1,18 +1,16 @@
 """What a pasted compose file needs before the model reads it: `x-*` extensions dropped, the
 fields reconcile does not support named with what to do instead (never a 'did you mean' to a key of
 another meaning), relative paths made absolute against the file that declares them (as compose
-does against its project directory), and compose's bare environment keys taken from the
-environment. Works on the merged raw document, in place."""
+does against its project directory). Compose's bare environment keys are the variables' business
+(interpolate.py). Works on the merged, interpolated document, in place."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import Diagnostic
-from reconciler.model.sensitive import Sensitive
 from reconciler.model.source import Path, Position, SourceMap, dotted
 
 _CPU = "use cpus (or deploy.resources.limits.cpus)"
@@ -98,10 +96,9 @@ def is_extension(key: object) -> bool:
 
 
 class _Preparer:
-    def __init__(self, source: SourceMap, fallback: Position, environ: Mapping[str, str]) -> None:
+    def __init__(self, source: SourceMap, fallback: Position) -> None:
         self.source = source
         self.fallback = fallback
-        self.environ = environ
         self.problems: list[Diagnostic] = []
 
     def report(self, path: Path, message: str, on_key: bool = True) -> None:
@@ -136,7 +133,6 @@ class _Preparer:
         base = self.directory_of(here)
         self._volumes(spec, base)
         self._env_files(spec, base)
-        self._environment(spec)
         self._labels(spec)
 
     def _volumes(self, spec: dict[str, Any], base: FsPath) -> None:
@@ -160,32 +156,6 @@ class _Preparer:
                     files[index] = str(base / os.path.expanduser(item))
                 elif isinstance(item, dict) and isinstance(item.get("path"), str):
                     item["path"] = str(base / os.path.expanduser(item["path"]))
-
-    def _environment(self, spec: dict[str, Any]) -> None:
-        """Compose's `- KEY` and `KEY:` (no value): the value reconcile runs with, if it has one
-        (sensitive, as any value from the environment); else the key is left out, as compose does."""
-        environment = spec.get("environment")
-        if isinstance(environment, list) and any(isinstance(i, str) and "=" not in i for i in environment):
-            if not all(isinstance(i, str) for i in environment):
-                return  # the model reports the item that is not KEY=VALUE
-            keys = [item.partition("=")[0] for item in environment]
-            if len(set(keys)) != len(keys):
-                return  # the model reports the key set twice
-            mapping: dict[str, Any] = {}
-            for item in environment:
-                key, sep, value = item.partition("=")
-                if sep:
-                    mapping[key] = value
-                elif key in self.environ:
-                    mapping[key] = Sensitive(self.environ[key])
-            spec["environment"] = mapping
-            return
-        if isinstance(environment, dict):
-            for key in [k for k, v in environment.items() if v is None]:
-                if key in self.environ:
-                    environment[key] = Sensitive(self.environ[key])
-                else:
-                    del environment[key]
 
     def _labels(self, spec: dict[str, Any]) -> None:
         """Compose's `- key` and `key:` (no value) are labels with an empty value."""
@@ -229,9 +199,9 @@ def _absolute(source: str, base: FsPath) -> str:
     return source
 
 
-def prepare(document: dict[str, Any], source: SourceMap, fallback: Position, environ: Mapping[str, str]) -> list[Diagnostic]:
+def prepare(document: dict[str, Any], source: SourceMap, fallback: Position) -> list[Diagnostic]:
     """Rewrite ``document`` in place as described above; the problems found, located."""
-    preparer = _Preparer(source, fallback, environ)
+    preparer = _Preparer(source, fallback)
     handlers = (("containers", preparer.container), ("networks", preparer.network), ("volumes", preparer.volume))
     for section, handle in handlers:
         resources = document.get(section)

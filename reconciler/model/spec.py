@@ -73,8 +73,10 @@ from reconciler.model.fields import (
     SubpathError,
     Tags,
     User,
+    VariableNames,
     int_in,
 )
+from reconciler.model.interpolate import admit_variables
 from reconciler.model.suggest import did_you_mean
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
@@ -128,6 +130,9 @@ class Settings(Section):
     """Where apply takes its lock: s3://BUCKET/KEY, or a file (default DIR/.reconcile.lock)."""
     parallelism: PositiveInt = 10
     """Default for --parallelism: how many independent steps run at once."""
+    secrets: VariableNames = []
+    """Variables whose values are secret: a value that uses one shows as (sensitive) in every output, and
+    plan needs none of them (what uses one is known at apply)."""
     profiles: Profiles = ()
     """Compose profiles that are active: a container with profiles: runs only when one of them is
     listed here (otherwise it is treated as state: absent)."""
@@ -682,5 +687,5 @@ SCHEMA_ID = "https://github.com/reconciler/reconciler/schema/desired-state.json"
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of one desired-state file; every section is optional in a file,
     since files merge by section."""
-    schema = State.model_json_schema(mode="validation")
+    schema = admit_variables(State.model_json_schema(mode="validation"))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

@@ -37,6 +37,7 @@ from typing import Any
 
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import Container
+from reconciler.model.unknown import Unknown
 
 CANNOT_FAIL = "healthcheck-cannot-fail"
 PROCESS_GREP = "healthcheck-process-grep"
@@ -135,13 +136,16 @@ def healthcheck_lies(name: str, declared: Declared) -> list[Lie]:
     check = spec.healthcheck
     if check is None or check.disable or not check.test or len(check.test) < 2:
         return []
-    scripts = _scripts(check.test)
+    test = [item for item in check.test if not isinstance(item, Unknown)]
+    if len(test) != len(check.test):
+        return []  # its words are known at apply: apply loads them, and the next plan checks them
+    scripts = _scripts(test)
     if scripts is None:
         return []
     secret = any(isinstance(item, Sensitive) for item in check.test)
     own = declared.ports(name)
     lies: list[Lie] = []
-    if (reason := _cannot_fail(check.test, scripts)) is not None:
+    if (reason := _cannot_fail(test, scripts)) is not None:
         shown = "" if secret else f" ({_explain(reason)})"
         lies.append(
             Lie(
@@ -897,7 +901,7 @@ def _expose_ports(item: object) -> list[int]:
     return list(range(start, end + 1)) if end - start <= 1024 else [start]
 
 
-def _listen_options(argv: Sequence[str | Sensitive]) -> list[tuple[int, str]]:
+def _listen_options(argv: Sequence[str | Sensitive | Unknown]) -> list[tuple[int, str]]:
     """Ports named by listen options: --port 6379, --port=6379, -p 127.0.0.1:8080, --web.listen-address=:9121."""
     found: list[tuple[int, str]] = []
     words = [item if isinstance(item, str) else None for item in argv]

@@ -41,6 +41,7 @@ def write_state(directory: Path, prefix: str, sshd: Sshd, tls_url: str, tls: Tls
     directory.mkdir(exist_ok=True)
     (directory / "hosts.yaml").write_text(
         textwrap.dedent(f"""\
+            settings: {{secrets: [TLS_CERT, TLS_KEY]}}
             hosts:
               local:
                 docker: {docker_host}

@@ -368,13 +368,14 @@ def test_secrets_never_reach_output_plan_files_or_logs(
     state: Path, reconcile: Reconcile, prefix: str, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
     name = f"{prefix}-web"
-    write(state, containers(container(name, extra="environment: {DB_PASSWORD: '${TEST_SECRET}'}")))
+    secret = "settings: {secrets: [TEST_SECRET]}\n"
+    write(state, secret + containers(container(name, extra="environment: {DB_PASSWORD: '${TEST_SECRET}'}")))
     outputs = [reconcile("plan", "desired_state", "--out", "plan.json"), reconcile("plan", "desired_state", "--format", "json")]
     outputs.append(reconcile("apply", "plan.json"))
     env = dict(e.split("=", 1) for e in engine(docker_client, name)["Config"]["Env"])
     assert env["DB_PASSWORD"] == SECRET  # the container gets it
     assert "(sensitive)" in outputs[0].stdout
-    write(state, containers(container(name, extra="environment: {DB_PASSWORD: '${TEST_SECRET}-rotated'}")))
+    write(state, secret + containers(container(name, extra="environment: {DB_PASSWORD: '${TEST_SECRET}-rotated'}")))
     outputs.append(reconcile("plan", "desired_state"))
     assert 'environment.DB_PASSWORD: "(sensitive)" → "(sensitive)"' in outputs[-1].stdout
     outputs.append(reconcile("apply", "desired_state", "--auto-approve"))

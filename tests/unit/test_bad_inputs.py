@@ -78,6 +78,10 @@ CASES = [
         "healthcheck-kind", *one(web("healthcheck:\n  test: [RUN, wget]\n"), 5, "healthcheck.test[0]", "CMD, CMD-SHELL or NONE")
     ),
     Case("healthcheck-none-args", *one(web("healthcheck:\n  test: [NONE, x]\n"), 5, "healthcheck.test[1]", "NONE")),
+    Case(
+        "environment-item",
+        *one(web("environment:\n  - DEBUG=1\n  - two words\n"), 6, "environment[1]", "KEY=VALUE"),
+    ),
     Case("reserved-label", *one(web("labels: {reconciler.managed: 'false'}\n"), 4, "reconciler.managed", "reserved")),
     # --- compose strings ---
     Case("port-range", *one(web("ports: ['8080:80', '99999:80']\n"), 4, "ports[1]", "99999")),
@@ -255,9 +259,20 @@ CASES = [
     ),
     Case("env-unterminated", *one(web("environment: {PASSWORD: '${DB_PASSWORD'}\n"), 4, "unterminated")),
     Case(
-        "env-not-allowed-here",
-        *one("containers:\n  web:\n    image: 'app:${TAG}'\n", 3, "containers.web.image", "secret", environ={"TAG": "1.2"}),
+        "secret-not-allowed-here",
+        *one(
+            "settings: {secrets: [TAG]}\ncontainers:\n  web:\n    image: 'app:${TAG}'\n",
+            4,
+            "containers.web.image",
+            "uses a secret",
+            environ={"TAG": "1.2"},
+        ),
     ),
+    Case(
+        "bad-reference",
+        *one(web("labels: {v: 'app:${TAG/1/2}'}\n"), 4, "containers.web.labels.v", "unsupported", "${VAR:-default}"),
+    ),
+    Case("bad-name", *one(web("labels: {a: '${1X}'}\n"), 4, "containers.web.labels.a", "invalid variable reference ${1X}")),
 ]
 
 
