@@ -87,7 +87,7 @@ def test_a_bug_is_one_line_and_debug_shows_the_traceback(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise KeyError("boom")
 
-    monkeypatch.setattr(cli, "load_state", broken)
+    monkeypatch.setattr("reconciler.model.load.load_state", broken)  # validate imports it when it runs
     for argv, shows_traceback in ((["reconcile", "validate", "."], False), (["reconcile", "--debug", "validate", "."], True)):
         monkeypatch.setattr("sys.argv", argv)
         with pytest.raises(SystemExit) as stop:

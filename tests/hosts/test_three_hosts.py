@@ -33,7 +33,7 @@ def container(name: str, host: str) -> str:
             network_mode: none
             init: true
             stop_grace_period: 1s
-            healthcheck: {{test: [CMD-SHELL, "true"], interval: 1s, timeout: 1s, retries: 2}}
+            healthcheck: {{test: [CMD-SHELL, "test -d /tmp"], interval: 1s, timeout: 1s, retries: 2}}
         """)
 
 

@@ -54,8 +54,9 @@ def write(state: Path, text: str) -> None:
     (state / "containers.yaml").write_text(textwrap.dedent(text))
 
 
-def container(name: str, *, extra: str = "", command: str = '["sleep", "300"]', healthcheck: str = "true") -> str:
-    """A test container: busybox, no network, init as PID 1, a quick healthcheck."""
+def container(name: str, *, extra: str = "", command: str = '["sleep", "300"]', healthcheck: str = "test -d /tmp") -> str:
+    """A test container: busybox, no network, init as PID 1, a quick healthcheck (one that could
+    fail: `true` would be a healthcheck-cannot-fail warning in every plan)."""
     lines = [
         f"  {name}:",
         f"    image: {TEST_IMAGE}",

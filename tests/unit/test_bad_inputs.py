@@ -303,3 +303,22 @@ def test_every_mistake_is_reported_at_once_sorted_by_file_and_line(tmp_path: Pat
 
 def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 30
+
+
+def test_every_dependency_cycle_is_reported_once_from_its_first_declared_member(tmp_path: Path) -> None:
+    def container(name: str, *needs: str) -> str:
+        return f"  {name}:\n    image: x:1\n    depends_on: [{', '.join(needs)}]\n"
+
+    text = (
+        "containers:\n"
+        + container("a", "b")
+        + container("b", "c")
+        + container("c", "a")
+        + container("d", "e")
+        + container("e", "d")
+    )
+    errors = load_errors(tmp_path, Case("cycles", {"state.yaml": text}, "", []))
+    assert [e.partition(": ")[2] for e in errors] == [
+        "containers.a.depends_on: dependency cycle: a → b → c → a",
+        "containers.d.depends_on: dependency cycle: d → e → d",
+    ]
