@@ -699,13 +699,9 @@ def json_schema() -> dict[str, Any]:
 
 @functools.cache
 def _describe_fields() -> None:
-    """Each field's docstring (the string right under it in this file) becomes its description, as
+    """Each field's docstring (the string right under it in its module) becomes its description, as
     pydantic's ``use_attribute_docstrings`` would do; that option reads every class's source at
-    import (~0.09 s of CPU in every run), this reads the file once, when a schema is made."""
-    docs: dict[str, dict[str, str]] = {}
-    for node in ast.parse(inspect.getsource(sys.modules[__name__])).body:
-        if isinstance(node, ast.ClassDef):
-            docs[node.name] = _field_docstrings(node)
+    import (~0.09 s of CPU in every run), this reads each module once, when a schema is made."""
     models: list[type[BaseModel]] = []
     pending: list[type[BaseModel]] = [Section]
     while pending:
@@ -714,14 +710,21 @@ def _describe_fields() -> None:
         pending.extend(model.__subclasses__())
     for model in models:
         for name, field in model.model_fields.items():
-            owner = next((c for c in model.__mro__ if name in getattr(c, "__annotations__", {})), model)
-            doc = docs.get(owner.__name__, {}).get(name) if owner.__module__ == __name__ else None
+            owner = next((c for c in model.__mro__ if name in inspect.get_annotations(c)), model)
+            doc = _module_docstrings(owner.__module__).get(owner.__qualname__, {}).get(name)
             if field.description is None and doc is not None:
                 field.description = doc
     for _ in range(2):  # a model's schema embeds its fields' models' schemas: rebuild them all, twice
         for model in models:
             model.model_rebuild(force=True)
     State.model_rebuild(force=True)
+
+
+@functools.cache
+def _module_docstrings(module: str) -> dict[str, dict[str, str]]:
+    """{class name: {field: docstring}} of every top-level class of ``module``."""
+    tree = ast.parse(inspect.getsource(sys.modules[module]))
+    return {node.name: _field_docstrings(node) for node in tree.body if isinstance(node, ast.ClassDef)}
 
 
 def _field_docstrings(node: ast.ClassDef) -> dict[str, str]:
