@@ -81,7 +81,7 @@ def _import(tables_for: Any, on_built: Any = None) -> ModuleType:
     package = importlib.util.module_from_spec(spec)
     sys.modules["bashlex"] = package  # bashlex/__init__ runs the grammar: its yacc module must be patched first
     try:
-        yacc: Any = importlib.import_module("bashlex.yacc")
+        from bashlex import yacc  # type: ignore[import-untyped]  # the submodule only: the package is not run yet
         built = yacc.LRTable
 
         class ShippedTable(built):  # type: ignore[misc,valid-type]
