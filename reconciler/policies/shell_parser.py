@@ -82,6 +82,7 @@ def _import(tables_for: Any, on_built: Any = None) -> ModuleType:
     sys.modules["bashlex"] = package  # bashlex/__init__ runs the grammar: its yacc module must be patched first
     try:
         from bashlex import yacc  # type: ignore[import-untyped]  # the submodule only: the package is not run yet
+
         built = yacc.LRTable
 
         class ShippedTable(built):  # type: ignore[misc,valid-type]
