@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.text import Text
 
 from reconciler import __version__
-from reconciler.apply.executor import ApplyResult, apply_planned, check_still_true, restrict
-from reconciler.apply.lock import force_unlock, state_lock
+from reconciler.apply.executor import ApplyResult, apply_planned, check_still_true, forget_settled, restrict
+from reconciler.apply.lock import backend_force_unlock, backend_lock
 from reconciler.errors import ConfigError, ReconcileError
 from reconciler.gitinfo import git_info
 from reconciler.kinds.base import RunContext
@@ -234,10 +234,9 @@ def apply(
     path = source or _state_dir(None)
     saved = _read_saved_plan(path) if path.is_file() else None
     loaded = load_state(saved.state.dir if saved else path)
-    settings = loaded.state.settings
     with (
         ProgressView(err) as progress,
-        state_lock(settings.lock, loaded.directory, loaded.state.aws.region, wait_for_lock, progress.say),
+        backend_lock(loaded.state, loaded.directory, wait_for_lock, progress.say),
     ):
         context = _context(loaded, progress, parallelism)
         context.request_quota, context.wait_for_quota = request_quota, quota_wait
@@ -251,7 +250,8 @@ def apply(
             if _policy_fails(planned.plan, loaded):
                 raise ReconcileError("refusing to apply: the plan has error findings and settings.policy_mode is enforce")
             if not planned.plan.has_changes:
-                _record_applied(loaded, planned, target)
+                forget_settled(planned, context)
+                _record_applied(context, planned, target)
                 return
             if saved is None and not auto_approve:
                 if not sys.stdin.isatty():
@@ -261,7 +261,7 @@ def apply(
             progress.resume()
             result = _walk(planned, context, progress)
             if result.ok:
-                _record_applied(loaded, planned, target)
+                _record_applied(context, planned, target)
         finally:
             context.close()
     out.print(render_outcomes(result.outcomes))
@@ -269,12 +269,12 @@ def apply(
         raise typer.Exit(1)
 
 
-def _record_applied(loaded: LoadedState, planned: Planned, targets: list[str] | None) -> None:
+def _record_applied(context: RunContext, planned: Planned, targets: list[str] | None) -> None:
     """The commit now applied in full (not with --target), for `watch --apply`."""
-    from reconciler.apply.applied import record_applied
+    from reconciler.apply.applied import RECORD, record_applied
 
     if not targets:
-        record_applied(loaded.directory, planned.plan.state.git, datetime.now(UTC))
+        record_applied(context.record(RECORD), planned.plan.state.git, datetime.now(UTC))
 
 
 @app.command("force-unlock")
@@ -284,7 +284,7 @@ def force_unlock_command(
 ) -> None:
     """Remove a dead holder's lock (the file lock, or the S3 lock settings.lock names), only if it has LOCK_ID."""
     loaded = load_state(_state_dir(directory))
-    said = force_unlock(loaded.state.settings.lock, loaded.directory, loaded.state.aws.region, lock_id)
+    said = backend_force_unlock(loaded.state, loaded.directory, lock_id)
     out.print(Text(said, style="green"))
 
 
