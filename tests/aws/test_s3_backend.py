@@ -86,19 +86,13 @@ def buckets_state(state: Path, *names: str) -> None:
     )
 
 
-def killed_after_create(tmp_path: Path) -> str:
-    """Apply with a kill right after CreateBucket; returns the lock id the dead apply left."""
+def killed_after_create(tmp_path: Path) -> None:
+    """Apply with a kill right after CreateBucket (the first bucket: one step at a time)."""
     done = run_reconcile(
         "apply", "desired_state", "--auto-approve", "--parallelism", "1", cwd=tmp_path,
         env={"RECONCILE_TEST_KILL_AT": "s3_bucket.created"},
     )  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
-    held = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path)
-    assert held.returncode == 1
-    assert "a process that no longer runs: remove its lock with `reconcile force-unlock" in held.stderr, held.stderr
-    lock_id = re.search(r"force-unlock (\w+)`", held.stderr)
-    assert lock_id is not None
-    return lock_id.group(1)
 
 
 def user_buckets(s3: Any) -> set[str]:
@@ -109,7 +103,7 @@ def test_a_bucket_created_by_a_killed_apply_is_tagged_and_adopted_by_the_next(s3
     state = tmp_path / "desired_state"
     state.mkdir()
     buckets_state(state, "exports-a", "exports-b")
-    lock_id = killed_after_create(tmp_path)
+    killed_after_create(tmp_path)
     assert user_buckets(s3) == {"exports-a"}  # created, never tagged
     assert "s3_bucket.exports-a" in stored(s3, "journal")["intents"]
 
@@ -118,10 +112,13 @@ def test_a_bucket_created_by_a_killed_apply_is_tagged_and_adopted_by_the_next(s3
     assert action["action"] == "update" and action["blocked"] is None
     assert action["reasons"][0].startswith("recover: exports-a was created by an apply killed before it was tagged")
     assert action["changes"][0] == {"path": "recovery", "before": "untagged, created by a killed apply", "after": "adopted"}
-    text = run_reconcile("plan", "desired_state", cwd=tmp_path).stdout
-    assert "recover: exports-a was created by an apply killed" in text and "recovery" in text
 
-    assert run_reconcile("force-unlock", lock_id, "desired_state", cwd=tmp_path).returncode == 0
+    held = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert held.returncode == 1
+    assert "a process that no longer runs: remove its lock with `reconcile force-unlock" in held.stderr, held.stderr
+    lock_id = re.search(r"force-unlock (\w+)`", held.stderr)
+    assert lock_id is not None
+    assert run_reconcile("force-unlock", lock_id.group(1), "desired_state", cwd=tmp_path).returncode == 0
     applied = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     again = run_reconcile("plan", "desired_state", "--detailed-exitcode", cwd=tmp_path)
@@ -135,11 +132,12 @@ def test_a_bucket_created_by_a_killed_apply_and_no_longer_declared_is_removed(s3
     state = tmp_path / "desired_state"
     state.mkdir()
     buckets_state(state, "exports-a", "exports-b")
-    lock_id = killed_after_create(tmp_path)
+    killed_after_create(tmp_path)
     buckets_state(state, "exports-b")  # the pull request is reverted
     plan = run_reconcile("plan", "desired_state", cwd=tmp_path).stdout
-    assert "s3_bucket.exports-a" in plan and "the create is undone" in plan, plan
-    run_reconcile("force-unlock", lock_id, "desired_state", cwd=tmp_path)
+    assert "s3_bucket.exports-a" in plan and "the create is undone" in plan and "~ recovery:" in plan, plan
+    lock = json.loads(s3.get_object(Bucket="ops-state", Key="team-a/lock")["Body"].read())
+    run_reconcile("force-unlock", lock["id"], "desired_state", cwd=tmp_path)
     applied = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert user_buckets(s3) == {"exports-b"}
