@@ -5,11 +5,13 @@ rounds of kill -9 at random instants (bench/crash_loop.py runs 25)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,14 @@ RANDOM_ROUNDS = 3  # in the suite; bench/crash_loop.py runs 25
 
 
 @pytest.fixture
-def prefix() -> str:
-    return f"t{uuid.uuid4().hex[:6]}"
+def prefix(docker_client: docker.DockerClient) -> Iterator[str]:
+    """This test's name prefix; what carries it is removed afterwards (an adopted container has no
+    label the shared cleanup knows)."""
+    prefix = f"t{uuid.uuid4().hex[:6]}"
+    yield prefix
+    for container in docker_client.containers.list(all=True, filters={"name": prefix}):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
 
 
 def web(prefix: str, seconds: int) -> str:
@@ -94,7 +102,7 @@ def test_a_fresh_checkout_with_an_s3_backend_plans_clean_after_an_adoption(
     s3 = connect("s3", "us-east-1")
     s3.create_bucket(Bucket="ops-state")
     legacy = docker_client.api.create_container(
-        TEST_IMAGE, ["sleep", "300"], name=f"{prefix}-legacy", labels={"reconciler.test": "1"},
+        TEST_IMAGE, ["sleep", "300"], name=f"{prefix}-legacy", labels={"team": "ops"},
         host_config=docker_client.api.create_host_config(network_mode="none"),
     )  # fmt: skip
     docker_client.api.start(legacy["Id"])
@@ -103,7 +111,7 @@ def test_a_fresh_checkout_with_an_s3_backend_plans_clean_after_an_adoption(
     (applied_dir / "s.yaml").write_text(
         "settings: {backend: 's3://ops-state/team-a'}\n"
         f"containers:\n  {prefix}-legacy:\n    image: {TEST_IMAGE}\n    command: [sleep, '300']\n"
-        "    network_mode: none\n    labels: {reconciler.test: '1'}\n"
+        "    network_mode: none\n    labels: {team: ops}\n"
     )
     fresh_dir = tmp_path / "fresh" / "desired_state"
     shutil.copytree(applied_dir, fresh_dir)  # a CI runner's clean checkout, made before any apply
