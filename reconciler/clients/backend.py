@@ -19,7 +19,6 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain
 from reconciler.clients.records import RecordConflict, Stored, write_record
 from reconciler.errors import ReconcileError
 
@@ -104,6 +103,8 @@ class S3Backend:
     """One JSON object per record under s3://BUCKET/PREFIX/, written with If-Match / If-None-Match."""
 
     def __init__(self, url: str, region: str, state_dir: Path | None = None) -> None:
+        from reconciler.clients.aws import connect  # boto3 only for a state that uses S3
+
         self.url = url
         self.bucket, self.prefix = parse_s3_url(url)
         self.client = connect("s3", region)
@@ -117,6 +118,8 @@ class S3Backend:
         return lock_url(self.url)
 
     def _failure(self, doing: str, name: str, error: BaseException) -> ReconcileError:
+        from reconciler.clients.aws import error_code, explain
+
         if error_code(error) == "NoSuchBucket":
             return ReconcileError(
                 f"the backend bucket {self.bucket} does not exist (settings.backend: {self.url}); create it first"
@@ -124,6 +127,8 @@ class S3Backend:
         return ReconcileError(f"cannot {doing} the record s3://{self.bucket}/{self.key(name)}: {explain(error)}")
 
     def read(self, name: str) -> Stored | None:
+        from reconciler.clients.aws import BotoCoreError, ClientError, error_code
+
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=self.key(name))
             body = answer["Body"].read()
@@ -143,6 +148,8 @@ class S3Backend:
         return Stored(found.document, "") if found is not None else None
 
     def write(self, name: str, document: Any, version: str | None) -> str:
+        from reconciler.clients.aws import BotoCoreError, ClientError, error_code
+
         body = json.dumps(document, indent=1).encode()
         condition = {"IfMatch": version} if version else {"IfNoneMatch": "*"}
         try:

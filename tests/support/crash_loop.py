@@ -87,9 +87,17 @@ def recovered_addresses(cwd: Path) -> list[str]:
 
 
 def crash_rounds(
-    cwd: Path, prefix: str, rounds: int, seed: int, docker_api: Any, s3: Any, say: Callable[[str], None] = print
+    cwd: Path,
+    prefix: str,
+    rounds: int,
+    seed: int,
+    docker_api: Any,
+    s3: Any,
+    say: Callable[[str], None] = print,
+    look: bool = True,
 ) -> list[Round]:
-    """``cwd`` holds (or gets) desired_state/; the engine and AWS come from the environment."""
+    """``cwd`` holds (or gets) desired_state/; the engine and AWS come from the environment.
+    ``look``: plan after each kill to record what it shows as a recovery (one more run a round)."""
     chooser = random.Random(seed)
     state = cwd / "desired_state"
     state.mkdir(exist_ok=True)
@@ -121,7 +129,7 @@ def crash_rounds(
             process.wait()
             killed = True
         result = Round(number, delay, killed)
-        result.recovered = recovered_addresses(cwd) if killed else []
+        result.recovered = recovered_addresses(cwd) if killed and look else []
         again = run_reconcile("apply", "desired_state", "--auto-approve", cwd=cwd)
         if again.returncode != 0:
             result.problems.append(f"the apply after the kill failed: {(again.stdout + again.stderr).strip()[-600:]}")
