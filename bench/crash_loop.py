@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=25)
     parser.add_argument("--seed", type=int, default=16)
     arguments = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit(1))  # so the moto server and containers go too
     os.environ["DOCKER_HOST"] = dedicated_engine()
     ensure_images()
     client = docker.DockerClient(base_url=os.environ["DOCKER_HOST"], timeout=60)

@@ -101,7 +101,7 @@ def crash_rounds(
     chooser = random.Random(seed)
     state = cwd / "desired_state"
     state.mkdir(exist_ok=True)
-    commands = dict.fromkeys(range(CONTAINERS), 300)
+    commands = dict.fromkeys(range(CONTAINERS), 86_400)  # a day: no container ends by itself during the rounds
     buckets: tuple[str, ...] = BUCKET_POOL[:2]
     (state / "state.yaml").write_text(state_text(prefix, commands, buckets))
     started = time.monotonic()
