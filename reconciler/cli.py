@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,8 +21,8 @@ from rich.text import Text
 from reconciler import __version__
 from reconciler.apply.executor import ApplyResult, apply_planned, check_still_true, forget_settled, restrict
 from reconciler.apply.lock import backend_force_unlock, backend_lock
-from reconciler.errors import ConfigError, ReconcileError
-from reconciler.gitinfo import git_info
+from reconciler.errors import ConfigError, ReconcileError, StalePlan
+from reconciler.gitinfo import git_info, saved_state_dir
 from reconciler.kinds.base import RunContext
 from reconciler.model.load import LoadedState, load_state
 from reconciler.model.spec import json_schema
@@ -28,6 +30,7 @@ from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Plan
 from reconciler.planner import Planned, make_plan
 from reconciler.progress import ProgressView
+from reconciler.render import comment as pr_comment
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_outcomes, render_plan
 from reconciler.units import Address, parse_duration
@@ -138,6 +141,41 @@ def _policy_fails(plan: Plan, loaded: LoadedState) -> bool:
     return bool(plan.errors()) and loaded.state.settings.policy_mode == "enforce"
 
 
+CommentFile = Annotated[
+    Path | None,
+    typer.Option("--comment", help="Write the pull-request comment (markdown) here, whatever the outcome, failures too."),
+]
+
+
+class _Comment:
+    """--comment FILE: the body a command sets on success, else one said by how it failed."""
+
+    def __init__(self) -> None:
+        self.body: str | None = None
+
+
+@contextmanager
+def _commenting(path: Path | None, stage: str) -> Iterator[_Comment]:
+    note = _Comment()
+    try:
+        yield note
+    except (typer.Exit, typer.Abort):
+        raise
+    except ConfigError as error:
+        note.body = note.body or pr_comment.validation_failed(error.diagnostics, str(error))
+        raise
+    except ReconcileError as error:
+        note.body = note.body or pr_comment.failed(stage, f"error: {error}")
+        raise
+    except BaseException as error:
+        bug = f"internal error ({type(error).__name__}); this is a bug in reconcile"
+        note.body = note.body or pr_comment.failed(stage, "interrupted" if isinstance(error, KeyboardInterrupt) else bug)
+        raise
+    finally:
+        if path is not None and note.body is not None:
+            path.write_text(note.body, encoding="utf-8")
+
+
 @app.command()
 def plan(
     directory: StateDir = None,
@@ -150,8 +188,22 @@ def plan(
     ] = False,
     target: Targets = None,
     parallelism: Parallelism = None,
+    comment_file: CommentFile = None,
 ) -> None:
     """Show what would change. Read-only: nothing is created, changed, deleted or pulled."""
+    with _commenting(comment_file, "plan") as note:
+        _plan(directory, out_file, output, detailed_exitcode, target, parallelism, note)
+
+
+def _plan(
+    directory: Path | None,
+    out_file: Path | None,
+    output: Format,
+    detailed_exitcode: bool,
+    target: list[str] | None,
+    parallelism: int | None,
+    note: _Comment,
+) -> None:
     loaded = load_state(_state_dir(directory))
     with ProgressView(err) as progress:
         context = _context(loaded, progress, parallelism)
@@ -165,6 +217,7 @@ def plan(
         sys.stdout.write(render_markdown(planned.plan))
     else:
         out.print(render_plan(planned.plan))
+    note.body = render_markdown(planned.plan)
     if out_file is not None:
         out_file.write_text(planned.plan.model_dump_json(indent=2) + "\n")
         err.print(f"Saved the plan to {out_file}; apply it with: reconcile apply {out_file}")
@@ -221,8 +274,23 @@ def apply(
         str | None,
         typer.Option("--wait-for-quota", help="Request the quota increase and wait this long for it, e.g. 2h; then launch."),
     ] = None,
+    comment_file: CommentFile = None,
 ) -> None:
     """Make reality match: apply a saved plan (refused if stale), or plan and apply a directory."""
+    with _commenting(comment_file, "apply") as note:
+        _apply(source, auto_approve, target, parallelism, lock_timeout, request_quota, wait_for_quota, note)
+
+
+def _apply(
+    source: Path | None,
+    auto_approve: bool,
+    target: list[str] | None,
+    parallelism: int | None,
+    lock_timeout: str,
+    request_quota: bool,
+    wait_for_quota: str | None,
+    note: _Comment,
+) -> None:
     try:
         wait_for_lock = parse_duration(lock_timeout).total_seconds()
     except ValueError as error:
@@ -233,7 +301,7 @@ def apply(
         raise ReconcileError(f"--wait-for-quota: {error}") from None
     path = source or _state_dir(None)
     saved = _read_saved_plan(path) if path.is_file() else None
-    loaded = load_state(saved.state.dir if saved else path)
+    loaded = load_state(saved_state_dir(saved.state.dir) if saved else path)
     with (
         ProgressView(err) as progress,
         backend_lock(loaded.state, loaded.directory, wait_for_lock, progress.say),
@@ -243,7 +311,11 @@ def apply(
         try:
             planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory))
             if saved is not None:
-                check_still_true(saved, planned.plan)
+                try:
+                    check_still_true(saved, planned.plan)
+                except StalePlan as stale:
+                    note.body = pr_comment.stale(str(stale), planned.plan)
+                    raise
                 planned = restrict(planned, saved)
             progress.pause()
             out.print(render_plan(planned.plan))
@@ -252,6 +324,7 @@ def apply(
             if not planned.plan.has_changes:
                 forget_settled(planned, context)
                 _record_applied(context, planned, target)
+                note.body = pr_comment.apply_report([], planned.plan)
                 return
             if saved is None and not auto_approve:
                 if not sys.stdin.isatty():
@@ -265,6 +338,7 @@ def apply(
         finally:
             context.close()
     out.print(render_outcomes(result.outcomes))
+    note.body = pr_comment.apply_report(result.outcomes, planned.plan)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -413,6 +487,19 @@ def watch(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     err.print("stopped")
+
+
+@app.command("unpack-pr", hidden=True)
+def unpack_pr(
+    archive: Annotated[Path, typer.Argument(help="The pull request's artifact (zip), as GitHub serves it.")],
+    destination: Annotated[Path, typer.Argument(help="Where to unpack its tree (must not exist).")],
+) -> None:
+    """CI: unpack the untrusted artifact of the pull request's unprivileged job, as data only; print
+    `number=N` and `head_sha=SHA` (for $GITHUB_OUTPUT)."""
+    from reconciler.pr_state import unpack
+
+    state = unpack(archive, destination)
+    sys.stdout.write(f"number={state.number}\nhead_sha={state.head_sha}\n")
 
 
 def _print_config_error(error: ConfigError) -> None:

@@ -3,6 +3,7 @@ holds the state directory (GitPython), for every plan (SPEC §3.2 `state.git`)."
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import git
@@ -17,6 +18,38 @@ def repository_of(directory: Path) -> git.Repo | None:
         return None
     except git.GitCommandNotFound:
         return None
+
+
+def project_root(directory: Path) -> Path:
+    """The git top level that holds ``directory``, else its parent (as cost doc paths are read)."""
+    repo = repository_of(directory)
+    if repo is not None and repo.working_tree_dir is not None:
+        with repo:
+            return Path(repo.working_tree_dir).resolve()
+    return directory.resolve().parent
+
+
+def recorded_state_dir(directory: Path) -> str:
+    """What a plan records as its state directory: relative to the project root, so that a plan saved
+    in one checkout applies from another (CI plans in one workspace and applies in another)."""
+    return directory.resolve().relative_to(project_root(directory)).as_posix()
+
+
+def saved_state_dir(recorded: str) -> Path:
+    """Where a saved plan's state directory is from here: under the git top level of the current
+    directory if it is there, else under the current directory (an absolute path, from an older
+    plan, as is). Run `apply PLANFILE` anywhere in the repository the plan was made of."""
+    path = Path(recorded)
+    if path.is_absolute():
+        return path
+    here = Path.cwd()
+    repo = repository_of(here)
+    if repo is not None and repo.working_tree_dir is not None:
+        with repo:
+            in_repository = Path(repo.working_tree_dir) / path
+        if in_repository.is_dir():
+            return Path(os.path.relpath(in_repository, here))
+    return path
 
 
 def git_info(directory: Path) -> GitInfo | None:

@@ -10,6 +10,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.costs.assess import assess
 from reconciler.errors import ReconcileError
+from reconciler.gitinfo import recorded_state_dir
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, Observation, RunContext, Step
 from reconciler.model.load import LoadedState
@@ -95,7 +96,7 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
     ordered = list(actions.values())
     plan = Plan(
         tool_version=__version__,
-        state=StateInfo(dir=str(loaded.directory), digest=state_digest(loaded.directory, loaded.paths), git=git),
+        state=StateInfo(dir=recorded_state_dir(loaded.directory), digest=state_digest(loaded.directory, loaded.paths), git=git),
         summary=Summary.of(ordered),
         actions=ordered,
         findings=findings,

@@ -53,11 +53,20 @@ from reconciler.kinds.container_view import (
     engine_healthcheck,
     observed_view,
 )
+from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
 from reconciler.model.sensitive import reveal
-from reconciler.model.spec import Container
+from reconciler.model.spec import DEFAULT_STATE_NAME, Container
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
-from reconciler.policies.containers import Health, declared_findings, failing_checks, health_findings, image_findings
+from reconciler.policies.containers import (
+    Health,
+    declared_findings,
+    failing_checks,
+    health_findings,
+    image_findings,
+    lie_findings,
+)
+from reconciler.policies.healthcheck_lies import Declared, ImageDeclares
 from reconciler.policies.image_view import ImageView
 
 MANAGED = "reconciler.managed"
@@ -87,6 +96,8 @@ class SeenContainer:
     stop_timeout: int | None
     health: Health
     restarts_by_us: tuple[datetime, ...] = ()  # on_unhealthy restarts by reconcile within the last hour
+    other_state: str | None = None  # made by another state (its reconciler.state label): never ours to change
+    legacy: bool = False  # made by reconcile before state names (no reconciler.state) and not claimed by us yet
     leftover: Leftover | None = None  # a temporary replacement a killed apply left (container_recovery)
 
 
@@ -125,17 +136,20 @@ def observation(
     names_by_id: dict[str, str],
     restarts_by_us: tuple[datetime, ...] = (),
     adopted: bool = False,
+    state: str = DEFAULT_STATE_NAME,
     leftover: Leftover | None = None,
 ) -> Observation:
     """One inspected container (and the inspected images: the one its desired tag names, the one
-    it runs) → what diff and apply need. Pure. An adopted container is managed without our labels."""
+    it runs) → what diff and apply need. Pure. Ours: it carries our state's name, or it was adopted
+    or claimed (recorded: labels cannot change)."""
     own_defaults = ImageDefaults.from_inspect(own_image) if own_image else None
     labels = (record.get("Config") or {}).get("Labels") or {}
+    owner = owner_of(labels.get(STATE_LABEL), state) if labels.get(MANAGED) == "true" else None
     seen = SeenContainer(
         host=host,
         id=record["Id"],
         name=record["Name"].lstrip("/"),
-        managed=labels.get(MANAGED) == "true" or adopted,
+        managed=owner == "ours" or (adopted and owner != "another state"),
         status=(record.get("State") or {}).get("Status", ""),
         image_id=record["Image"],
         view=observed_view(record, own_defaults, names_by_id),
@@ -145,6 +159,8 @@ def observation(
         stop_timeout=(record.get("Config") or {}).get("StopTimeout"),
         health=health_of(record),
         restarts_by_us=restarts_by_us,
+        other_state=labels[STATE_LABEL] if owner == "another state" else None,
+        legacy=owner == "legacy" and not adopted,
         leftover=leftover,
     )
     material = {"id": seen.id, "state": seen.view["state"], "image": seen.image_id, "hash": labels.get(CONFIG_HASH)}
@@ -162,6 +178,13 @@ def _dependencies(spec: Container) -> list[str]:
     if spec.network_mode.startswith("container:"):
         names.append(spec.network_mode.partition(":")[2])
     return names
+
+
+def image_declares(record: dict[str, Any]) -> ImageDeclares:
+    """What an image's config says about its ports: EXPOSE, and its CMD and ENTRYPOINT."""
+    config = record.get("Config") or {}
+    exposed = (int(key.partition("/")[0]) for key in config.get("ExposedPorts") or {} if key.partition("/")[0].isdigit())
+    return ImageDeclares(frozenset(exposed), tuple(config.get("Cmd") or ()), tuple(config.get("Entrypoint") or ()))
 
 
 def config_hash(spec: Container) -> str:
@@ -182,6 +205,8 @@ class ContainerKind:
         self.unreachable: dict[str, str] = {}  # host → why observe could not read it
         self.adoptions = AdoptionLedger(ctx.record(ADOPTED))
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe: what a killed apply began
+        self.declares: dict[tuple[str, str], ImageDeclares] = {}  # (host, reference) → its EXPOSE, CMD, ENTRYPOINT
+        self._declared: Declared | None = None
 
     # --- connections ------------------------------------------------------------------------
 
@@ -233,12 +258,14 @@ class ContainerKind:
             if made_on != host and made_on in self.ctx.state.hosts:
                 continue  # the same engine under another host entry: that entry observes it
             if name.endswith(REPLACEMENT_SUFFIX):
-                if (base := replacement_of(name, labels, MANAGED, ADDRESS)) is not None:
+                base = replacement_of(name, labels, MANAGED, ADDRESS)
+                if base is not None and owner_of(labels.get(STATE_LABEL), self.ctx.state.settings.name) == "ours":
                     temporary[base] = summary["Id"]
                 continue
             managed_address = labels.get(ADDRESS, "") if labels.get(MANAGED) == "true" else ""
             if managed_address.startswith("container."):
-                wanted[managed_address.partition(".")[2]] = summary["Id"]
+                if self._sees(managed_address.partition(".")[2], labels, host, summary["Id"], desired):
+                    wanted[managed_address.partition(".")[2]] = summary["Id"]
             elif name in desired:
                 wanted.setdefault(name, summary["Id"])
         alone = {name: temporary[name] for name in temporary if name not in wanted}
@@ -255,6 +282,7 @@ class ContainerKind:
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             references = {spec.image for spec in desired.values()} | {r["Image"] for r in records.values()}
             images = dict(zip(references, pool.map(lambda ref: inspect_image(client, ref), references), strict=True))
+        self.declares.update({(host, ref): image_declares(record) for ref, record in images.items() if record})
         if self.ctx.state.policies.check_healthcheck_binaries:
             checked = {spec.image for spec in desired.values() if spec.healthcheck and spec.healthcheck.test}
             self._read_images(host, client, {ref: images[ref] for ref in checked})
@@ -268,9 +296,18 @@ class ContainerKind:
             adopted = self.adoptions.address_of(host, record["Id"]) == _address(name)
             observed[name] = observation(
                 host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id, recent, adopted,
-                leftovers.get(name),
+                self.ctx.state.settings.name, leftovers.get(name),
             )  # fmt: skip
         return observed
+
+    def _sees(self, name: str, labels: Mapping[str, str], host: str, container_id: str, desired: Mapping[str, Any]) -> bool:
+        """A container reconcile made is ours to observe when it carries our state's name; another
+        state's or a legacy one (no state name) only when we declare its name, to block or claim it,
+        or when we claimed the legacy one before."""
+        owner = owner_of(labels.get(STATE_LABEL), self.ctx.state.settings.name)
+        if owner == "ours" or name in desired:
+            return True
+        return owner == "legacy" and self.adoptions.address_of(host, container_id) == _address(name)
 
     def _read_images(self, host: str, client: docker.APIClient, records: dict[str, dict[str, Any] | None]) -> None:
         """Each image's files from its layers (cached by image id; never pulled, never run), from
@@ -282,9 +319,14 @@ class ContainerKind:
     # --- diff (pure) ------------------------------------------------------------------------
 
     def diff(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
-        action = self._diff(name, desired, observed)
-        recovery = self._recovery(name, desired, observed.data if observed else None)
-        return with_recovery(action, recovery) if recovery is not None else action
+        planned = self._diff(name, desired, observed)
+        seen: SeenContainer | None = observed.data if observed else None
+        recovery = self._recovery(name, desired, seen)
+        if recovery is not None:
+            planned = with_recovery(planned, recovery)
+        if seen is None or not seen.legacy or desired is None or planned.action == "delete":
+            return planned
+        return _with_claim(planned, seen, self.ctx.state.settings.name)
 
     def _recovery(self, name: str, desired: Container | None, seen: SeenContainer | None) -> Recovery | None:
         if seen is None or seen.leftover is None:
@@ -321,7 +363,13 @@ class ContainerKind:
                 return action("noop", [], [])
             shown = desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"})  # secrets dump as (sensitive)
             return action("create", [], created_fields(shown))
-        if not seen.managed:
+        if seen.other_state is not None:
+            if desired is None or desired.state == "absent":
+                return action("noop", [], [])
+            what = f"container {name} on host {seen.host}"
+            reasons, blocked = owned_elsewhere(what, seen.other_state, f"label {STATE_LABEL}")
+            return action("create", reasons, [], blocked)
+        if not seen.managed and not seen.legacy:
             if desired is None or desired.state == "absent":
                 return action("noop", [], [])
             if _matches(desired, seen):
@@ -342,6 +390,8 @@ class ContainerKind:
                 ),
             )
         if desired is None:
+            if seen.legacy:  # made before state names, and this state never claimed it: not ours to delete
+                return action("noop", [], [])
             return action("delete", ["no longer declared"], [])
         if desired.state == "absent":
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
@@ -375,12 +425,21 @@ class ContainerKind:
         if desired is not None and desired.state != "absent":
             policies = self.ctx.state.policies
             found += declared_findings(address, desired, policies)
+            found += lie_findings(address, name, self.declared(), policies)
             if desired.host not in self.unreachable:  # unread, not missing: the action says why
                 found += image_findings(address, desired, self.images.get((desired.host or "", desired.image)), policies)
         seen: SeenContainer | None = observed.data if observed else None
-        if seen is not None and seen.managed:
+        if seen is not None and (seen.managed or seen.legacy):
             found += health_findings(address, seen.health, self.ctx.now)
         return found
+
+    def declared(self) -> Declared:
+        """Every declared container and what its image declares, for the healthcheck lies (once a plan)."""
+        if self._declared is None:
+            containers = self.ctx.state.containers
+            images = {n: d for n, s in containers.items() if (d := self.declares.get((s.host or "", s.image)))}
+            self._declared = Declared(containers, images)
+        return self._declared
 
     # --- apply ------------------------------------------------------------------------------
 
@@ -497,7 +556,10 @@ class ContainerKind:
             init=spec.init or None,
         )
         healthcheck = engine_healthcheck(spec.healthcheck, None)
-        labels = {**spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec), HOST: spec.host or ""}
+        labels = {
+            **spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec), HOST: spec.host or "",
+            STATE_LABEL: self.ctx.state.settings.name,
+        }  # fmt: skip
         return {
             "image": spec.image,
             "name": container_name,
@@ -591,9 +653,12 @@ class ContainerKind:
         if "managed" in paths:
             self.adoptions.record(seen.host, seen.id, _address(seen.name))
             done.append("adopted (recorded as managed; nothing recreated, its labels stay as they were)")
+        if "owner" in paths:
+            self.adoptions.record(seen.host, seen.id, _address(seen.name))
+            done.append(f"claimed for state {self.ctx.state.settings.name} (recorded; nothing recreated)")
         if body:
             update_resources(client, seen.id, body)
-            done.append("updated " + ", ".join(sorted(paths - {"state"})))
+            done.append("updated " + ", ".join(sorted(paths - {"state", "managed", "owner"})))
         if "state" in paths:
             if spec.state == "running":
                 self._wait_for_dependencies(spec, _address(seen.name))
@@ -687,6 +752,21 @@ def _unhealthy_restart(desired: Container, seen: SeenContainer) -> UnhealthyRest
             f"{frees}, or raise unhealthy_restarts_per_hour",
         ),
     )
+
+
+def _with_claim(planned: Action, seen: SeenContainer, state: str) -> Action:
+    """A legacy container (made before state names) that this state declares: claimed with the
+    plan's action. A replace stamps our name on the new container; otherwise apply records the claim
+    (its labels cannot change), so nothing is recreated for it."""
+    how = (
+        f"its replacement carries {STATE_LABEL}={state}"
+        if planned.action == "replace"
+        else f"apply records it as state {state}'s (labels cannot change; nothing is recreated)"
+    )
+    reasons = [*planned.reasons, claim_reason(f"container {seen.name}", how)]
+    changes = [*planned.changes, claim_change("owner", state)]
+    kind: ActionKind = "update" if planned.action == "noop" else planned.action
+    return planned.model_copy(update={"action": kind, "reasons": reasons, "changes": changes})
 
 
 def _matches(desired: Container, seen: SeenContainer) -> bool:

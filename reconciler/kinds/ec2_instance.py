@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from reconciler.clients import quotas
@@ -36,6 +36,7 @@ from reconciler.kinds.ec2_view import (
     twins_by_name,
     vcpu_demand,
 )
+from reconciler.kinds.identity import STATE_TAG, owner_of
 from reconciler.model.spec import Ec2Instance
 from reconciler.plan.digest import digest_json
 from reconciler.plan.schema import Action, Finding
@@ -128,7 +129,7 @@ class Ec2InstanceKind:
         if not regions:
             return {}
         with ThreadPoolExecutor(max_workers=min(len(regions), self.ctx.parallelism)) as pool:
-            per_region = list(pool.map(self._observe_region, regions))
+            per_region = list(pool.map(lambda region: self._observe_region(region, desired), regions))
         observed: dict[str, Observation] = {}
         for found in per_region:
             for name, seen in found.items():
@@ -150,7 +151,9 @@ class Ec2InstanceKind:
             raise AwsUnavailable(f"cannot list the EC2 instances in {region}: {explain(error)}") from None
         return records
 
-    def _observe_region(self, region: str) -> dict[str, SeenInstance]:
+    def _observe_region(self, region: str, desired: Mapping[str, Ec2Instance]) -> dict[str, SeenInstance]:
+        """Our instances; another state's or legacy ones (no state tag) only under a declared
+        name, to block or claim it: ours first, then a legacy one, then another state's."""
         self.ctx.progress("ec2_instance.*", f"listing managed instances in {region}")
         by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in self._live_instances(region, [{"Name": "tag-key", "Values": [ADDRESS_TAG]}]):
@@ -158,10 +161,20 @@ class Ec2InstanceKind:
             if address.startswith("ec2_instance."):
                 by_name[address.partition(".")[2]].append(record)
         found = {}
+        ours = self.ctx.state.settings.name
         for name, records in by_name.items():
-            records.sort(key=lambda r: (str(r.get("LaunchTime", "")), r["InstanceId"]))
-            others = tuple(r["InstanceId"] for r in records[1:])
-            found[name] = seen_instance(records[0], region, others)
+            by_owner: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for record in records:
+                stamped = next((t["Value"] for t in record.get("Tags") or [] if t["Key"] == STATE_TAG), None)
+                by_owner[owner_of(stamped, ours)].append(record)
+            owner = next((o for o in ("ours", "legacy", "another state") if by_owner[o]), "")
+            if owner != "ours" and name not in desired:
+                continue
+            chosen = sorted(by_owner[owner], key=lambda r: (str(r.get("LaunchTime", "")), r["InstanceId"]))
+            seen = seen_instance(chosen[0], region, tuple(r["InstanceId"] for r in chosen[1:]))
+            found[name] = replace(
+                seen, legacy=owner == "legacy", other_state=seen.state_name if owner == "another state" else None
+            )
         return found
 
     def _observe_twins(self, desired: Mapping[str, Ec2Instance], observed: Mapping[str, Observation]) -> dict[str, Observation]:
@@ -261,7 +274,10 @@ class Ec2InstanceKind:
     def diff(self, name: str, desired: Ec2Instance | None, observed: Observation | None) -> Action:
         seen: SeenInstance | None = observed.data if observed else None
         digest = observed.digest if observed else ""
-        return plan_action(name, desired, seen, digest, self.ctx.now, self.quota_needs.get(name), self.may_request_quota)
+        return plan_action(
+            name, desired, seen, digest, self.ctx.now, self.quota_needs.get(name), self.may_request_quota,
+            self.ctx.state.settings.name,
+        )  # fmt: skip
 
     def findings(self, name: str, desired: Ec2Instance | None, observed: Observation | None) -> list[Finding]:
         seen: SeenInstance | None = observed.data if observed else None
@@ -337,7 +353,7 @@ class Ec2InstanceKind:
     def _launch(self, ec2: Any, name: str, spec: Ec2Instance, market: str, fallback: bool = False) -> dict[str, Any]:
         address = _address(name)
         self.ctx.progress(address, f"launching {spec.instance_type} ({market}) in {spec.region}")
-        ours = {ADDRESS_TAG: address, MARKET_TAG: market}
+        ours = {ADDRESS_TAG: address, MARKET_TAG: market, STATE_TAG: self.ctx.state.settings.name}
         if fallback:
             ours[FALLBACK_TAG] = SPOT_CAPACITY
         if spec.protect:
@@ -389,6 +405,10 @@ class Ec2InstanceKind:
         if "tags" in paths or "protect" in paths:
             self._retag(ec2, action.name, spec, seen)
             journal("updated " + " and ".join(sorted(paths & {"tags", "protect"})))
+        if f"tags.{STATE_TAG}" in paths:
+            state = self.ctx.state.settings.name
+            ec2.create_tags(Resources=[seen.instance_id], Tags=[{"Key": STATE_TAG, "Value": state}])
+            journal(f"claimed {seen.instance_id}: tagged {STATE_TAG}={state}")
         running = seen.state in RUNNING
         if "instance_type" in paths:
             if running:
@@ -416,6 +436,7 @@ class Ec2InstanceKind:
         wanted = desired_tags(name, spec)
         put = {k: v for k, v in wanted.items() if seen.tags.get(k) != v}
         put[ADDRESS_TAG] = _address(name)
+        put[STATE_TAG] = self.ctx.state.settings.name
         if spec.protect:
             put[PROTECT_TAG] = "true"
         ec2.create_tags(Resources=[seen.instance_id], Tags=[{"Key": k, "Value": v} for k, v in put.items()])

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reconciler.model.spec import Ec2Instance
+from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason, owned_elsewhere
+from reconciler.model.spec import DEFAULT_STATE_NAME, Ec2Instance
 from reconciler.plan.digest import ABSENT
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
 
@@ -41,6 +42,9 @@ class SeenInstance:
     duplicates: tuple[str, ...] = ()  # other live instances carrying the same address tag (or other twins)
     unmanaged: bool = False  # a twin: no reconciler:address tag, found by its Name tag or id
     claimed_by: tuple[str, ...] = ()  # a twin: other declared names it could be as well
+    state_name: str | None = None  # the state it was made by (our reconciler:state tag); None: none, or a twin
+    other_state: str | None = None  # made by another state: never ours to change
+    legacy: bool = False  # made by reconcile before state names (our address tag, no state tag)
 
 
 def user_tags(tags: Iterable[dict[str, str]]) -> dict[str, str]:
@@ -67,6 +71,7 @@ def seen_instance(
         duplicates=duplicates,
         unmanaged=claimed_by is not None,
         claimed_by=claimed_by or (),
+        state_name=tags.get(STATE_TAG) or None,
     )
 
 
@@ -115,7 +120,7 @@ def vcpu_demand(desired: Ec2Instance | None, seen: SeenInstance | None, now: dat
     """What a launch, start or type change adds to the vCPUs running; None when nothing is added."""
     if desired is None or desired.state != "running" or is_expired(desired, now):
         return None
-    if seen is not None and seen.unmanaged:  # adopted as it runs, or blocked: nothing is launched
+    if seen is not None and (seen.unmanaged or seen.other_state):  # adopted as it runs, or blocked: nothing is launched
         return None
     assert desired.region is not None
     if seen is None or seen.region != desired.region or (seen.ami and seen.ami != desired.ami):
@@ -223,8 +228,37 @@ def plan_action(
     now: datetime,
     quota: QuotaNeed | None = None,
     may_request_quota: bool = False,
+    state: str = DEFAULT_STATE_NAME,
 ) -> Action:
-    """The one action for ``ec2_instance.NAME``. Pure."""
+    """The one action for ``ec2_instance.NAME``. Pure. Another state's instance is never changed (a
+    declaration of its name is blocked); a legacy one (made before state names) is claimed with the
+    action: our state tag added in place."""
+    planned = _plan_action(name, desired, seen, digest, now, quota, may_request_quota, state)
+    if seen is None or not seen.legacy or desired is None or planned.action == "delete":
+        return planned
+    what = f"instance {seen.instance_id}"
+    if planned.action == "replace":
+        how = f"its replacement carries {STATE_TAG}={state}"
+        return planned.model_copy(update={"reasons": [*planned.reasons, claim_reason(what, how)]})
+    return planned.model_copy(
+        update={
+            "action": "update",
+            "reasons": [*planned.reasons, claim_reason(what, f"apply tags it {STATE_TAG}={state} in place")],
+            "changes": [*planned.changes, claim_change(f"tags.{STATE_TAG}", state)],
+        }
+    )
+
+
+def _plan_action(
+    name: str,
+    desired: Ec2Instance | None,
+    seen: SeenInstance | None,
+    digest: str,
+    now: datetime,
+    quota: QuotaNeed | None,
+    may_request_quota: bool,
+    state: str,
+) -> Action:
     address = f"ec2_instance.{name}"
 
     def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
@@ -256,7 +290,15 @@ def plan_action(
     if seen.unmanaged:
         if desired is None or desired.state == "absent" or is_expired(desired, now):
             return action("noop", [f"{seen.instance_id} is not managed by reconcile; left alone"], [])
-        return _adopt_or_block(name, desired, seen, action)
+        return _adopt_or_block(name, desired, seen, action, state)
+    if seen.legacy and desired is None:
+        return action("noop", [f"{seen.instance_id} was made before state names, and this state does not declare it"], [])
+    if seen.other_state is not None:
+        if desired is None or desired.state == "absent" or is_expired(desired, now):
+            return action("noop", [f"{seen.instance_id} belongs to state {seen.other_state}; left alone"], [])
+        what = f"instance {seen.instance_id} ({address})"
+        reasons, blocked = owned_elsewhere(what, seen.other_state, f"tag {STATE_TAG}")
+        return action("create", reasons, [], blocked)
 
     protect = desired.protect if desired is not None else seen.protected
     if desired is None or desired.state == "absent" or is_expired(desired, now):
@@ -327,7 +369,7 @@ def twin_differences(desired: Ec2Instance, seen: SeenInstance) -> list[tuple[str
     return [(field_, is_, declared) for field_, is_, declared in pairs if is_ != declared]
 
 
-def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, action: Callable[..., Action]) -> Action:
+def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, action: Callable[..., Action], state: str) -> Action:
     """A declared instance not found by our tag, with a live twin (same Name tag or id, no
     reconciler:address tag): adopted when exactly one twin matches region, type, AMI, market and
     state; otherwise a blocked create, since launching would make a second instance."""
@@ -365,7 +407,7 @@ def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, action:
                 remedy=remedy.replace("ID", seen.instance_id),
             ),
         )
-    changes = [Change(path=f"tags.{ADDRESS_TAG}", before=None, after=address)]
+    changes = [Change(path=f"tags.{ADDRESS_TAG}", before=None, after=address), claim_change(f"tags.{STATE_TAG}", state)]
     if desired.protect:
         changes.append(Change(path=f"tags.{PROTECT_TAG}", before=None, after="true"))
     wanted_tags = desired_tags(name, desired)
@@ -406,7 +448,7 @@ def instance_findings(
     if quota is not None and quota.unknown_reason:
         message = f"the vCPU quota could not be checked before this launch ({quota.unknown_reason}); it goes ahead unchecked"
         found.append(_warning(address, "quota-unknown", message))
-    if seen is not None and seen.unmanaged:  # a twin: the action says all there is
+    if seen is not None and (seen.unmanaged or seen.other_state):  # a twin, another state's: the action says all
         seen = None
     if desired is not None and seen is not None and seen.market != desired.market and seen.fallback != SPOT_CAPACITY:
         message = (

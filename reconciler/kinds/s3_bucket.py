@@ -15,6 +15,7 @@ from reconciler.clients.crashpoint import crash_point
 from reconciler.clients.journal import Intent
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason, owned_elsewhere, owner_of
 from reconciler.kinds.s3_bucket_recovery import created_by, recovered_view, with_recovery
 from reconciler.kinds.s3_bucket_view import (
     ADDRESS_TAG,
@@ -31,6 +32,7 @@ from reconciler.kinds.s3_bucket_view import (
     reason,
     section_of,
     shown_on_create,
+    stamped_state,
     tag_set,
 )
 from reconciler.model.spec import S3Bucket
@@ -48,7 +50,7 @@ PUBLIC_ACCESS = "PublicAccessBlockConfiguration"
 COUNT_LIMIT = 10_000  # objects counted before a bucket is called "at least this full"
 SECTIONS = ("tags", "versioning", "encryption", "block_public_access", "lifecycle")  # the order apply writes them
 
-Owner = Literal["reconcile", "unmanaged", "another account"]
+Owner = Literal["reconcile", "unmanaged", "another account", "another state", "legacy"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class SeenBucket:
     owner: Owner
     view: dict[str, Any] | None  # observed_view, for the buckets we manage
     objects: int | None = None  # counted for managed buckets no longer declared (capped at COUNT_LIMIT)
+    state: str | None = None  # "another state": the name of the state it belongs to
     recovered: Intent | None = None  # untagged, created by an apply that was killed (s3_bucket_recovery)
 
 
@@ -144,6 +147,11 @@ class S3BucketKind:
             tags = self._get(name, "tags", lambda: client.get_bucket_tagging(Bucket=name).get("TagSet", []))
             address = managed_address(tags)
             ours = address == address_of(name)
+            owner = owner_of(stamped_state(tags), self.ctx.state.settings.name) if ours else None
+            if owner in ("another state", "legacy") and not declared:
+                return None  # another state's, or made before state names and not ours to claim: never planned
+            if owner == "another state":
+                return SeenBucket(name, region, "another state", None, state=stamped_state(tags))
             recovered = created_by(self.intents.get(address_of(name)), self.created.get(name)) if address is None else None
             if not ours and recovered is None and (not declared or address is not None):
                 # undeclared and not ours: not our business; tagged for another address: never adopted
@@ -161,8 +169,8 @@ class S3BucketKind:
         except Gone:
             return None
         # a declared bucket in our account without our tag is read in full: it is adopted if it matches
-        owner: Owner = "reconcile" if ours or recovered is not None else "unmanaged"
-        return SeenBucket(name, region, owner, view, objects, recovered)
+        seen_as: Owner = "legacy" if owner == "legacy" else "reconcile" if ours or recovered is not None else "unmanaged"
+        return SeenBucket(name, region, seen_as, view, objects, recovered=recovered)
 
     def _get(self, name: str, what: str, call: Callable[[], Any]) -> Any:
         """One read; "not configured" is None, a vanished bucket is Gone, anything else names the bucket."""
@@ -218,8 +226,11 @@ class S3BucketKind:
                     remedy="choose another bucket name",
                 ),
             )
+        if seen.owner == "another state":
+            reasons, blocked = owned_elsewhere(f"bucket {name}", seen.state or "", f"tag {STATE_TAG}")
+            return action("create", reasons, [], blocked)
         if seen.owner == "unmanaged" and desired is not None and seen.view is not None:
-            return self._adopt_or_block(name, desired, seen, action)
+            return self._adopt_or_block(name, desired, seen, action, self.ctx.state.settings.name)
         if seen.owner == "unmanaged":
             return action(
                 "create",
@@ -235,11 +246,15 @@ class S3BucketKind:
         if desired is None:
             return action("delete", ["no longer declared"], [], self._delete_blocked(name, seen))
         changes = compare(desired_view(desired), seen.view)
-        if not changes:
-            return action("noop", [], [])
         shown = [Change(path=c.path, before=c.before, after=c.after) for c in changes]
         reasons = [reason(c) for c in changes]
-        if changes[0].path == "region":
+        if seen.owner == "legacy":  # made before state names: our state tag, added in place
+            state = self.ctx.state.settings.name
+            shown.append(claim_change(f"tags.{STATE_TAG}", state))
+            reasons.append(claim_reason(f"bucket {name}", f"apply tags it {STATE_TAG}={state} in place"))
+        if not shown:
+            return action("noop", [], [])
+        if changes and changes[0].path == "region":
             return action(
                 "replace",
                 reasons,
@@ -253,7 +268,7 @@ class S3BucketKind:
         return action("update", reasons, shown)
 
     @staticmethod
-    def _adopt_or_block(name: str, desired: S3Bucket, seen: SeenBucket, action: Callable[..., Action]) -> Action:
+    def _adopt_or_block(name: str, desired: S3Bucket, seen: SeenBucket, action: Callable[..., Action], state: str) -> Action:
         """A declared bucket in our account without our tag: adopted (our tags added, nothing else
         written) when it matches the declaration on every setting; otherwise blocked, naming what differs.
         protect is ours to record, so it is not compared: adoption writes it."""
@@ -261,7 +276,7 @@ class S3BucketKind:
         address = address_of(name)
         differs = [change for change in compare(desired_view(desired), seen.view) if change.path != "protect"]
         if not differs:
-            ours = {ADDRESS_TAG: address, PROTECT_TAG: "true" if desired.protect else "false"}
+            ours = {ADDRESS_TAG: address, PROTECT_TAG: "true" if desired.protect else "false", STATE_TAG: state}
             return action(
                 "update",
                 [f"adopt: unmanaged bucket {name} in {seen.region} matches its declaration; apply adds our tags"],
@@ -348,6 +363,9 @@ class S3BucketKind:
             raise _StepFailed(
                 f"bucket {name} already existed without the tag reconciler:address={address_of(name)}; nothing changed"
             )
+        other = stamped_state(existing)
+        if other and other != self.ctx.state.settings.name:
+            raise _StepFailed(f"bucket {name} already existed and belongs to state {other}; nothing changed")
         done.append(f"created in {region}")
         self._write(name, spec, region, list(SECTIONS), done, fresh=True)
 
@@ -377,7 +395,7 @@ class S3BucketKind:
                 done.append(said)
 
     def _write_tags(self, client: Any, name: str, spec: S3Bucket, fresh: bool) -> str:
-        tags = tag_set(bucket_tags(name, spec))
+        tags = tag_set(bucket_tags(name, spec, self.ctx.state.settings.name))
         self._call(name, "setting tags", lambda: client.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags}))
         return "tagged"
 

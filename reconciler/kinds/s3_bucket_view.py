@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.kinds.identity import STATE_TAG
 from reconciler.model.spec import LifecycleRule, S3Bucket
 
 ADDRESS_TAG = "reconciler:address"
@@ -57,9 +58,11 @@ def desired_view(spec: S3Bucket) -> dict[str, Any]:
     }
 
 
-def bucket_tags(name: str, spec: S3Bucket) -> dict[str, str]:
-    """Every tag the bucket carries: the declared ones and ours."""
-    return {**spec.tags, ADDRESS_TAG: address_of(name), PROTECT_TAG: "true" if spec.protect else "false"}
+def bucket_tags(name: str, spec: S3Bucket, state: str) -> dict[str, str]:
+    """Every tag the bucket carries: the declared ones and ours (address, protect, the state's name)."""
+    return {
+        **spec.tags, ADDRESS_TAG: address_of(name), PROTECT_TAG: "true" if spec.protect else "false", STATE_TAG: state,
+    }  # fmt: skip
 
 
 # --- observed -----------------------------------------------------------------------------------
@@ -125,6 +128,11 @@ def observed_view(
 def managed_address(tags: list[dict[str, str]] | None) -> str | None:
     """The address our tag names, if the bucket carries it."""
     return next((tag["Value"] for tag in tags or [] if tag["Key"] == ADDRESS_TAG), None)
+
+
+def stamped_state(tags: list[dict[str, str]] | None) -> str | None:
+    """The state name our tag names, if the bucket carries it."""
+    return next((tag["Value"] for tag in tags or [] if tag["Key"] == STATE_TAG), None)
 
 
 # --- compare ------------------------------------------------------------------------------------

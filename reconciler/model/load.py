@@ -3,6 +3,7 @@ its place. Files are read in path order and merged by top-level section."""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from reconciler.errors import ConfigError, Diagnostic, ReconcileError
 from reconciler.model.diagnose import diagnostics_from
 from reconciler.model.refs import check_references
-from reconciler.model.source import Document, Path, Position, SourceMap, read_document
+from reconciler.model.source import Document, Path, Place, Position, SourceMap, key_position, read_document, value_position
 from reconciler.model.spec import SECTIONS, State
 from reconciler.model.suggest import did_you_mean
 
@@ -42,65 +43,71 @@ def state_files(directory: FsPath) -> list[FsPath]:
 
 
 class _Merger:
-    """Merges documents section by section, remembering where each piece came from."""
+    """Merges documents section by section, remembering where each piece came from. A file's pieces
+    are taken whole (their data and places, never copied); a mapping two files add to is copied once,
+    when the second one arrives, so the cost is the size of what is merged, not of what is kept."""
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
         self.source = SourceMap()
         self.problems: list[Diagnostic] = []
+        self._shared: set[Path] = set()  # where the data and places are copies of our own, free to change
 
     def add(self, document: Document) -> None:
+        places = document.source.entries
         for section, value in document.data.items():
-            where = document.source.keys[(section,)]
+            place = places[section]
+            where = key_position(place)
             if section not in SECTIONS:
                 self.problems.append(where.diagnostic(f"unknown section {section!r}{did_you_mean(section, SECTIONS)}"))
             elif section == "version":
                 if value != 1 or isinstance(value, bool):
                     self.problems.append(
-                        document.source.values[(section,)].diagnostic(
+                        value_position(place).diagnostic(
                             f"version: unsupported format version {value!r}; this reconcile reads version 1"
                         )
                     )
             elif value is None:
-                self.source.keys.setdefault((section,), where)
+                self.source.entries.setdefault(section, place)
             elif section in LIST_SECTIONS and isinstance(value, list) and isinstance(self.data.get(section), list):
-                offset = len(self.data[section])
-                self.data[section].extend(value)
-                for index in range(len(value)):
-                    self.source.update(document.source.moved((section, index), (section, offset + index)))
+                items, item_places = self._own(self.data, self.source.entries, section, (section,))
+                items.extend(value)
+                item_places.extend(place[3] or ())
             else:
                 depth = 1 if section in RESOURCE_SECTIONS else None
-                self._merge(self.data, section, value, (section,), document.source, depth)
+                self._merge(self.data, self.source.entries, section, value, place, (section,), depth)
 
-    def _merge(self, into: dict[str, Any], key: str, value: Any, path: Path, source: SourceMap, depth: int | None) -> None:
+    def _own(self, into: dict[str, Any], places: dict[str, Place], key: str, path: Path) -> tuple[Any, Any]:
+        """``into[key]`` and its places, copied the first time we change them: a file's mapping may
+        be shared by a YAML alias, and must not grow another file's keys."""
+        if path not in self._shared:
+            self._shared.add(path)
+            into[key] = copy.copy(into[key])
+            file, key_mark, value_mark, children = places[key]
+            places[key] = (file, key_mark, value_mark, copy.copy(children))
+        return into[key], places[key][3]
+
+    def _merge(
+        self, into: dict[str, Any], places: dict[str, Place], key: str, value: Any, place: Place, path: Path, depth: int | None
+    ) -> None:
         """Put ``value`` at ``into[key]``; mappings merge key by key down to ``depth`` levels
         (None: all the way); anything else declared twice is an error naming both places."""
         if key not in into:
             into[key] = value
-            self.source.update(_subtree(source, path))
+            places[key] = place
             return
-        existing = into[key]
-        if isinstance(existing, dict) and isinstance(value, dict) and depth != 0:
-            self.source.keys.setdefault(path, source.keys[path])
+        if isinstance(into[key], dict) and isinstance(value, dict) and isinstance(place[3], dict) and depth != 0:
+            existing, existing_places = self._own(into, places, key, path)
+            children = place[3]
             for child, item in value.items():
-                self._merge(existing, child, item, (*path, child), source, None if depth is None else depth - 1)
+                self._merge(
+                    existing, existing_places, child, item, children[child], (*path, child), None if depth is None else depth - 1
+                )
             return
-        first = self.source.key_or_value(path)
-        here = source.keys.get(path) or source.values[path]
+        first = key_position(places[key])
+        here = key_position(place)
         what = f"{path[0]}.{path[1]}" if len(path) == 2 and path[0] in RESOURCE_SECTIONS else ".".join(map(str, path))
-        self.problems.append(
-            here.diagnostic(
-                f"{what} is declared twice: here and at {first.file}:{first.line}" if first else f"{what} is declared twice"
-            )
-        )
-
-
-def _subtree(source: SourceMap, root: Path) -> SourceMap:
-    size = len(root)
-    return SourceMap(
-        {path: pos for path, pos in source.keys.items() if path[:size] == root},
-        {path: pos for path, pos in source.values.items() if path[:size] == root},
-    )
+        self.problems.append(here.diagnostic(f"{what} is declared twice: here and at {first.file}:{first.line}"))
 
 
 def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LoadedState:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
@@ -91,7 +92,25 @@ def _backend(value: object) -> str:
     return value
 
 
+STATE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+DEFAULT_STATE_NAME = "default"
+
+
+def _state_name(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(STATE_NAME_PATTERN, value):
+        raise ValueError(
+            f"invalid state name {value!r}: use lowercase letters, digits and '-', starting with a letter or digit "
+            "(at most 63), like a compose project name"
+        )
+    return value
+
+
 class Settings(Section):
+    name: Annotated[str, PlainValidator(_state_name), WithJsonSchema({"type": "string", "pattern": STATE_NAME_PATTERN})] = (
+        DEFAULT_STATE_NAME
+    )
+    """This state's name, like a compose project name: apply stamps it on everything it creates (label
+    reconciler.state, tag reconciler:state), and a state sees, changes and deletes only what carries its name."""
     policy_mode: Literal["enforce", "warn"] = "enforce"
     """enforce: a finding of severity error fails `plan`; warn: findings are shown, never fatal."""
     lock: Annotated[str, PlainValidator(_lock), WithJsonSchema({"type": "string"})] | None = None

@@ -9,6 +9,7 @@ from typing import Literal
 from reconciler.model.spec import Container, Policies
 from reconciler.plan.schema import Finding
 from reconciler.policies.healthcheck import SEVERITY, healthcheck_problems
+from reconciler.policies.healthcheck_lies import CANNOT_FAIL, Declared, healthcheck_lies
 from reconciler.policies.image_view import ImageView
 
 RESTART_WINDOW = timedelta(hours=1)
@@ -83,6 +84,18 @@ def image_findings(address: str, spec: Container, image: ImageView | None, polic
         _finding(SEVERITY[p.code], address, p.code, p.message, p.remedy)
         for p in healthcheck_problems(spec.healthcheck.test, image)
     ]
+
+
+def lie_findings(address: str, name: str, declared: Declared, policies: Policies) -> list[Finding]:
+    """Healthchecks that cannot tell the truth (see healthcheck_lies). A check that cannot fail is
+    an error where policies.require_healthcheck makes a missing one an error (it is no check at
+    all), a warning otherwise; a process grep or a probe of another service is a warning (it can
+    still catch something, and a probe's port ownership is read from declarations)."""
+    found = []
+    for lie in healthcheck_lies(name, declared):
+        severity: Literal["error", "warning"] = "error" if lie.code == CANNOT_FAIL and policies.require_healthcheck else "warning"
+        found.append(_finding(severity, address, lie.code, lie.message, lie.remedy))
+    return found
 
 
 def failing_checks(count: int) -> str:

@@ -23,15 +23,41 @@ MARKER_COMMENT = "<!-- reconcile:plan -->"  # lets a workflow find and update it
 FULL_PLAN_HINT = "the saved plan file (the workflow's `plan` artifact), or `reconcile plan` run locally"
 
 
-def _code(text: str) -> str:
-    """Inline code that no backtick or pipe in ``text`` can break out of."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+_MARKUP = re.compile(r"([\\`*_\[\]<>&|~!])")  # what could start a span, a link, HTML or a table cell
+_PINGS = re.compile(r"([@#])(?=[\w-])")  # @user, @org/team, #123: GitHub notifies or cross-links them
+WORD_JOINER = "\u2060"  # invisible; it keeps '@' from touching the name, so no mention is made
+
+
+def _one_line(text: str) -> str:
+    """A blank line would end the paragraph, the list item or the HTML block the text is in."""
+    return " ".join(text.split())
+
+
+def inert(text: str) -> str:
+    """Untrusted prose (a health log's last output, an error that quotes YAML, an image name) as
+    plain text: one line, everything that could start markup escaped, no mention, no reference."""
+    return _PINGS.sub(lambda m: m.group(1) + WORD_JOINER, _MARKUP.sub(r"\\\1", _one_line(text)))
+
+
+def inert_html(text: str) -> str:
+    """The same, for text inside an HTML element (a <summary>)."""
+    return _PINGS.sub(lambda m: m.group(1) + WORD_JOINER, html.escape(_one_line(text)))
+
+
+def code(text: str, in_table: bool = False) -> str:
+    """Inline code that no backtick, newline or pipe in ``text`` can break out of (GitHub makes no
+    mention or link inside code)."""
+    flat = " ".join(text.splitlines())
+    if in_table:
+        flat = flat.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text.replace('|', '&#124;')}{pad}{fence}"
+    pad = " " if flat.startswith("`") or flat.endswith("`") or (flat.startswith(" ") and flat.endswith(" ")) else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
 
 
-def _fenced(body: str, language: str = "") -> str:
+def fenced(body: str, language: str = "") -> str:
+    """A code block whose fence is longer than any run of backticks in ``body``."""
     longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=2)
     fence = "`" * (longest + 1)
     return f"{fence}{language}\n{body.rstrip(chr(10))}\n{fence}\n"
@@ -60,18 +86,18 @@ def _action_lines(action: Action) -> str:
 
 def _details(action: Action) -> str:
     why = f" ({'; '.join(action.reasons)})" if action.reasons else ""
-    head = f"{ICONS.get(action.action, '')} <code>{html.escape(MARKERS[action.action])} {html.escape(action.address)}</code> "
-    head += html.escape(WHAT[action.action] + why)
+    head = f"{ICONS.get(action.action, '')} <code>{inert_html(MARKERS[action.action] + ' ' + action.address)}</code> "
+    head += inert_html(WHAT[action.action] + why)
     if action.blocked:
         head += " — <b>blocked</b>"
     parts = [f"<details><summary>{head}</summary>\n\n"]
     if action.blocked:
-        parts.append(f"**Blocked:** {action.blocked.reason}  \n**Remedy:** {action.blocked.remedy}\n\n")
+        parts.append(f"**Blocked:** {inert(action.blocked.reason)}  \n**Remedy:** {inert(action.blocked.remedy)}\n\n")
     diff = _document_diff(action)
     if diff is not None:
-        parts.append(_fenced(diff, "diff"))
+        parts.append(fenced(diff, "diff"))
     elif action.changes:
-        parts.append(_fenced(_action_lines(action), "diff" if action.action in ("create", "delete") else ""))
+        parts.append(fenced(_action_lines(action), "diff" if action.action in ("create", "delete") else ""))
     parts.append("\n</details>\n")
     return "".join(parts)
 
@@ -85,8 +111,8 @@ def _document_diff(action: Action) -> str | None:
 
 
 def _finding_line(finding: Finding) -> str:
-    remedy = f" — {finding.remedy}" if finding.remedy else ""
-    return f"- **{finding.severity}** {_code(finding.address)} `{finding.code}`: {finding.message}{remedy}\n"
+    remedy = f" — {inert(finding.remedy)}" if finding.remedy else ""
+    return f"- **{finding.severity}** {code(finding.address)} {code(finding.code)}: {inert(finding.message)}{remedy}\n"
 
 
 def _delta(before: Decimal, after: Decimal) -> str:
@@ -116,24 +142,24 @@ def _costs(plan: Plan) -> str:
         return " | ".join(f"{mark}{cell}{mark}" for cell in shown)
 
     for line in costs.lines:
-        what = line.description.replace("|", "&#124;")
+        what = inert(line.description)
         numbers = cells((line.monthly_usd_before, line.monthly_usd), (line.one_off_usd_before, line.one_off_usd))
-        rows.append(f"| {_code(line.address)} | {what} | {numbers} |")
+        rows.append(f"| {code(line.address, in_table=True)} | {what} | {numbers} |")
     totals = cells((costs.monthly_usd_before, costs.monthly_usd), (costs.one_off_usd_before, costs.one_off_usd), bold=True)
     rows.append(f"| **Total** | | {totals} |")
     return "### Cost change\n\n" + "\n".join(rows) + "\n\n"
 
 
-def _head(plan: Plan) -> str:
-    parts = [MARKER_COMMENT + "\n", "## reconcile plan\n\n"]
+def _head(plan: Plan, heading: str) -> str:
+    parts = [MARKER_COMMENT + "\n", heading]
     if plan.state.git is not None:
         git = plan.state.git
-        where = f" on `{git.branch}`" if git.branch else ""
+        where = f" on {code(git.branch)}" if git.branch else ""
         dirty = " (with uncommitted changes)" if git.dirty else ""
-        parts.append(f"State `{plan.state.dir}` at `{git.commit[:12]}`{where}{dirty}.\n\n")
+        parts.append(f"State {code(plan.state.dir)} at {code(git.commit[:12])}{where}{dirty}.\n\n")
     destroys = [a for a in plan.actions if a.action in ("delete", "replace")]
     if destroys:
-        shown = ", ".join(_code(a.address) for a in destroys[:20])
+        shown = ", ".join(code(a.address) for a in destroys[:20])
         more = f" and {len(destroys) - 20} more" if len(destroys) > 20 else ""
         parts.append(f"> [!WARNING]\n> **Destroys:** {shown}{more}\n\n")
     if any(a.is_change or a.blocked for a in plan.actions):
@@ -152,7 +178,7 @@ def _needs_a_human(plan: Plan) -> Iterable[str]:
         yield f"### Blocked ({len(blocked)})\n\n"
         for action in blocked:
             assert action.blocked is not None
-            yield f"- {_code(action.address)}: {action.blocked.reason} — *{action.blocked.remedy}*\n"
+            yield f"- {code(action.address)}: {inert(action.blocked.reason)} — *{inert(action.blocked.remedy)}*\n"
         yield "\n"
     errors = plan.errors()
     if errors:
@@ -171,7 +197,7 @@ def _the_rest(plan: Plan) -> Iterable[str]:
             groups.setdefault(action.host, []).append(action)
         for host, actions in sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or "")):
             if len(groups) > 1:
-                yield f"#### Docker host {_code(host)}\n\n" if host else "#### AWS and documents\n\n"
+                yield f"#### Docker host {code(host)}\n\n" if host else "#### AWS and documents\n\n"
             for action in actions:
                 yield _details(action)
         yield "\n"
@@ -183,9 +209,10 @@ def _the_rest(plan: Plan) -> Iterable[str]:
         yield "\n"
 
 
-def render_markdown(plan: Plan, limit: int = COMMENT_LIMIT) -> str:
-    """The comment, never longer than ``limit`` characters; the summary is never dropped."""
-    head = _head(plan)
+def render_markdown(plan: Plan, limit: int = COMMENT_LIMIT, heading: str = "## reconcile plan\n\n") -> str:
+    """The comment, never longer than ``limit`` characters; the summary is never dropped.
+    ``heading`` is markdown of ours (e.g. why an apply refused, above the fresh plan)."""
+    head = _head(plan, heading)
     pieces = [*_needs_a_human(plan), _costs(plan), *_the_rest(plan)]
     pieces = [piece for piece in pieces if piece]
     note_room = 400

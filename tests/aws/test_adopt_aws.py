@@ -61,6 +61,7 @@ def test_an_imported_bucket_is_adopted_by_a_tag_update_only(tmp_path: Path, aws:
         "cost-center": "42",
         "reconciler:address": f"s3_bucket.{BUCKET}",
         "reconciler:protect": "true",
+        "reconciler:state": "default",
     }
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
 
@@ -115,6 +116,7 @@ def test_an_imported_instance_is_adopted_by_a_tag_update_not_launched_again(tmp_
         "team": "ml",
         "reconciler:address": "ec2_instance.build-box",
         "reconciler:protect": "true",
+        "reconciler:state": "default",
     }
 
 

@@ -1,4 +1,4 @@
-"""The seeds' story end to end on moto's server: the docs say Spot $19.13; the worker really runs
+"""The known-issues report's story (docs/field-reports/known-issues-phase2.md) end to end on moto's server: the docs say Spot $19.13; the worker really runs
 On-Demand (launched here through boto3 with our address tag and On-Demand lifecycle, as a fallback
 launch leaves it); then `docs --check` fails, the plan reports spot-fallback with +$38.67, and
 `docs` writes $57.80 into the generated doc and between the markers, leaving the rest byte for byte."""

@@ -114,6 +114,7 @@ def test_lifecycle_create_noop_stop_start_resize_absent(tool: Tool) -> None:
         "Project": "bqx-ml",
         "reconciler:address": "ec2_instance.worker",
         "reconciler:market": "on-demand",
+        "reconciler:state": "default",
     }
     assert (instance["InstanceType"], instance["State"]["Name"]) == ("c7i.8xlarge", "running")
 

@@ -4,6 +4,7 @@ against moto's server (the EC2 kind looks for instances; none run here, so decla
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ cost_docs:
   - path: docs/analysis.md
     mode: markers
 """
+FIELD_REPORTS = Path(__file__).resolve().parents[2] / "docs" / "field-reports"
 HAND_WRITTEN = "Ours.\r\n| worker | <!-- reconcile:cost ec2_instance.phase2-worker.total -->$0.00<!-- /reconcile:cost --> |\r\nno newline at the end"
 
 
@@ -39,6 +41,7 @@ def repo(tmp_path: Path) -> Path:
     (tmp_path / "desired_state" / "state.yaml").write_text(STATE)
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "analysis.md").write_bytes(HAND_WRITTEN.encode())
+    shutil.copytree(FIELD_REPORTS, tmp_path / "docs" / "field-reports")  # "$19.13", "Spot": and not a cost doc
     return tmp_path
 
 
@@ -60,6 +63,9 @@ def test_docs_check_fails_with_a_diff_then_docs_writes_then_check_passes(aws: Mo
     current = reconcile("docs", "desired_state", "--check", cwd=repo)
     assert current.returncode == 0, current.stdout + current.stderr
     assert current.stdout == "" or "cost docs are current" in current.stdout
+    assert "field-reports" not in stale.stdout + wrote.stdout  # only declared docs are read or written
+    for report in FIELD_REPORTS.iterdir():
+        assert (repo / "docs" / "field-reports" / report.name).read_bytes() == report.read_bytes()
 
 
 def test_an_unknown_marker_key_is_an_error_at_its_line(aws: MotoServer, repo: Path, reconcile: Run) -> None:

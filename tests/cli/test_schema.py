@@ -9,9 +9,17 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
 
-from reconciler.model.source import yaml_parser
 from tests.cli.conftest import EXAMPLE, REPO, Run
+
+
+class _TextTimestamps(SafeConstructor):
+    """YAML 1.2, as editors read it: a timestamp is a string."""
+
+
+_TextTimestamps.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +45,8 @@ def test_the_command_prints_a_valid_2020_12_schema(reconcile: Run) -> None:
 
 def test_the_schema_accepts_every_example_file(schema: dict[str, Any]) -> None:
     validator = Draft202012Validator(schema)
-    yaml = yaml_parser()  # YAML 1.2, as editors read it: a timestamp is a string
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _TextTimestamps
     for file in yaml_files(EXAMPLE):
         errors = [error.message for error in validator.iter_errors(yaml.load(file.read_text()))]
         assert errors == [], f"{file}: {errors}"

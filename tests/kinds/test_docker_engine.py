@@ -8,14 +8,16 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import docker
 import pytest
+from ruamel.yaml import YAML
 
 from tests.support.docker_engine import DEMO_IMAGES, TEST_IMAGE, TEST_LABEL, image_files
 
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
 
 
@@ -103,6 +105,32 @@ def test_the_redis_stand_in_listens_on_the_port_of_its_command(docker_client: do
         assert time.monotonic() < end, result.output
         time.sleep(0.1)
     assert container.exec_run(["sh", "-c", f"nc -z 127.0.0.1 {port + 1} || exit 1"]).exit_code == 1
+
+
+def test_the_publishers_healthcheck_passes_only_while_it_publishes(docker_client: docker.DockerClient) -> None:
+    """The example's check reads the publisher's own heartbeat: it passes once a tick reaches redis,
+    and never for a publisher that cannot publish, though redis is up for both."""
+    example = YAML(typ="safe").load((REPO / "desired_state" / "vps" / "containers.yaml").read_text())
+    kind, command = example["containers"]["quantum_market_publisher"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    port = 16380  # not 6379: a real redis may run on this machine
+    assert_port_free(port)
+    assert_port_free(port + 1)
+    run(docker_client, "reconciler-demo/redis:1", command=["redis-server", "--port", str(port)])
+    publishing = run(
+        docker_client, "reconciler-demo/publisher:1", environment={"REDIS_ADDR": f"127.0.0.1:{port}", "PUBLISH_INTERVAL": "1"}
+    )
+    stuck = run(
+        docker_client, "reconciler-demo/publisher:1", environment={"REDIS_ADDR": f"127.0.0.1:{port + 1}", "PUBLISH_INTERVAL": "1"}
+    )
+    end = time.monotonic() + 15
+    while (result := publishing.exec_run(["sh", "-c", command])).exit_code != 0:
+        assert time.monotonic() < end, (result.output, publishing.logs())
+        time.sleep(0.2)
+    while b"not reachable" not in stuck.logs():  # it has tried, and failed, at least once
+        assert time.monotonic() < end, stuck.logs()
+        time.sleep(0.2)
+    assert stuck.exec_run(["sh", "-c", command]).exit_code != 0
 
 
 def test_sleep_under_init_stops_at_once(docker_client: docker.DockerClient) -> None:

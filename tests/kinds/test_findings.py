@@ -59,6 +59,30 @@ def test_an_image_that_is_not_on_the_host_is_a_warning_not_a_pull(tmp_path: Path
     plan = reconcile("plan", "desired_state")
     assert plan.returncode == 0
     assert "warning container.web: image-not-local" in plan.stdout
+    assert "warning container.web: healthcheck-cannot-fail: the healthcheck cannot fail (`true` always succeeds" in plan.stdout
+
+
+def test_a_healthcheck_that_probes_its_dependency_is_caught_from_the_images_expose(tmp_path: Path, reconcile: Reconcile) -> None:
+    """db declares no port: the one it listens on comes from its image's EXPOSE, read by the plan."""
+    write(
+        tmp_path,
+        """\
+        containers:
+          db: {image: reconciler-demo/redis:1, network_mode: host, healthcheck: {test: [CMD-SHELL, "nc -z 127.0.0.1 6379"]}}
+          worker:
+            image: reconciler-demo/publisher:1
+            network_mode: host
+            depends_on: [db]
+            healthcheck: {test: [CMD-SHELL, "nc -z 127.0.0.1 6379 || exit 1"]}
+        """,
+    )
+    plan = reconcile("plan", "desired_state")
+    assert plan.returncode == 0  # a warning
+    assert (
+        "warning container.worker: healthcheck-probes-other-service: the healthcheck probes 127.0.0.1:6379, which is "
+        "db's port (image EXPOSE 6379), not worker" in plan.stdout
+    )
+    assert "container.db: healthcheck-probes" not in plan.stdout
 
 
 def test_a_container_that_turns_unhealthy_is_reported_with_its_output(tmp_path: Path, reconcile: Reconcile) -> None:

@@ -65,7 +65,7 @@ def running_moto_server() -> Iterator[MotoServer]:
             stderr=log,
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60  # a loaded 2-core CI machine is slow to start it
             while not _answers(url):
                 if process.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
@@ -78,3 +78,4 @@ def running_moto_server() -> Iterator[MotoServer]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()

@@ -22,6 +22,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 RECORD: dict[str, Any] = json.loads((FIXTURES / "inspect_container.json").read_text())
 IMAGE: dict[str, Any] = json.loads((FIXTURES / "inspect_image_busybox.json").read_text())
 RECORD["Config"]["Labels"]["reconciler.managed"] = "true"  # captured under another value, away from test cleanup
+RECORD["Config"]["Labels"]["reconciler.state"] = "default"  # made by the state of that name (the default)
 RECORD["State"].update(Status="running", Running=True)  # captured between create and start
 
 SPEC: dict[str, Any] = {

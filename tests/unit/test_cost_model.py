@@ -1,4 +1,4 @@
-"""The cost model and the catalog, pure: the seeds' numbers exactly, rounding half-up, overrides
+"""The cost model and the catalog, pure: the field reports' numbers (docs/field-reports/) exactly, rounding half-up, overrides
 over the catalog, the findings."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def line(report: CostReport, address: str) -> Any:
     return next(item for item in report.lines() if item.address == address)
 
 
-def test_the_seeds_spot_worker_documents_19_13() -> None:
+def test_the_field_reports_spot_worker_documents_19_13() -> None:
     worker = line(report_for(seed_state()), "ec2_instance.phase2-worker")
     assert worker.market == "spot"
     assert worker.amount == Decimal("19.125")

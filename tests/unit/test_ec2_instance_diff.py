@@ -239,9 +239,13 @@ def test_one_matching_twin_is_adopted_by_our_tags_only() -> None:
     assert action.reasons == ["adopt: unmanaged instance i-0twin matches its declaration; apply adds our tags"]
     assert [(c.path, c.before, c.after) for c in action.changes] == [
         ("tags.reconciler:address", None, "ec2_instance.worker"),
+        ("tags.reconciler:state", None, "default"),
         ("tags.reconciler:protect", None, "true"),
     ]
-    assert [c.path for c in diff(spec(), TWIN).changes] == ["tags.reconciler:address"]  # protect: false writes none
+    assert [c.path for c in diff(spec(), TWIN).changes] == [  # protect: false writes none
+        "tags.reconciler:address",
+        "tags.reconciler:state",
+    ]
     assert vcpu_demand(spec(), TWIN, NOW) is None  # no quota is asked: nothing is launched
     assert instance_findings("worker", spec(), replace(TWIN, market="on-demand"), None) == []
 

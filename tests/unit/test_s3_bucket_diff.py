@@ -277,8 +277,9 @@ def test_an_unmanaged_twin_that_matches_is_adopted_by_adding_our_tags() -> None:
         f"update s3_bucket.{NAME} (adopt: unmanaged bucket {NAME} in us-east-1 matches its declaration; apply adds our tags)",
         f"tags.reconciler:address: None → 's3_bucket.{NAME}'",
         "tags.reconciler:protect: None → 'true'",
+        "tags.reconciler:state: None → 'default'",
     ]
-    assert diff(spec(protect=False), twin())[-1] == "tags.reconciler:protect: None → 'false'"
+    assert diff(spec(protect=False), twin())[-2] == "tags.reconciler:protect: None → 'false'"
     assert diff(None, twin()) == [f"noop s3_bucket.{NAME}"]  # not declared: left alone
 
 
