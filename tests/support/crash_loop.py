@@ -53,7 +53,9 @@ def state_text(prefix: str, commands: dict[int, int], buckets: tuple[str, ...]) 
             "    network_mode: none",
             "    init: true",
             "    stop_grace_period: 1s",
-            "    healthcheck: {test: [CMD-SHELL, 'true'], interval: 1s, timeout: 1s, retries: 2}",
+            # a generous timeout: on a loaded machine a 1 s one fails `true` itself, and the round fails
+            # for the load, not for the kill
+            "    healthcheck: {test: [CMD-SHELL, 'true'], interval: 1s, timeout: 10s, retries: 3}",
         ]
         if depends:
             lines.append(f"    depends_on: [{depends}]")
