@@ -62,6 +62,8 @@ from botocore import xform_name  # noqa: E402
 from timing import RECONCILE, BenchFailed, Timed, git_revision, median_wall, reconcile, say  # noqa: E402
 
 import reconciler.clients.aws as aws_clients  # noqa: E402
+import reconciler.kinds.ec2_instance  # noqa: E402  # imported when planned; here first, so that its connect is wrapped
+import reconciler.kinds.s3_bucket  # noqa: E402, F401
 from reconciler.kinds.base import RunContext  # noqa: E402
 from reconciler.model.load import load_state  # noqa: E402
 from reconciler.planner import make_plan  # noqa: E402

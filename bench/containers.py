@@ -1,6 +1,6 @@
 """reconcile against the raw Docker floor, for N containers with healthchecks.
 
-    bench/run [--n 100 500] [--rounds 3] [--health-interval 10m] [--keep-engine]
+    bench/run [--n 100 500] [--rounds 3] [--health-interval 10m] [--keep-engine] [--engine NAME] [--no-create-floor]
 
 Everything runs on a dedicated engine, `RECONCILER_ENGINE_NAME=bench scripts/docker-engine`
 (unix:///run/reconciler-bench-docker.sock), never on the shared one the tests use. For each N:
@@ -9,10 +9,13 @@ Everything runs on a dedicated engine, `RECONCILER_ENGINE_NAME=bench scripts/doc
                   the same image, command, healthcheck, init, network mode and as many labels as
                   reconcile sets; measured before and after the reconcile figures (mean of the two).
   cold apply      `reconcile apply DIR --auto-approve` of a state of N such containers, from none.
-  floor observe   docker SDK: one list call + inspect of the N containers, 10 threads.
+  floor observe   docker SDK: one list call + inspect of the N containers, 10 threads, in this process.
+  process floor   the same as a new process: `python -c` that imports the docker SDK, connects
+                  (version="auto": one /version call, as reconcile makes), lists and inspects. This is
+                  the floor of the no-op plan's target (issue 18): python start + list + inspect.
   no-op plan      `reconcile plan DIR` once apply has converged.
   one-change plan the same with one container's command edited (a replace).
-  Observe floor, no-op plan and one-change plan are interleaved for --rounds rounds; medians shown.
+  Observe floors, no-op plan and one-change plan are interleaved for --rounds rounds; medians shown.
   After each no-op plan, reconcile's own load_state and ContainerKind.observe are re-timed in this
   process, to show where a plan's time goes (start-up, YAML, Docker calls, the rest).
 
@@ -54,16 +57,17 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from timing import PYTHON, RECONCILE, REPO, BenchFailed, Timed, git_revision, median_wall, say
+from timing import PYTHON, RECONCILE, REPO, BenchFailed, Timed, children_cpu, git_revision, say
 from timing import reconcile as reconcile_process
 
 from reconciler.kinds.base import RunContext
 from reconciler.kinds.container import ContainerKind
 from reconciler.model.load import load_state
 
-ENGINE_NAME = "bench"
+ENGINE_NAME = "bench"  # --engine NAME: RECONCILER_ENGINE_NAME of scripts/docker-engine
 ENGINE_HOST = f"unix:///run/reconciler-{ENGINE_NAME}-docker.sock"
 ENGINE_PIDFILE = Path(f"/run/reconciler-{ENGINE_NAME}-docker.pid")
+VERSION_BUDGET = 0.15  # reconcile --version <= python start + this (issue 18)
 IMAGE = "reconciler-test/busybox:1"
 BENCH_LABEL = "reconcile-bench"  # on every container this benchmark makes (reconciler.* is reserved in a state)
 THREADS = 10  # the floor's threads; reconcile's settings.parallelism defaults to 10 as well
@@ -152,7 +156,7 @@ def remove_bench_containers() -> tuple[int, float]:
 
 
 def health_engine_form(interval_s: float) -> dict[str, Any]:
-    return {"Test": ["CMD-SHELL", "true"], "Interval": int(interval_s * 1e9), "Timeout": 5 * 10**9, "Retries": 3}
+    return {"Test": ["CMD-SHELL", "test -d /tmp"], "Interval": int(interval_s * 1e9), "Timeout": 5 * 10**9, "Retries": 3}
 
 
 def floor_create(n: int, interval_s: float) -> float:
@@ -189,6 +193,32 @@ def floor_create(n: int, interval_s: float) -> float:
     return seconds
 
 
+def use_engine(name: str) -> None:
+    global ENGINE_NAME, ENGINE_HOST, ENGINE_PIDFILE
+    ENGINE_NAME = name
+    ENGINE_HOST = f"unix:///run/reconciler-{name}-docker.sock"
+    ENGINE_PIDFILE = Path(f"/run/reconciler-{name}-docker.pid")
+
+
+FLOOR_PROCESS = f"""
+import sys
+from concurrent.futures import ThreadPoolExecutor
+import docker
+api = docker.APIClient(base_url=sys.argv[1], version="auto", max_pool_size={THREADS + 2})
+with ThreadPoolExecutor({THREADS}) as pool:
+    records = list(pool.map(api.inspect_container, [c["Id"] for c in api.containers(all=True)]))
+print(len(records))
+"""
+
+
+def floor_process() -> tuple[float, float, int]:
+    """The no-op plan's floor: a new python process that imports the docker SDK, lists and inspects
+    every container, THREADS at a time. (wall seconds, CPU seconds, count)."""
+    started, cpu = time.monotonic(), children_cpu()
+    done = subprocess.run([str(PYTHON), "-c", FLOOR_PROCESS, ENGINE_HOST], capture_output=True, text=True, check=True)
+    return time.monotonic() - started, children_cpu() - cpu, int(done.stdout.strip())
+
+
 def floor_observe() -> tuple[float, int]:
     """One list call, then inspect every listed container, THREADS at a time. (seconds, count)."""
     started = time.monotonic()
@@ -205,9 +235,26 @@ def reconcile(*args: str, cwd: Path, expect: str) -> Timed:
     return reconcile_process(*args, cwd=cwd, expect=expect, env={"DOCKER_HOST": ENGINE_HOST})
 
 
-def startup_costs(rounds: int = 5) -> tuple[float, float]:
-    """Median wall time of `python -c pass` (the interpreter) and `reconcile --version`."""
-    return median_wall([str(PYTHON), "-c", "pass"], rounds), median_wall([str(RECONCILE), "--version"], rounds)
+def timed_process(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``argv``."""
+    started, cpu = time.monotonic(), children_cpu()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    return time.monotonic() - started, children_cpu() - cpu
+
+
+def startup_costs(rounds: int) -> tuple[float, float, float, float]:
+    """`python -c pass` (the interpreter) and `reconcile --version`, alternated ``rounds`` times on
+    a shared machine (after one warm-up of each): their wall medians, the median of each round's
+    wall difference, and the median of each round's CPU difference."""
+    timed_process([str(PYTHON), "-c", "pass"])
+    timed_process([str(RECONCILE), "--version"])
+    pairs = [(timed_process([str(PYTHON), "-c", "pass"]), timed_process([str(RECONCILE), "--version"])) for _ in range(rounds)]
+    return (
+        statistics.median(p[0] for p, _ in pairs),
+        statistics.median(v[0] for _, v in pairs),
+        statistics.median(v[0] - p[0] for p, v in pairs),
+        statistics.median(v[1] - p[1] for p, v in pairs),
+    )
 
 
 def plan_phases(state: Path) -> tuple[float, float]:
@@ -236,7 +283,7 @@ def write_state(directory: Path, n: int, health_interval: str, changed: int | No
             "    network_mode: none",
             "    init: true",
             f"    stop_grace_period: {STOP_SECONDS}s",
-            f"    healthcheck: {{test: [CMD-SHELL, 'true'], interval: {health_interval}, timeout: 5s, retries: 3}}",
+            f"    healthcheck: {{test: [CMD-SHELL, 'test -d /tmp'], interval: {health_interval}, timeout: 5s, retries: 3}}",
             f"    labels: {{{BENCH_LABEL}: state}}",
         ]
     (directory / "containers.yaml").write_text("\n".join(lines) + "\n")
@@ -250,6 +297,8 @@ class Figures:
     n: int
     create_floor: list[float]
     observe_floor: list[float]
+    process_floor: list[float]
+    process_floor_cpu: list[float]
     cold_apply: Timed
     noop_plan: list[Timed]
     change_plan: list[Timed]
@@ -266,11 +315,11 @@ def mem_available_gib() -> float:
     return float("nan")
 
 
-def measure(n: int, rounds: int, interval_s: float, health_interval: str, work: Path) -> Figures:
+def measure(n: int, rounds: int, interval_s: float, health_interval: str, work: Path, with_create_floor: bool) -> Figures:
     state = work / f"state-{n}"
     state.mkdir()
     say(f"N={n}: floor create (1 of 2)")
-    create_floor = [floor_create(n, interval_s)]
+    create_floor = [floor_create(n, interval_s)] if with_create_floor else []
     count, seconds = remove_bench_containers()
     say(f"N={n}: removed {count} floor containers in {seconds:.1f} s")
 
@@ -284,6 +333,8 @@ def measure(n: int, rounds: int, interval_s: float, health_interval: str, work: 
     memory = mem_available_gib()
 
     observe: list[float] = []
+    process: list[float] = []
+    process_cpu: list[float] = []
     noop: list[Timed] = []
     change: list[Timed] = []
     phases: list[tuple[float, float]] = []
@@ -293,6 +344,11 @@ def measure(n: int, rounds: int, interval_s: float, health_interval: str, work: 
         if seen != n:
             raise BenchFailed(f"floor observe saw {seen} containers, expected {n}")
         observe.append(seconds)
+        seconds, cpu, seen = floor_process()
+        if seen != n:
+            raise BenchFailed(f"process floor saw {seen} containers, expected {n}")
+        process.append(seconds)
+        process_cpu.append(cpu)
         write_state(state, n, health_interval)
         noop.append(reconcile("plan", str(state), cwd=work, expect="No changes."))
         phases.append(plan_phases(state))
@@ -301,12 +357,13 @@ def measure(n: int, rounds: int, interval_s: float, health_interval: str, work: 
 
     count, seconds = remove_bench_containers()
     say(f"N={n}: removed {count} reconcile containers in {seconds:.1f} s")
-    say(f"N={n}: floor create (2 of 2)")
-    create_floor.append(floor_create(n, interval_s))
-    count, seconds = remove_bench_containers()
-    say(f"N={n}: removed {count} floor containers in {seconds:.1f} s")
+    if with_create_floor:
+        say(f"N={n}: floor create (2 of 2)")
+        create_floor.append(floor_create(n, interval_s))
+        count, seconds = remove_bench_containers()
+        say(f"N={n}: removed {count} floor containers in {seconds:.1f} s")
     loads, observes = [p[0] for p in phases], [p[1] for p in phases]
-    return Figures(n, create_floor, observe, cold, noop, change, loads, observes, running, memory)
+    return Figures(n, create_floor, observe, process, process_cpu, cold, noop, change, loads, observes, running, memory)
 
 
 # --- the report -----------------------------------------------------------------------------------
@@ -318,8 +375,11 @@ def verdict(seconds: float, budget: float) -> str:
 
 def report(f: Figures, rounds: int, health_interval: str) -> list[str]:
     """The table for one N; returns the MISSED lines."""
-    create = statistics.mean(f.create_floor)
+    create = statistics.mean(f.create_floor) if f.create_floor else float("nan")
     observe = statistics.median(f.observe_floor)
+    process = statistics.median(f.process_floor)
+    process_cpu = statistics.median(f.process_floor_cpu)
+    noop_cpu = statistics.median(t.cpu for t in f.noop_plan)
     noop_wall = statistics.median(t.wall for t in f.noop_plan)
     noop_work = statistics.median(t.work for t in f.noop_plan)
     change_wall = statistics.median(t.wall for t in f.change_plan)
@@ -330,24 +390,30 @@ def report(f: Figures, rounds: int, health_interval: str) -> list[str]:
     def spread(values: list[float]) -> str:
         return ", ".join(f"{v:.3f}" for v in values)
 
-    rows: list[tuple[str, float, str, str, str]] = [
+    apply_rows: list[tuple[str, float, str, str, str]] = [
         (f"floor: create+start {f.n} (SDK, {THREADS} threads)", create, "1.00", "", ""),
-        (f"floor: list + inspect {f.n} (SDK, {THREADS} threads)", observe, "1.00", "", ""),
         ("reconcile apply, cold: wall", f.cold_apply.wall, f"{f.cold_apply.wall / create:.2f}",
          f"<= {TARGET} x create + {health_waits:.0f} s", verdict(f.cold_apply.wall, create_budget)),
         ("  excluding start-up", f.cold_apply.work, f"{f.cold_apply.work / create:.2f}",
          f"<= {TARGET} x create + {health_waits:.0f} s", verdict(f.cold_apply.work, create_budget)),
-        ("reconcile plan, no-op: wall", noop_wall, f"{noop_wall / observe:.2f}",
-         f"<= {TARGET} x observe", verdict(noop_wall, TARGET * observe)),
-        ("  excluding start-up", noop_work, f"{noop_work / observe:.2f}",
-         f"<= {TARGET} x observe", verdict(noop_work, TARGET * observe)),
-        ("reconcile plan, one change: wall", change_wall, f"{change_wall / observe:.2f}", "(none)", ""),
-        ("  excluding start-up", change_work, f"{change_work / observe:.2f}", "(none)", ""),
+    ] if f.create_floor else [
+        ("reconcile apply, cold: wall (no create floor)", f.cold_apply.wall, "", "(--no-create-floor)", ""),
+    ]  # fmt: skip
+    rows: list[tuple[str, float, str, str, str]] = [
+        (f"floor: python + list + inspect {f.n} (process)", process, "1.00", "", ""),
+        (f"  list + inspect {f.n} in this process", observe, f"{observe / process:.2f}", "", ""),
+        *apply_rows,
+        ("reconcile plan, no-op: wall", noop_wall, f"{noop_wall / process:.2f}",
+         f"<= {TARGET} x process floor", verdict(noop_wall, TARGET * process)),
+        ("  excluding start-up", noop_work, f"{noop_work / process:.2f}", "(none)", ""),
+        ("  CPU seconds (user+sys) vs the floor's CPU", noop_cpu, f"{noop_cpu / process_cpu:.2f}", "(none)", ""),
+        ("reconcile plan, one change: wall", change_wall, f"{change_wall / process:.2f}", "(none)", ""),
+        ("  excluding start-up", change_work, f"{change_work / process:.2f}", "(none)", ""),
     ]  # fmt: skip
     print()
     print(f"N = {f.n}: {f.running_after_apply} containers running after the cold apply, MemAvailable then "
           f"{f.mem_available_gib:.1f} GiB")  # fmt: skip
-    print(f"  healthcheck: CMD-SHELL true, interval {health_interval}, timeout 5s, retries 3; no depends_on,")
+    print(f"  healthcheck: CMD-SHELL test -d /tmp, interval {health_interval}, timeout 5s, retries 3; no depends_on,")
     print("  so the cold apply must wait on no healthcheck: its budget is 1.3 x create floor + 0 s")
     print()
     print(f"  {'figure':<46} {'seconds':>9} {'x floor':>8}   {'target':<26} verdict")
@@ -356,6 +422,8 @@ def report(f: Figures, rounds: int, health_interval: str) -> list[str]:
         print(f"  {name:<46} {seconds:>9.3f} {ratio:>8}   {target:<26} {mark}")
     print()
     print(f"  samples: create floor (before, after) {spread(f.create_floor)}; observe floor {spread(f.observe_floor)}")
+    print(f"           process floor {spread(f.process_floor)}, its CPU {spread(f.process_floor_cpu)}; "
+          f"no-op plan CPU {spread([t.cpu for t in f.noop_plan])}")  # fmt: skip
     print(f"           no-op plan wall {spread([t.wall for t in f.noop_plan])}, excl. start-up "
           f"{spread([t.work for t in f.noop_plan])}")  # fmt: skip
     print(f"           one-change plan wall {spread([t.wall for t in f.change_plan])}, excl. start-up "
@@ -368,7 +436,7 @@ def report(f: Figures, rounds: int, health_interval: str) -> list[str]:
     print("  own load_state and ContainerKind.observe):")
     print(f"    start-up: interpreter + imports               {noop_wall - noop_work:7.3f} s")
     print(f"    load_state: read + parse the YAML, validate    {loading:7.3f} s")
-    print(f"    container observe: list, inspect, images, info {observing:7.3f} s  = {observing / observe:.2f} x observe floor")
+    print(f"    container observe: list, inspect, images, info {observing:7.3f} s  = {observing / observe:.2f} x in-process")
     rest = noop_work - loading - observing
     noise = "  (within noise)" if rest < 0 else ""
     print(f"    the rest: diff, render, threads, exit          {max(0.0, rest):7.3f} s{noise}")
@@ -422,7 +490,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of observe floor / no-op plan / one-change plan")
     parser.add_argument("--health-interval", default="10m", help="the containers' healthcheck interval (default 10m)")
     parser.add_argument("--keep-engine", action="store_true", help="leave the bench engine running at the end")
+    parser.add_argument("--engine", default="bench", help="RECONCILER_ENGINE_NAME of the engine to use (default: bench)")
+    parser.add_argument("--no-create-floor", action="store_true", help="skip the create floor (the apply target then has none)")
+    parser.add_argument("--startup-rounds", type=int, default=11, help="rounds of python -c pass / reconcile --version")
     args = parser.parse_args()
+    use_engine(args.engine)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     interval_s = parse_seconds(args.health_interval)
 
@@ -443,12 +515,17 @@ def main() -> int:
             say("warm-up: create and remove 10 containers (not measured)")
             floor_create(10, interval_s)
             remove_bench_containers()
-            python_s, version_s = startup_costs()
+            python_s, version_s, extra_s, extra_cpu = startup_costs(args.startup_rounds)
             print(f"reconcile benchmark: engine {ENGINE_HOST} (Docker {version['Version']}), image {IMAGE}, {info}")
             print(f"reconcile at {git_revision()}")
-            print(f"fixed start-up cost: python -c pass {python_s:.3f} s, reconcile --version {version_s:.3f} s (median of 5)")
+            mark = verdict(extra_s, VERSION_BUDGET)
+            print(f"fixed start-up cost: python -c pass {python_s:.3f} s, reconcile --version {version_s:.3f} s "
+                  f"(medians of {args.startup_rounds}, alternated); --version - python, median of the rounds: "
+                  f"{extra_s:.3f} s (target <= {VERSION_BUDGET} s) {mark}; in CPU seconds: {extra_cpu:.3f} s")  # fmt: skip
+            if mark == "MISSED":
+                missed.append(f"reconcile --version: {extra_s:.3f} s over python start (target <= {VERSION_BUDGET} s)")
             for n in args.n:
-                figures = measure(n, args.rounds, interval_s, args.health_interval, work)
+                figures = measure(n, args.rounds, interval_s, args.health_interval, work, not args.no_create_floor)
                 missed += report(figures, args.rounds, args.health_interval)
     except KeyboardInterrupt:
         say("interrupted; containers removed")

@@ -4,6 +4,7 @@ cost, and the revision measured. Imported by the bench scripts as a sibling modu
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,13 @@ class Timed:
     work: float  # from "reconciler imported" to the end of main()
     stdout: str
     stderr: str
+    cpu: float = 0.0  # user + system CPU seconds of the process: less sensitive than wall time to a busy machine
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) used so far by this process's waited-for children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def reconcile(*args: str, cwd: Path, expect: str, env: dict[str, str] | None = None) -> Timed:
@@ -51,7 +59,7 @@ def reconcile(*args: str, cwd: Path, expect: str, env: dict[str, str] | None = N
     clocks = cwd / ".bench-clocks"
     environ = {k: v for k, v in os.environ.items() if k not in ("RECONCILE_STATE_DIR", "COLUMNS")}
     environ.update(env or {}, BENCH_CLOCKS=str(clocks))
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     done = subprocess.run(
         [str(PYTHON), "-c", WRAPPER, *args], cwd=cwd, env=environ, stdin=subprocess.DEVNULL, capture_output=True, text=True,
         check=False,
@@ -61,7 +69,7 @@ def reconcile(*args: str, cwd: Path, expect: str, env: dict[str, str] | None = N
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         raise BenchFailed(f"reconcile {' '.join(args)}: exit {done.returncode}, expected {expect!r} in the output:\n{tail}")
     ready, finished = (float(x) for x in clocks.read_text().split())
-    return Timed(ended - started, finished - ready, done.stdout, done.stderr)
+    return Timed(ended - started, finished - ready, done.stdout, done.stderr, children_cpu() - cpu)
 
 
 def median_wall(argv: list[str], rounds: int = 5) -> float:

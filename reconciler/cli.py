@@ -12,28 +12,46 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from reconciler import __version__
-from reconciler.apply.executor import ApplyResult, apply_planned, check_still_true, forget_settled, restrict
-from reconciler.apply.lock import backend_force_unlock, backend_lock
 from reconciler.errors import ConfigError, ReconcileError, StalePlan
-from reconciler.gitinfo import git_info, saved_state_dir
-from reconciler.kinds.base import RunContext
-from reconciler.model.load import LoadedState, load_state
-from reconciler.model.spec import json_schema
-from reconciler.plan.report import Outcome
-from reconciler.plan.schema import Plan
-from reconciler.planner import Planned, make_plan
-from reconciler.progress import ProgressView
-from reconciler.render import comment as pr_comment
-from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_outcomes, render_plan
-from reconciler.units import Address, parse_duration
+
+if TYPE_CHECKING:  # each command imports what it uses when it runs: `--version` and `validate` stay light
+    from rich.console import Console
+    from rich.text import Text
+
+    from reconciler.apply.executor import ApplyResult
+    from reconciler.kinds.base import RunContext
+    from reconciler.model.load import LoadedState
+    from reconciler.plan.report import Outcome
+    from reconciler.plan.schema import Plan
+    from reconciler.planner import Planned
+    from reconciler.progress import ProgressView
+
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs more than `reconcile --version` may."""
+
+    def __init__(self, stderr: bool) -> None:
+        self.stderr = stderr
+        self.console: Console | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(stderr=self.stderr, highlight=False, soft_wrap=True)
+        return getattr(self.console, name)
+
+
+def _text(*parts: str | tuple[str, str], style: str = "") -> Text:
+    from rich.text import Text
+
+    return Text.assemble(*parts, style=style)
+
 
 app = typer.Typer(
     name="reconcile",
@@ -43,8 +61,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
+err: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
 
 StateDir = Annotated[
     Path | None,
@@ -62,7 +80,7 @@ def _state_dir(directory: Path | None) -> Path:
 
 def _show_version(value: bool) -> None:
     if value:
-        out.print(f"reconcile {__version__}")
+        sys.stdout.write(f"reconcile {__version__}\n")
         raise typer.Exit()
 
 
@@ -93,16 +111,34 @@ def _summary(loaded: LoadedState) -> str:
     return f"{loaded.directory}: valid ({_plural(len(loaded.files), 'file')}): {', '.join(parts)}"
 
 
+def _print_warnings(loaded: LoadedState) -> None:
+    for warning in loaded.warnings:
+        err.print(_text(str(warning), style="yellow"))
+
+
+def _say_known_at_apply(loaded: LoadedState) -> None:
+    if loaded.unknown:
+        names = ", ".join(loaded.unknown)
+        err.print(
+            _text(f"not set: {names}; what uses {'it' if len(loaded.unknown) == 1 else 'them'} is known at apply", style="yellow")
+        )
+
+
 @app.command()
 def validate(directory: StateDir = None) -> None:
     """Load and check the desired-state directory; print every problem with its place."""
-    loaded = load_state(_state_dir(directory))
-    out.print(Text(_summary(loaded), style="green"))
+    from reconciler.model.load import load_state
+
+    loaded = load_state(_state_dir(directory), mode="validate")
+    _print_warnings(loaded)
+    out.print(_text(_summary(loaded), style="green"))
 
 
 @app.command()
 def schema() -> None:
     """Print the JSON Schema (2020-12) of the desired-state format, for editors."""
+    from reconciler.model.spec import json_schema
+
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
@@ -119,6 +155,8 @@ Parallelism = Annotated[
 
 
 def _context(loaded: LoadedState, progress: ProgressView, parallelism: int | None) -> RunContext:
+    from reconciler.kinds.base import RunContext
+
     return RunContext(
         state=loaded.state,
         state_dir=loaded.directory,
@@ -128,7 +166,13 @@ def _context(loaded: LoadedState, progress: ProgressView, parallelism: int | Non
     )
 
 
+def _warn(message: str) -> None:
+    err.print(_text(f"warning: {message}", style="yellow"))
+
+
 def _checked_targets(targets: list[str] | None) -> list[str]:
+    from reconciler.units import Address
+
     for target in targets or []:
         try:
             Address.parse(target)
@@ -156,6 +200,8 @@ class _Comment:
 
 @contextmanager
 def _commenting(path: Path | None, stage: str) -> Iterator[_Comment]:
+    from reconciler.render import comment as pr_comment
+
     note = _Comment()
     try:
         yield note
@@ -204,11 +250,19 @@ def _plan(
     parallelism: int | None,
     note: _Comment,
 ) -> None:
-    loaded = load_state(_state_dir(directory))
+    from reconciler.gitinfo import git_info
+    from reconciler.model.load import load_state
+    from reconciler.planner import make_plan
+    from reconciler.progress import ProgressView
+    from reconciler.render.markdown import render_markdown
+    from reconciler.render.text import render_plan
+
+    loaded = load_state(_state_dir(directory), mode="plan")
+    _say_known_at_apply(loaded)
     with ProgressView(err) as progress:
         context = _context(loaded, progress, parallelism)
         try:
-            planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory))
+            planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory, _warn))
         finally:
             context.close()
     if output is Format.json:
@@ -222,13 +276,15 @@ def _plan(
         out_file.write_text(planned.plan.model_dump_json(indent=2) + "\n")
         err.print(f"Saved the plan to {out_file}; apply it with: reconcile apply {out_file}")
     if _policy_fails(planned.plan, loaded):
-        err.print(Text(f"{len(planned.plan.errors())} error finding(s) and settings.policy_mode is enforce", style="bold red"))
+        err.print(_text(f"{len(planned.plan.errors())} error finding(s) and settings.policy_mode is enforce", style="bold red"))
         raise typer.Exit(1)
     if detailed_exitcode and planned.plan.has_changes:
         raise typer.Exit(2)
 
 
 def _read_saved_plan(path: Path) -> Plan:
+    from reconciler.plan.schema import Plan
+
     try:
         return Plan.model_validate_json(path.read_bytes())
     except ValueError:
@@ -236,6 +292,8 @@ def _read_saved_plan(path: Path) -> Plan:
 
 
 def _walk(planned: Planned, context: RunContext, progress: ProgressView) -> ApplyResult:
+    from reconciler.apply.executor import apply_planned
+
     def on_end(outcome: Outcome) -> None:
         progress.finished(outcome.address, f"{outcome.status}: {outcome.message}")
 
@@ -291,6 +349,16 @@ def _apply(
     wait_for_quota: str | None,
     note: _Comment,
 ) -> None:
+    from reconciler.apply.executor import check_still_true, forget_settled, restrict
+    from reconciler.apply.lock import backend_lock
+    from reconciler.gitinfo import git_info, saved_state_dir
+    from reconciler.model.load import load_state
+    from reconciler.planner import make_plan
+    from reconciler.progress import ProgressView
+    from reconciler.render import comment as pr_comment
+    from reconciler.render.text import render_outcomes, render_plan
+    from reconciler.units import parse_duration
+
     try:
         wait_for_lock = parse_duration(lock_timeout).total_seconds()
     except ValueError as error:
@@ -309,7 +377,7 @@ def _apply(
         context = _context(loaded, progress, parallelism)
         context.request_quota, context.wait_for_quota = request_quota, quota_wait
         try:
-            planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory))
+            planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory, _warn))
             if saved is not None:
                 try:
                     check_still_true(saved, planned.plan)
@@ -357,9 +425,12 @@ def force_unlock_command(
     directory: StateDir = None,
 ) -> None:
     """Remove a dead holder's lock (the file lock, or the S3 lock settings.lock names), only if it has LOCK_ID."""
-    loaded = load_state(_state_dir(directory))
+    from reconciler.apply.lock import backend_force_unlock
+    from reconciler.model.load import load_state
+
+    loaded = load_state(_state_dir(directory), mode="plan")  # no application secret needed
     said = backend_force_unlock(loaded.state, loaded.directory, lock_id)
-    out.print(Text(said, style="green"))
+    out.print(_text(said, style="green"))
 
 
 @app.command()
@@ -369,9 +440,11 @@ def docs(
 ) -> None:
     """Regenerate the cost docs from the desired state and the markets that really run."""
     from reconciler.kinds.cost_doc import CostDocKind
+    from reconciler.model.load import load_state
     from reconciler.planner import observe_for_costs
+    from reconciler.progress import ProgressView
 
-    loaded = load_state(_state_dir(directory))
+    loaded = load_state(_state_dir(directory), mode="plan")  # costs need no application secret
     with ProgressView(err) as progress:
         context = _context(loaded, progress, None)
         try:
@@ -384,15 +457,15 @@ def docs(
         for doc in stale:
             sys.stdout.write(doc.diff())
         if stale:
-            err.print(Text(f"{_plural(len(stale), 'cost doc')} stale: run `reconcile docs` and commit the result", style="red"))
+            err.print(_text(f"{_plural(len(stale), 'cost doc')} stale: run `reconcile docs` and commit the result", style="red"))
             raise typer.Exit(1)
-        out.print(Text(f"cost docs are current ({_plural(len(loaded.state.cost_docs), 'doc')})", style="green"))
+        out.print(_text(f"cost docs are current ({_plural(len(loaded.state.cost_docs), 'doc')})", style="green"))
         return
     for doc in stale:
         kind.write(doc)
         out.print(f"wrote {doc.path}")
     if not stale:
-        out.print(Text(f"cost docs are current ({_plural(len(loaded.state.cost_docs), 'doc')})", style="green"))
+        out.print(_text(f"cost docs are current ({_plural(len(loaded.state.cost_docs), 'doc')})", style="green"))
 
 
 @app.command()
@@ -432,11 +505,12 @@ def import_command(
     """Print desired-state YAML for existing unmanaged containers, so that the next apply adopts them
     without replacing anything. Environment values are printed as ${VAR} placeholders, never as values."""
     from reconciler.imports import import_yaml
+    from reconciler.model.load import load_state
     from reconciler.model.spec import State
 
     state_dir = _state_dir(directory)
-    state = load_state(state_dir).state if state_dir.is_dir() else State()
-    sys.stdout.write(import_yaml(state, state_dir, host, aws, lambda said: err.print(Text(said, style="yellow"))))
+    state = load_state(state_dir, mode="plan").state if state_dir.is_dir() else State()
+    sys.stdout.write(import_yaml(state, state_dir, host, aws, lambda said: err.print(_text(said, style="yellow"))))
 
 
 @app.command()
@@ -454,6 +528,8 @@ def watch(
 ) -> None:
     """Plan in a loop and report drift; with --apply, heal it. Runs until SIGTERM or Ctrl-C, which
     let the current step finish, release the lock and exit 0."""
+    from reconciler.model.load import load_state
+    from reconciler.units import parse_duration
     from reconciler.watch import Watcher, WatchMetrics, WatchOptions
 
     try:
@@ -463,13 +539,13 @@ def watch(
     if seconds <= 0:
         raise ReconcileError("--interval: must be more than 0s")
     state_dir = _state_dir(directory)
-    load_state(state_dir)  # an invalid state at start is an error, not a round that fails
+    load_state(state_dir, mode="apply" if apply_drift else "plan")  # an invalid state at start is an error, not a failed round
     metrics = WatchMetrics()
-    watcher = Watcher(WatchOptions(state_dir, seconds, apply_drift, parallelism), lambda line: out.print(Text(line)), metrics)
+    watcher = Watcher(WatchOptions(state_dir, seconds, apply_drift, parallelism), lambda line: out.print(_text(line)), metrics)
 
     def stop(_signal: int, _frame: object) -> None:
         watcher.stop()
-        err.print(Text("stopping: finishing the current step", style="yellow"))
+        err.print(_text("stopping: finishing the current step", style="yellow"))
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -493,20 +569,25 @@ def watch(
 def unpack_pr(
     archive: Annotated[Path, typer.Argument(help="The pull request's artifact (zip), as GitHub serves it.")],
     destination: Annotated[Path, typer.Argument(help="Where to unpack its tree (must not exist).")],
+    comment_file: CommentFile = None,
 ) -> None:
-    """CI: unpack the untrusted artifact of the pull request's unprivileged job, as data only; print
-    `number=N` and `head_sha=SHA` (for $GITHUB_OUTPUT)."""
-    from reconciler.pr_state import unpack
+    """CI: unpack the untrusted artifact of the pull request's unprivileged job, as data only. Prints
+    `number=N` and `head_sha=SHA` (for $GITHUB_OUTPUT) as soon as they are read, so that a refused
+    tree can still be reported on the pull request once the workflow has checked them."""
+    from reconciler.pr_state import read_claims, unpack_tree
 
-    state = unpack(archive, destination)
-    sys.stdout.write(f"number={state.number}\nhead_sha={state.head_sha}\n")
+    claims = read_claims(archive)
+    sys.stdout.write(f"number={claims.number}\nhead_sha={claims.head_sha}\n")
+    sys.stdout.flush()
+    with _commenting(comment_file, "plan"):
+        unpack_tree(claims, destination)
 
 
 def _print_config_error(error: ConfigError) -> None:
     for diagnostic in error.diagnostics:
         place = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.col}:"
-        err.print(Text.assemble((place, "bold"), " ", (diagnostic.message, "red")))
-    err.print(Text(str(error), style="bold red"))
+        err.print(_text((place, "bold"), " ", (diagnostic.message, "red")))
+    err.print(_text(str(error), style="bold red"))
 
 
 def main() -> None:
@@ -516,7 +597,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)  # typer.Exit comes back as the return value
     except typer.TyperException as usage:  # bad arguments or options
-        err.print(Text(f"error: {usage.format_message()} (see reconcile --help)", style="red"))
+        err.print(_text(f"error: {usage.format_message()} (see reconcile --help)", style="red"))
         sys.exit(1)  # never 2: with --detailed-exitcode, 2 means "changes"
     except typer.Abort:
         err.print("aborted")
@@ -525,7 +606,7 @@ def main() -> None:
         _print_config_error(error)
         sys.exit(1)
     except ReconcileError as error:
-        err.print(Text(f"error: {error}", style="red"))
+        err.print(_text(f"error: {error}", style="red"))
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -534,7 +615,7 @@ def main() -> None:
         if debug:
             traceback.print_exc()
         err.print(
-            Text(
+            _text(
                 f"internal error ({type(error).__name__}); this is a bug in reconcile. Re-run with --debug for the traceback.",
                 style="red",
             )

@@ -1,32 +1,61 @@
 """Where the desired state comes from: the commit, branch and dirty flag of the git repository that
-holds the state directory (GitPython), for every plan (SPEC §3.2 `state.git`)."""
+holds the state directory (GitPython), for every plan (SPEC §3.2 `state.git`).
+
+GitPython is imported only for a directory inside a repository (it runs `git version` as it is
+imported, and fails with an ImportError when there is no `git` binary): without git, `state.git`
+is left out and the caller is told in one line."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from reconciler.plan.schema import GitInfo
 
+if TYPE_CHECKING:
+    import git
 
-def repository_of(directory: Path) -> git.Repo | None:
+NO_GIT = "no `git` binary on PATH: the plan's state.git (commit, branch, dirty) is left out"
+
+
+def _top_level(directory: Path) -> Path | None:
+    """The nearest directory at or above ``directory`` with a `.git` (a directory, or the file of a
+    worktree or submodule), else None."""
+    resolved = directory.resolve()
+    return next((candidate for candidate in (resolved, *resolved.parents) if (candidate / ".git").exists()), None)
+
+
+def _git_binary() -> str | None:
+    return os.environ.get("GIT_PYTHON_GIT_EXECUTABLE") or shutil.which("git")
+
+
+def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) -> git.Repo | None:
+    if _top_level(directory) is None:
+        return None
+    if _git_binary() is None:
+        say(NO_GIT)
+        return None
+    try:
+        import git
+    except ImportError:  # a `git` that does not run
+        say(NO_GIT)
+        return None
     try:
         return git.Repo(directory, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
     except git.GitCommandNotFound:
+        say(NO_GIT)
         return None
 
 
 def project_root(directory: Path) -> Path:
-    """The git top level that holds ``directory``, else its parent (as cost doc paths are read)."""
-    repo = repository_of(directory)
-    if repo is not None and repo.working_tree_dir is not None:
-        with repo:
-            return Path(repo.working_tree_dir).resolve()
-    return directory.resolve().parent
+    """The git top level that holds ``directory`` (where its `.git` is), else its parent (as cost
+    doc paths are read). Found without git or GitPython: every plan records it."""
+    return _top_level(directory) or directory.resolve().parent
 
 
 def recorded_state_dir(directory: Path) -> str:
@@ -43,21 +72,18 @@ def saved_state_dir(recorded: str) -> Path:
     if path.is_absolute():
         return path
     here = Path.cwd()
-    repo = repository_of(here)
-    if repo is not None and repo.working_tree_dir is not None:
-        with repo:
-            in_repository = Path(repo.working_tree_dir) / path
-        if in_repository.is_dir():
-            return Path(os.path.relpath(in_repository, here))
+    top = _top_level(here)
+    if top is not None and (top / path).is_dir():
+        return Path(os.path.relpath(top / path, here))
     return path
 
 
-def git_info(directory: Path) -> GitInfo | None:
-    """None when the directory is in no repository, or the repository has no commit yet. Dirty
-    means a change under the state directory (staged, unstaged or untracked, but not reconcile's own
-    .reconcile.* records) — changes elsewhere in the repository do not make a plan of this state less
-    true."""
-    repo = repository_of(directory)
+def git_info(directory: Path, say: Callable[[str], None] = lambda _: None) -> GitInfo | None:
+    """None when the directory is in no repository, the repository has no commit yet, or there is
+    no `git` to ask (then ``say`` is told why). Dirty means a change under the state directory
+    (staged, unstaged or untracked, but not reconcile's own .reconcile.* records) — changes
+    elsewhere in the repository do not make a plan of this state less true."""
+    repo = repository_of(directory, say)
     if repo is None:
         return None
     with repo:

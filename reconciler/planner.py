@@ -96,7 +96,12 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
     ordered = list(actions.values())
     plan = Plan(
         tool_version=__version__,
-        state=StateInfo(dir=recorded_state_dir(loaded.directory), digest=state_digest(loaded.directory, loaded.paths), git=git),
+        state=StateInfo(
+            dir=recorded_state_dir(loaded.directory),
+            name=loaded.state.settings.name,
+            digest=state_digest(loaded.directory, loaded.paths, loaded.variables),
+            git=git,
+        ),
         summary=Summary.of(ordered),
         actions=ordered,
         findings=findings,

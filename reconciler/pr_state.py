@@ -39,7 +39,7 @@ def _refuse(why: str) -> ReconcileError:
 def _read_zip(archive: Path) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(archive) as packed:
-            infos = packed.infolist()
+            infos = [info for info in packed.infolist() if not info.is_dir()]  # a folder entry carries nothing
             names = {info.filename for info in infos}
             if names != MEMBERS or len(infos) != len(MEMBERS):
                 raise _refuse(f"expected exactly {sorted(MEMBERS)}, found {sorted(names)[:10]}")
@@ -97,11 +97,29 @@ def _unpack_tree(data: bytes, destination: Path) -> None:
         raise _refuse(f"not a well-formed tar ({error})") from None
 
 
-def unpack(archive: Path, destination: Path) -> PullRequestState:
-    """The pull request's number, head commit and tree, unpacked under ``destination`` (which must
-    not exist yet). Raises ReconcileError, having written nothing outside ``destination``."""
+@dataclass(frozen=True)
+class Claims:
+    """What the artifact says it is (checked in shape here; the workflow checks it is this run's)."""
+
+    number: int
+    head_sha: str
+    tree: bytes
+
+
+def read_claims(archive: Path) -> Claims:
     members = _read_zip(archive)
     number = int(_field(members["pr-number"], "pr-number", r"[1-9][0-9]{0,9}"))
     head_sha = _field(members["head-sha"], "head-sha", r"[0-9a-f]{40}")
-    _unpack_tree(members["tree.tar"], destination)
-    return PullRequestState(number, head_sha, destination)
+    return Claims(number, head_sha, members["tree.tar"])
+
+
+def unpack_tree(claims: Claims, destination: Path) -> PullRequestState:
+    """The tree under ``destination`` (which must not exist yet). Raises ReconcileError, having
+    written nothing outside ``destination``."""
+    _unpack_tree(claims.tree, destination)
+    return PullRequestState(claims.number, claims.head_sha, destination)
+
+
+def unpack(archive: Path, destination: Path) -> PullRequestState:
+    """The pull request's number, head commit and tree, unpacked under ``destination``."""
+    return unpack_tree(read_claims(archive), destination)

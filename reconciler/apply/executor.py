@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from reconciler.apply.graph import build_graph
 from reconciler.apply.walk import walk
 from reconciler.errors import StalePlan
 from reconciler.kinds.base import RunContext, StepResult
+from reconciler.model.interpolate import in_variable_field
 from reconciler.plan.report import Outcome
-from reconciler.plan.schema import Plan
+from reconciler.plan.schema import Action, Plan
 from reconciler.planner import Planned
 
 CREATING = ("create", "replace")  # steps whose intent goes into the journal before they start
@@ -37,18 +39,43 @@ def check_still_true(saved: Plan, fresh: Plan) -> None:
         raise StalePlan("stale plan: the desired state changed since the plan was made; make a new plan")
     moved = []
     for action in saved.actions:
+        now = fresh.action(action.address)
+        if action.known_at_apply:  # apply may add a change where the plan could not know the value
+            if (
+                now is None
+                or now.observed_digest != action.observed_digest
+                or _reviewed(now, action) != _reviewed(action, action)
+            ):
+                moved.append(action.address)
+            continue
         if not action.is_change and action.blocked is None:
             continue
-        now = fresh.action(action.address)
-        if now is None or now.observed_digest != action.observed_digest or now.action != action.action:
+        if (
+            now is None
+            or now.observed_digest != action.observed_digest
+            or now.action != action.action
+            or _variable_changes(now) != _variable_changes(action)  # a variable's value moved since
+        ):
             moved.append(action.address)
     if moved:
         raise StalePlan(f"stale plan: changed since the plan was made: {', '.join(moved)}; make a new plan")
 
 
+def _reviewed(action: Action, saved: Action) -> list[tuple[str, Any, Any]]:
+    """The changes a reviewer read in the saved plan: all but the fields it showed as known at apply."""
+    return [(c.path, c.before, c.after) for c in action.changes if c.path not in saved.known_at_apply]
+
+
+def _variable_changes(action: Action) -> list[tuple[str, Any, Any]]:
+    """The changes in fields whose values may come from variables (which never drift on a running
+    container: changing them means a new container)."""
+    return [(c.path, c.before, c.after) for c in action.changes if in_variable_field(c.path)]
+
+
 def restrict(planned: Planned, saved: Plan) -> Planned:
-    """Only what the saved plan would change."""
+    """Only what the saved plan would change (or left to values known at apply)."""
     chosen = {a.address for a in saved.actions if a.is_change or a.blocked}
+    chosen |= {a.address for a in saved.actions if a.known_at_apply and (now := planned.plan.action(a.address)) and now.is_change}
     plan = planned.plan.model_copy(update={"actions": [a for a in planned.plan.actions if a.address in chosen]})
     return Planned(plan, {k: v for k, v in planned.steps.items() if k in chosen}, planned.kinds)
 

@@ -3,6 +3,8 @@ depends_on (a dependency already in place is no edge)."""
 
 from __future__ import annotations
 
+import graphlib
+
 from reconciler.errors import ReconcileError
 from reconciler.plan.schema import Action
 
@@ -11,29 +13,9 @@ def build_graph(actions: list[Action]) -> dict[str, list[str]]:
     """address → the addresses it waits for."""
     nodes = {a.address: a for a in actions if a.is_change and a.blocked is None}
     graph = {address: [d for d in action.depends_on if d in nodes] for address, action in nodes.items()}
-    _refuse_cycles(graph)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as error:
+        cycle = list(reversed(error.args[1]))  # graphlib lists each dependency before its dependant
+        raise ReconcileError(f"dependency cycle: {' → '.join(cycle)}") from None
     return graph
-
-
-def _refuse_cycles(graph: dict[str, list[str]]) -> None:
-    done: set[str] = set()
-    for start in graph:
-        path: list[str] = []
-        stack = [(start, iter(graph[start]))]
-        on_path = {start}
-        path.append(start)
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                on_path.discard(node)
-                path.pop()
-                done.add(node)
-            elif child in on_path:
-                cycle = path[path.index(child) :]
-                raise ReconcileError(f"dependency cycle: {' → '.join([*cycle, child])}")
-            elif child not in done:
-                stack.append((child, iter(graph[child])))
-                on_path.add(child)
-                path.append(child)

@@ -4,8 +4,10 @@ root cause; once `stopping` is set nothing new starts and what runs is let finis
 
 from __future__ import annotations
 
+import graphlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -35,13 +37,14 @@ def walk(
     on_start: Callable[[str], None],
     on_end: Callable[[Outcome], None],
 ) -> dict[str, Outcome]:
-    waiting_on = {address: set(deps) for address, deps in graph.items()}
+    order = graphlib.TopologicalSorter(graph)
+    order.prepare()
     dependants: dict[str, list[str]] = {address: [] for address in graph}
     for address, deps in graph.items():
         for dep in deps:
             dependants[dep].append(address)
     outcomes: dict[str, Outcome] = {}
-    ready = [address for address, deps in waiting_on.items() if not deps]
+    ready = deque(order.get_ready())
     running: dict[Future[Outcome], str] = {}
 
     def skip_dependants(root: str, failed: str) -> None:
@@ -51,14 +54,21 @@ def walk(
                 on_end(outcomes[dependant])
                 skip_dependants(root, dependant)
 
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        while ready or running:
-            while ready and len(running) < parallelism and not stopping.is_set():
-                address = ready.pop(0)
+    def start_ready(pool: ThreadPoolExecutor) -> None:
+        while ready and not stopping.is_set():
+            if ready[0] in outcomes:  # skipped: it was reported when its dependency failed
+                order.done(ready.popleft())
+                ready.extend(order.get_ready())
+            elif len(running) < parallelism:
+                address = ready.popleft()
                 on_start(address)
                 running[pool.submit(_timed, run, address)] = address
-            if not running:
-                break
+            else:
+                return
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        start_ready(pool)
+        while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED, timeout=0.5)
             for future in finished:
                 address = running.pop(future)
@@ -66,11 +76,9 @@ def walk(
                 on_end(outcome)
                 if outcome.status != "done":
                     skip_dependants(address, address)
-                    continue
-                for dependant in dependants[address]:
-                    waiting_on[dependant].discard(address)
-                    if not waiting_on[dependant] and dependant not in outcomes:
-                        ready.append(dependant)
+                order.done(address)
+            ready.extend(order.get_ready())
+            start_ready(pool)
     for address in graph:
         if address not in outcomes:
             outcomes[address] = Outcome(address, "not started", "not started: apply was interrupted")

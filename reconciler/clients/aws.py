@@ -2,19 +2,24 @@
 
 Credentials, profile and endpoint come from the standard AWS environment (AWS_PROFILE,
 AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, …), so a local emulator is only an environment variable.
-Every client uses botocore's standard retry mode; callers use paginators for listings."""
+Every client uses botocore's standard retry mode; callers use paginators for listings.
+
+boto3 (its sessions, loaders and service models) is imported by the first `connect`, so a state
+without AWS resources never loads it; botocore's exception classes alone are imported here."""
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-import botocore.config
 import botocore.exceptions
 
 from reconciler.errors import ReconcileError
+
+if TYPE_CHECKING:
+    import boto3.session
+    import botocore.config
 
 ClientError = botocore.exceptions.ClientError
 BotoCoreError = botocore.exceptions.BotoCoreError
@@ -27,6 +32,8 @@ class AwsUnavailable(ReconcileError):
 
 
 def client_config(pool_size: int = 10) -> botocore.config.Config:
+    import botocore.config
+
     return botocore.config.Config(
         retries={"mode": "standard", "max_attempts": 5},
         max_pool_connections=max(10, pool_size),
@@ -46,6 +53,8 @@ def _session() -> boto3.session.Session:
     """One session per AWS environment, shared: it loads each service's model and resolves the
     credentials once, where a session per client would do both for every client. The caller holds
     _session_lock (sessions are not thread-safe; the clients they make are)."""
+    import boto3.session
+
     key = tuple(os.environ.get(name) for name in _ENVIRONMENT)
     if key not in _sessions:
         _sessions[key] = boto3.session.Session()

@@ -58,6 +58,8 @@ def render(found: list[HostImport], several_hosts: bool, aws: AwsImport | None =
             "Environment values are never printed: each is a ${VAR} placeholder for the value the container holds now",
             "(see `docker inspect NAME`). Export these variables before validate, plan or apply:",
             *(f"  {variable.name}  ({variable.resource})" for variable in names.used),
+            "and declare the secret ones, so that they show as (sensitive) and plan needs none of them:",
+            f"  settings: {{secrets: [{', '.join(variable.name for variable in names.used)}]}}",
         ]
     header += notes
     sections: dict[str, dict[str, Any]] = {"containers": containers}

@@ -41,6 +41,7 @@ class RunContext:
     stopping: threading.Event = field(default_factory=threading.Event)
     clients: dict[str, Any] = field(default_factory=dict)  # a kind's own connections, by its key
     lock: threading.Lock = field(default_factory=threading.Lock)
+    connecting: dict[str, threading.Lock] = field(default_factory=dict)  # one lock per key while its client is made
     observed: Mapping[str, Mapping[str, Observation]] | None = None  # by kind, set by the planner after observe
     reobserve: Callable[[str], Mapping[str, Observation]] | None = None  # a fresh observe of one kind, set by the planner
     request_quota: bool = False  # apply --request-quota: file a quota increase instead of blocking
@@ -62,11 +63,20 @@ class RunContext:
         return Journal(self.record(JOURNAL))
 
     def client(self, key: str, connect: Callable[[], Any]) -> Any:
-        """One shared connection per key (e.g. one Docker client per host), made on first use."""
+        """One shared connection per key (e.g. one Docker client per host), made on first use;
+        connections to different keys are made at once (50 hosts: 50 handshakes in parallel)."""
         with self.lock:
-            if key not in self.clients:
-                self.clients[key] = connect()
-            return self.clients[key]
+            if key in self.clients:
+                return self.clients[key]
+            connecting = self.connecting.setdefault(key, threading.Lock())
+        with connecting:
+            with self.lock:
+                if key in self.clients:
+                    return self.clients[key]
+            made = connect()
+            with self.lock:
+                self.clients[key] = made
+            return made
 
     def close(self) -> None:
         for client in self.clients.values():

@@ -4,6 +4,7 @@ through the Engine API, replacing healthy-first."""
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -56,6 +57,7 @@ from reconciler.kinds.container_view import (
 from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
 from reconciler.model.sensitive import reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
+from reconciler.model.unknown import holds_unknown, unknowns
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
 from reconciler.policies.containers import (
@@ -188,8 +190,28 @@ def image_declares(record: dict[str, Any]) -> ImageDeclares:
 
 
 def config_hash(spec: Container) -> str:
-    """A digest of the normalised spec; a sensitive value enters only as '(sensitive)'."""
+    """A digest of the normalised spec; a sensitive value enters only as '(sensitive)', and a spec
+    with a value known only at apply has none (apply loads every variable before it hashes)."""
+    if holds_unknown(spec):
+        raise ReconcileError("a container spec with a value known only at apply cannot be hashed")
     return digest_json(spec.model_dump(mode="json"))
+
+
+def _known_at_apply_paths(spec: Container) -> list[str]:
+    """The fields that hold a value known only at apply, as a plan's changes name them."""
+    paths: list[str] = []
+    for path in unknowns(spec):
+        field = re.sub(r"\[[0-9]+\]$", "", path)
+        if field not in paths:
+            paths.append(field)
+    return paths
+
+
+def _waiting_reason(paths: list[str]) -> str:
+    return (
+        f"known at apply: {', '.join(paths)} (a variable without a value now); apply replaces the container "
+        "if the value then differs from what runs"
+    )
 
 
 class ContainerKind:
@@ -342,10 +364,12 @@ class ContainerKind:
 
         host = desired.host if desired else seen.host if seen else None
 
+        waiting = _known_at_apply_paths(desired) if desired is not None and desired.state != "absent" else []
+
         def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
             return Action(
                 address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
-                observed_digest=digest, depends_on=depends_on, blocked=blocked, host=host,
+                observed_digest=digest, depends_on=depends_on, blocked=blocked, host=host, known_at_apply=waiting,
             )  # fmt: skip
 
         if host in self.unreachable and seen is None:
@@ -396,6 +420,8 @@ class ContainerKind:
         if desired.state == "absent":
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
         changes = compare(desired_view(desired, seen.defaults, seen.log_driver), seen.view)
+        unknown_changes = [change for change in changes if change.known_at_apply]
+        changes = [change for change in changes if not change.known_at_apply]
         if seen.tag_image_id and seen.tag_image_id != seen.image_id and not any(c.path == "image" for c in changes):
             changes.append(
                 FieldChange(
@@ -410,12 +436,16 @@ class ContainerKind:
             if restart is not None and restart.blocked is not None:
                 restart_change = Change(path="health", before="unhealthy", after="restart")
                 return action("update", [restart.reason], [restart_change], restart.blocked)
-            return action("noop", [], [])
+            return action("noop", [_waiting_reason(waiting)] if unknown_changes else [], [])
         reasons = [_reason(change) for change in changes if in_place or not _in_place(change)]
         if restart is not None:
             reasons = [r for r in reasons if r != "health changed"] + [restart.reason]
+        if unknown_changes:
+            reasons.append(_waiting_reason(waiting))
         return action(
-            "update" if in_place else "replace", reasons, [Change(path=c.path, before=c.before, after=c.after) for c in changes]
+            "update" if in_place else "replace",
+            reasons,
+            [Change(path=c.path, before=c.before, after=c.after) for c in changes + unknown_changes],
         )
 
     def findings(self, name: str, desired: Container | None, observed: Observation | None) -> list[Finding]:

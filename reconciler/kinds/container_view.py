@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.spec import Container, Healthcheck
+from reconciler.model.unknown import holds_unknown
 from reconciler.units import parse_port
 
 IN_PLACE = frozenset({"restart", "mem_limit", "cpus", "state", "health"})
@@ -222,12 +223,18 @@ class FieldChange:
     def in_place(self) -> bool:
         return self.path in IN_PLACE
 
+    @property
+    def known_at_apply(self) -> bool:
+        """The desired value uses a variable that has no value at plan."""
+        return holds_unknown(self.after)
+
 
 def _difference(path: str, want: Any, have: Any) -> list[FieldChange]:
     if _revealed(want) == have:
         return []
-    # An environment value that was there before may have come from a secret: never shown.
-    hidden = _holds_secret(want) or (path.startswith("environment.") and have is not None)
+    # An environment value that was there before may have come from a secret: never shown; nor
+    # what runs where the value is known only at apply (it may be a secret's).
+    hidden = _holds_secret(want) or holds_unknown(want) or (path.startswith("environment.") and have is not None)
     return [FieldChange(path, REDACTED if hidden else have, want)]
 
 

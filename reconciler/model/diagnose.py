@@ -34,7 +34,7 @@ _EXPECTED_NOUN = {
 
 def describe(value: object) -> str:
     if isinstance(value, Sensitive):
-        return "a value from the environment"
+        return "a value that uses a secret"
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
@@ -96,7 +96,7 @@ def _message(error: Any, path: Path) -> tuple[Path, str, bool]:
     if kind == "missing":
         return path[:-1], f"missing required key {path[-1]!r}", True
     if isinstance(value, Sensitive):
-        return path, f"a value from the environment is secret and only allowed in {SECRET_FIELDS}", False
+        return path, f"this value uses a secret (settings.secrets); a secret is only allowed in {SECRET_FIELDS}", False
     if kind == "value_error":
         cause = context.get("error")
         if isinstance(cause, SubpathError):

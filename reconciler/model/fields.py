@@ -13,11 +13,24 @@ from typing import Annotated, Any, TypeVar
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from reconciler import units
-from reconciler.model.sensitive import REDACTED, Sensitive
+from reconciler.model.interpolate import split_assignment
+from reconciler.model.sensitive import Sensitive
+from reconciler.model.unknown import Unknown
 
 T = TypeVar("T")
 
 SECRET_FIELDS = "containers.*.environment, command, entrypoint, healthcheck.test, hosts.*.docker and hosts.*.tls"
+VARIABLE_PATTERN = r"^[_A-Za-z][_A-Za-z0-9]*$"
+
+
+def _variable_names(value: object) -> list[str]:
+    value = _plain(value, "a list")
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of variable names, got {type(value).__name__}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not re.fullmatch(VARIABLE_PATTERN, item):
+            raise SubpathError(f"invalid variable name {item!r}: letters, digits and _, not starting with a digit", index)
+    return list(value)
 
 
 class SubpathError(ValueError):
@@ -30,7 +43,9 @@ class SubpathError(ValueError):
 
 def _plain(value: object, expected: str) -> Any:
     if isinstance(value, Sensitive):
-        raise ValueError(f"a value from the environment is secret and only allowed in {SECRET_FIELDS}")
+        raise ValueError(f"this value uses a secret (settings.secrets); a secret is only allowed in {SECRET_FIELDS}")
+    if isinstance(value, Unknown):
+        raise ValueError(f"{', '.join(value.variables)} not set: this value must be known at plan")
     if isinstance(value, bool) and expected != "boolean":
         raise ValueError(f"expected {expected}, got a boolean")
     return value
@@ -50,6 +65,10 @@ def _checked(parse: Callable[[Any], T], schema: dict[str, Any], serialize: Calla
         extras.append(PlainSerializer(serialize))
     return extras
 
+
+VariableNames = Annotated[
+    list[str], *_checked(_variable_names, {"type": "array", "items": {"type": "string", "pattern": VARIABLE_PATTERN}})
+]
 
 # --- scalars -------------------------------------------------------------------------------------
 
@@ -147,7 +166,7 @@ PositiveFloat = Annotated[float, *_checked(_positive_float, {"type": "number", "
 
 
 def _bool(value: object) -> bool:
-    if isinstance(value, Sensitive):
+    if isinstance(value, (Sensitive, Unknown)):
         _plain(value, "boolean")
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {value!r}")
@@ -256,16 +275,16 @@ def _secret_text(value: object) -> str | Sensitive:
     return _text(value)
 
 
-def _show(value: str | Sensitive) -> str:
-    return REDACTED if isinstance(value, Sensitive) else value
+def _show(value: str | Sensitive | Unknown) -> str:
+    return str(value) if isinstance(value, (Sensitive, Unknown)) else value
 
 
 SecretText = Annotated[str | Sensitive, *_checked(_secret_text, {"type": "string"}, _show)]
 
 
-def _scalar_text(value: object, where: str) -> str | Sensitive:
+def _scalar_text(value: object, where: str) -> str | Sensitive | Unknown:
     """Compose turns numbers and booleans in environment and labels into strings; so do we."""
-    if isinstance(value, (str, Sensitive)):
+    if isinstance(value, (str, Sensitive, Unknown)):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -274,35 +293,39 @@ def _scalar_text(value: object, where: str) -> str | Sensitive:
     raise ValueError(f"{where}: expected a string, number or boolean, got {type(value).__name__}")
 
 
-def _key_value_mapping(value: object, what: str, allow_secret: bool) -> dict[str, str | Sensitive]:
+def _key_value_mapping(value: object, what: str, allow_secret: bool) -> dict[str, str | Sensitive | Unknown]:
     """A mapping, or compose's list of ``KEY=VALUE`` strings."""
     value = _plain(value, "a mapping")
     if isinstance(value, list):
-        mapping: dict[str, str | Sensitive] = {}
+        mapping: dict[str, str | Sensitive | Unknown] = {}
         for index, item in enumerate(value):
-            if isinstance(item, Sensitive):
+            split = split_assignment(item) if isinstance(item, (str, Sensitive, Unknown)) else None
+            if split is None and isinstance(item, (Sensitive, Unknown)):
                 raise SubpathError(f"write the key in the clear: KEY=${{VAR}}, not ${{VAR}} as a whole {what} item", index)
-            if not isinstance(item, str) or "=" not in item:
+            if split is None:
                 raise SubpathError(
                     f"expected KEY=VALUE, got {item!r}"
                     + (f"; to pass {item}, write {item}=${{{item}}}" if isinstance(item, str) else ""),
                     index,
                 )
-            key, _, text = item.partition("=")
+            key, text = split
             if key in mapping:
                 raise SubpathError(f"{key!r} is set twice", index)
             mapping[key] = text
         value = mapping
     if not isinstance(value, dict):
         raise ValueError(f"expected a mapping or a list of KEY=VALUE, got {type(value).__name__}")
-    result: dict[str, str | Sensitive] = {}
+    result: dict[str, str | Sensitive | Unknown] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not key:
             raise SubpathError(f"invalid {what} name {key!r}", str(key))
         if item is None:
             raise SubpathError(f"{key} has no value; to take it from the environment write {key}: ${{{key}}}", key)
-        if isinstance(item, Sensitive) and not allow_secret:
-            raise SubpathError(f"a value from the environment is secret and only allowed in {SECRET_FIELDS}", key)
+        if isinstance(item, (Sensitive, Unknown)) and not allow_secret:
+            try:
+                _plain(item, "a string")
+            except ValueError as error:
+                raise SubpathError(str(error), key) from None
         try:
             result[key] = _scalar_text(item, key)
         except ValueError as error:
@@ -310,11 +333,11 @@ def _key_value_mapping(value: object, what: str, allow_secret: bool) -> dict[str
     return result
 
 
-def _environment(value: object) -> dict[str, str | Sensitive]:
+def _environment(value: object) -> dict[str, str | Sensitive | Unknown]:
     return _key_value_mapping(value, "environment", allow_secret=True)
 
 
-def _show_mapping(mapping: dict[str, str | Sensitive]) -> dict[str, str]:
+def _show_mapping(mapping: dict[str, str | Sensitive | Unknown]) -> dict[str, str]:
     return {key: _show(item) for key, item in mapping.items()}
 
 
@@ -324,7 +347,7 @@ KEY_VALUE_SCHEMA = {
         {"type": "array", "items": {"type": "string", "pattern": "^[^=]+=.*$"}},
     ]
 }
-Environment = Annotated[dict[str, str | Sensitive], *_checked(_environment, KEY_VALUE_SCHEMA, _show_mapping)]
+Environment = Annotated[dict[str, str | Sensitive | Unknown], *_checked(_environment, KEY_VALUE_SCHEMA, _show_mapping)]
 
 
 def _labels(value: object) -> dict[str, str]:
@@ -349,8 +372,10 @@ def _tags(value: object) -> dict[str, str]:
 Tags = Annotated[dict[str, str], *_checked(_tags, {"type": "object", "additionalProperties": {"type": "string"}})]
 
 
-def _command(value: object) -> tuple[str | Sensitive, ...]:
+def _command(value: object) -> tuple[str | Sensitive | Unknown, ...]:
     """A list of arguments, or a string split like a shell would (compose does the same)."""
+    if isinstance(value, Unknown):
+        return (value,)  # its words are known at apply
     if isinstance(value, Sensitive):
         return tuple(Sensitive(part) for part in shlex.split(value.reveal()))
     if isinstance(value, str):
@@ -361,13 +386,13 @@ def _command(value: object) -> tuple[str | Sensitive, ...]:
     if not isinstance(value, list):
         raise ValueError(f"expected a list of arguments or a string, got {type(value).__name__}")
     for index, item in enumerate(value):
-        if not isinstance(item, (str, Sensitive)):
+        if not isinstance(item, (str, Sensitive, Unknown)):
             raise SubpathError(f"expected a string argument, got {item!r}", index)
     return tuple(value)
 
 
 Command = Annotated[
-    tuple[str | Sensitive, ...],
+    tuple[str | Sensitive | Unknown, ...],
     *_checked(
         _command,
         {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
@@ -378,9 +403,9 @@ Command = Annotated[
 HEALTHCHECK_KINDS = ("CMD", "CMD-SHELL", "NONE")
 
 
-def _healthcheck_test(value: object) -> tuple[str | Sensitive, ...]:
+def _healthcheck_test(value: object) -> tuple[str | Sensitive | Unknown, ...]:
     """``["CMD", prog, args…]``, ``["CMD-SHELL", "cmd"]``, a string (= CMD-SHELL), ``["NONE"]``."""
-    if isinstance(value, (str, Sensitive)):
+    if isinstance(value, (str, Sensitive, Unknown)):
         if isinstance(value, str) and not value.strip():
             raise ValueError('an empty healthcheck test: write a command, or ["NONE"] to disable the image\'s healthcheck')
         return ("CMD-SHELL", value)
@@ -389,7 +414,7 @@ def _healthcheck_test(value: object) -> tuple[str | Sensitive, ...]:
     if not value:
         raise ValueError('an empty healthcheck test: write ["CMD", …], ["CMD-SHELL", "…"], a string or ["NONE"]')
     for index, item in enumerate(value):
-        if not isinstance(item, (str, Sensitive)):
+        if not isinstance(item, (str, Sensitive, Unknown)):
             raise SubpathError(f"expected a string, got {item!r}", index)
     kind = value[0]
     if kind not in HEALTHCHECK_KINDS:
@@ -404,7 +429,7 @@ def _healthcheck_test(value: object) -> tuple[str | Sensitive, ...]:
 
 
 HealthcheckTest = Annotated[
-    tuple[str | Sensitive, ...],
+    tuple[str | Sensitive | Unknown, ...],
     *_checked(
         _healthcheck_test,
         {

@@ -14,9 +14,10 @@ from pydantic import ValidationError
 
 from reconciler.errors import ConfigError, Diagnostic, ReconcileError
 from reconciler.model.diagnose import diagnostics_from
+from reconciler.model.interpolate import ENV_FILE, Mode, left_out_message, resolve, secrets_declared, variables_for
 from reconciler.model.refs import check_references
 from reconciler.model.source import Document, Path, Place, Position, SourceMap, key_position, read_document, value_position
-from reconciler.model.spec import SECTIONS, State
+from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, Host, State
 from reconciler.model.suggest import did_you_mean
 
 RESOURCE_SECTIONS = ("hosts", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
@@ -28,8 +29,11 @@ class LoadedState:
     state: State
     directory: FsPath
     files: tuple[str, ...]  # as shown to the user
-    paths: tuple[FsPath, ...]
+    paths: tuple[FsPath, ...]  # what the state digest covers: the YAML files and DIR/.env
     source: SourceMap
+    warnings: tuple[Diagnostic, ...] = ()
+    unknown: tuple[str, ...] = ()  # variables without a value at plan: what uses them is known at apply
+    variables: tuple[tuple[str, str], ...] = ()  # plain variables the plan needs, with their values (digested)
 
 
 def state_files(directory: FsPath) -> list[FsPath]:
@@ -110,9 +114,11 @@ class _Merger:
         self.problems.append(here.diagnostic(f"{what} is declared twice: here and at {first.file}:{first.line}"))
 
 
-def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LoadedState:
-    """Load, merge, validate and check references. Raises ConfigError with every located problem,
-    or ReconcileError when there is no state to read at all."""
+def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None, mode: Mode = "apply") -> LoadedState:
+    """Load, merge, interpolate, validate and check references. Raises ConfigError with every
+    located problem, or ReconcileError when there is no state to read at all. ``mode`` says what a
+    variable without a value is (model/interpolate.py): a warning (validate), a value known at
+    apply (plan), an error (apply)."""
     root = FsPath(directory)
     if not root.is_dir():
         raise ReconcileError(f"{root}: no such directory" if not root.exists() else f"{root}: not a directory")
@@ -126,21 +132,41 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
     for file in files:
         display = str(root / file.relative_to(root))
         displays.append(display)
-        document = read_document(file, display, environ)
+        document = read_document(file, display)
         problems.extend(document.problems)
         merger.add(document)
     problems.extend(merger.problems)
+    variables, env_problems = variables_for(root, str(root), environ, secrets_declared(merger.data), mode)
+    resolution = resolve(merger.data, merger.source, variables)
+    problems += env_problems + resolution.problems
+    data = resolution.data
     fallback = Position(displays[0], 1, 1)
-    reference_problems = check_references(merger.data, merger.source, fallback, root)
+    reference_problems = check_references(data, merger.source, fallback, root)
     problems.extend(reference_problems)
     state = None
     try:
-        state = State.model_validate(merger.data)
+        state = State.model_validate(data)
     except ValidationError as error:
         for diagnostic in diagnostics_from(error, merger.source, fallback):
             if reference_problems and diagnostic.message.startswith("(top level)"):
                 continue  # the same missing host or region, already reported at its place
+            if left_out_message(resolution, diagnostic):
+                continue
             problems.append(diagnostic)
-    if problems or state is None:
+    if problems:
         raise ConfigError(problems)
-    return LoadedState(state, root, tuple(displays), tuple(files), merger.source)
+    if state is None:  # validate only: a required value is unchecked for want of a variable
+        state = State.model_construct(**{key: value for key, value in data.items() if key in RESOURCE_SECTIONS})
+        state.hosts = state.hosts or {IMPLICIT_HOST: Host()}
+    env_file = root / ENV_FILE
+    paths = (*files, env_file) if env_file.is_file() else tuple(files)
+    return LoadedState(
+        state,
+        root,
+        tuple(displays),
+        paths,
+        merger.source,
+        tuple(sorted(set(resolution.warnings))),
+        tuple(resolution.unknown),
+        tuple(sorted(resolution.plain.items())),
+    )

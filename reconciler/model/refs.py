@@ -4,6 +4,7 @@ findings come together with the schema's in one report."""
 
 from __future__ import annotations
 
+import graphlib
 from collections.abc import Iterator
 from pathlib import Path as FsPath
 from typing import Any
@@ -135,25 +136,23 @@ class _Checker:
 
 
 def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
-    """Each dependency cycle once, starting from its first member in declaration order."""
+    """Dependency cycles (each as dependant → dependency → …), each starting from its first member in
+    declaration order: graphlib finds one at a time, and the edge that closes it is set aside
+    before it looks again, so that every independent cycle is reported at once."""
+    order = {node: index for index, node in enumerate(graph)}
+    remaining = {node: list(targets) for node, targets in graph.items()}
     cycles: list[list[str]] = []
-    state: dict[str, str] = {}  # "open" while on the current path, "done" after
-
-    def visit(node: str, trail: list[str]) -> None:
-        state[node] = "open"
-        trail.append(node)
-        for target in graph.get(node, []):
-            if state.get(target) == "open":
-                cycles.append(trail[trail.index(target) :])
-            elif target not in state:
-                visit(target, trail)
-        trail.pop()
-        state[node] = "done"
-
-    for node in graph:
-        if node not in state:
-            visit(node, [])
-    return cycles
+    while True:
+        try:
+            graphlib.TopologicalSorter(remaining).prepare()
+        except graphlib.CycleError as error:
+            cycle = list(reversed(error.args[1][1:]))  # graphlib lists dependency → dependant, first node twice
+            first = min(range(len(cycle)), key=lambda index: order.get(cycle[index], len(order)))
+            cycle = cycle[first:] + cycle[:first]
+            cycles.append(cycle)
+            remaining[cycle[0]].remove(cycle[1 % len(cycle)])
+            continue
+        return cycles
 
 
 def repository_root(state_dir: FsPath) -> FsPath:

@@ -1,4 +1,4 @@
-"""One YAML file → plain data (dict, list, str, int, float, bool, None, Sensitive) and a map of
+"""One YAML file → plain data (dict, list, str, int, float, bool, None) and a map of
 where every key and value is written. libyaml (through PyYAML's C extension) turns the text into
 events, and one pass over them builds the data, its positions and the guards: hostile input is
 refused before it is built: files above MAX_FILE_BYTES, nesting deeper than MAX_DEPTH, and alias
@@ -7,8 +7,7 @@ expansion beyond MAX_NODES. Plain scalars are typed as YAML 1.2 (ruamel's rules)
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, TypeAlias
@@ -19,7 +18,6 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.resolver import implicit_resolvers
 
 from reconciler.errors import Diagnostic
-from reconciler.model.sensitive import Sensitive
 
 libyaml: Any  # PyYAML's C extension (libyaml 0.2; ruamel.yaml.clib bundles 0.1.7, which refuses {image: app:1})
 try:
@@ -245,9 +243,8 @@ class _Reader:
     places); the guards count the values and levels an alias stands for, so a bomb is refused at
     the alias that would make it, before anything is expanded."""
 
-    def __init__(self, display: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, display: str) -> None:
         self.display = display
-        self.environ = environ
         self.problems: list[Diagnostic] = []
         self.stack: list[_Open] = []
         self.anchored: dict[str, tuple[Any, Children, int, int]] = {}  # anchor → data, places, values, height
@@ -318,12 +315,8 @@ class _Reader:
                 value = _DROP if is_key else None
         self.put(value, None, event.start_mark, 1, 0, event.anchor)
 
-    def text(self, text: str, mark: Any, top: _Open) -> str | Sensitive:
-        try:
-            return interpolate(text, self.environ)
-        except ValueError as error:
-            self.problem(mark, top.child_path(), str(error))
-            return text
+    def text(self, text: str, mark: Any, top: _Open) -> str:
+        return text  # interpolated after the merge (model/interpolate.py)
 
     def typed(self, kind: str, text: str, implicit: bool) -> Any:
         if kind == "bool":
@@ -430,47 +423,6 @@ def _key_kind(value: Any) -> str:
     return f"{type(value).__name__} {value!r}: quote it"
 
 
-_REFERENCE = re.compile(r"\$\$|\$\{(?P<body>[^}]*)(?P<close>\})?")
-_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>.*))?", re.DOTALL)
-
-
-def interpolate(text: str, environ: Mapping[str, str]) -> str | Sensitive:
-    """Resolve ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}``, ``${VAR:?message}`` and ``$$``.
-    A value that used the environment comes back Sensitive."""
-    if "$" not in text:
-        return text
-    used_environment = False
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal used_environment
-        if match.group(0) == "$$":
-            return "$"
-        body = match.group("body")
-        if match.group("close") is None:
-            raise ValueError("unterminated ${ (write $$ for a literal $)")
-        parsed = _BODY.fullmatch(body)
-        if not parsed or "$" in (parsed.group("arg") or ""):
-            raise ValueError(
-                f"invalid variable reference ${{{body}}}: expected ${{NAME}}, ${{NAME:-default}} or ${{NAME:?message}}"
-            )
-        name, op, arg = parsed.group("name", "op", "arg")
-        used_environment = True
-        value = environ.get(name)
-        unset = value is None or (op in (":-", ":?") and value == "")
-        if op in (":-", "-") and unset:
-            return str(arg)
-        if unset and op in (":?", "?"):
-            raise ValueError(
-                f"environment variable {name} is not set: {arg}" if arg else f"environment variable {name} is not set"
-            )
-        if value is None:
-            raise ValueError(f"environment variable {name} is not set")
-        return value
-
-    result = _REFERENCE.sub(substitute, text)
-    return Sensitive(result) if used_environment else result
-
-
 def dotted(path: Path) -> str:
     """("containers", "web", "ports", 0) → ``containers.web.ports[0]``."""
     text = ""
@@ -510,7 +462,7 @@ def pure_events(text: str) -> Iterator[Any]:
     return iter(YAML(typ="safe", pure=True).parse(text))
 
 
-def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Document:
+def read_document(file: FsPath, display: str) -> Document:
     """Read one file. Problems come back as diagnostics, never as exceptions."""
     try:
         if file.stat().st_size > MAX_FILE_BYTES:
@@ -520,12 +472,12 @@ def read_document(file: FsPath, display: str, environ: Mapping[str, str]) -> Doc
         return _refused(display, f"not UTF-8 text ({error.reason})")
     except OSError as error:
         return _refused(display, f"cannot read: {error.strerror}")
-    return parse_document(text, display, environ)
+    return parse_document(text, display)
 
 
-def parse_document(text: str, display: str, environ: Mapping[str, str], parse: Any = events) -> Document:
+def parse_document(text: str, display: str, parse: Any = events) -> Document:
     """One file's text → its Document; ``parse`` turns text into YAML events."""
-    reader = _Reader(display, environ)
+    reader = _Reader(display)
     try:
         reader.read(parse(text))
     except _Refused as error:

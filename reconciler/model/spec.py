@@ -54,9 +54,11 @@ from reconciler.model.fields import (
     SubpathError,
     Tags,
     User,
+    VariableNames,
     Volumes,
     int_in,
 )
+from reconciler.model.interpolate import admit_variables
 from reconciler.model.suggest import did_you_mean
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
@@ -119,6 +121,10 @@ class Settings(Section):
     """Default for --parallelism: how many independent steps run at once."""
     backend: Annotated[str, PlainValidator(_backend), WithJsonSchema({"type": "string"})] | None = None
     """Where the lock and the records (adoptions, restarts, journal, …) live: s3://BUCKET/PREFIX; default DIR/.reconcile.*"""
+
+    secrets: VariableNames = []
+    """Variables whose values are secret: a value that uses one shows as (sensitive) in every output, and
+    plan needs none of them (what uses one is known at apply)."""
 
     @model_validator(mode="after")
     def _one_lock(self) -> Self:
@@ -521,5 +527,5 @@ SCHEMA_ID = "https://github.com/reconciler/reconciler/schema/desired-state.json"
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of one desired-state file; every section is optional in a file,
     since files merge by section."""
-    schema = State.model_json_schema(mode="validation")
+    schema = admit_variables(State.model_json_schema(mode="validation"))
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

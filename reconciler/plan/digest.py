@@ -22,10 +22,13 @@ def digest_json(value: Any) -> str:
 ABSENT = digest_json({"absent": True})
 
 
-def state_digest(directory: Path, files: Iterable[Path]) -> str:
-    """Over each file's path (relative to the directory) and bytes: `${VAR}` stays a reference."""
+def state_digest(directory: Path, files: Iterable[Path], variables: Iterable[tuple[str, str]] = ()) -> str:
+    """Over each file's path (relative to the directory) and bytes (`${VAR}` stays a reference),
+    and the values of the plain variables it reads where plan needs them (never a secret's)."""
     hasher = hashlib.sha256()
     for file in sorted(files):
         hasher.update(file.relative_to(directory).as_posix().encode() + b"\0")
         hasher.update(file.read_bytes() + b"\0")
+    for name, value in variables:
+        hasher.update(f"${name}\0{value}\0".encode())
     return "sha256:" + hasher.hexdigest()

@@ -61,6 +61,7 @@ class Action(Record):
     depends_on: list[str] = []
     blocked: Blocked | None = None
     host: str | None = None  # the Docker host it lives on (containers, disk budgets); renderers group by it
+    known_at_apply: list[str] = []  # fields whose values use a variable without a value at plan (a secret)
 
     @property
     def name(self) -> str:
@@ -123,6 +124,7 @@ class GitInfo(Record):
 
 class StateInfo(Record):
     dir: str
+    name: str = "default"  # settings.name: the state whose resources this plan sees
     digest: str
     git: GitInfo | None = None
 

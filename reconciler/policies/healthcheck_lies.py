@@ -37,6 +37,7 @@ from typing import Any
 
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import Container
+from reconciler.model.unknown import Unknown
 
 CANNOT_FAIL = "healthcheck-cannot-fail"
 PROCESS_GREP = "healthcheck-process-grep"
@@ -121,11 +122,12 @@ class Declared:
 
     def host_network(self) -> dict[tuple[str | None, int], list[str]]:
         if self._host_network is None:
-            self._host_network = {}
+            owners: dict[tuple[str | None, int], list[str]] = {}
             for other, spec in sorted(self.containers.items()):
                 if spec.network_mode == "host":
                     for port in self.ports(other):
-                        self._host_network.setdefault((spec.host, port), []).append(other)
+                        owners.setdefault((spec.host, port), []).append(other)
+            self._host_network = owners  # assigned whole: a reader never sees it half built
         return self._host_network
 
 
@@ -135,13 +137,16 @@ def healthcheck_lies(name: str, declared: Declared) -> list[Lie]:
     check = spec.healthcheck
     if check is None or check.disable or not check.test or len(check.test) < 2:
         return []
-    scripts = _scripts(check.test)
+    test = [item for item in check.test if not isinstance(item, Unknown)]
+    if len(test) != len(check.test):
+        return []  # its words are known at apply: apply loads them, and the next plan checks them
+    scripts = _scripts(test)
     if scripts is None:
         return []
     secret = any(isinstance(item, Sensitive) for item in check.test)
     own = declared.ports(name)
     lies: list[Lie] = []
-    if (reason := _cannot_fail(check.test, scripts)) is not None:
+    if (reason := _cannot_fail(test, scripts)) is not None:
         shown = "" if secret else f" ({_explain(reason)})"
         lies.append(
             Lie(
@@ -256,6 +261,9 @@ def _words(command: Any) -> list[str | None]:
     return _unwrap([_literal(part) for part in getattr(command, "parts", ()) if _kind(part) == "word"])
 
 
+_WRAPPER_VALUES = frozenset({"-s", "-k", "--signal", "--kill-after", "-n", "--adjustment", "-u", "--unset", "-C", "--chdir"})
+
+
 def _unwrap(words: list[str | None]) -> list[str | None]:
     while words and words[0] is not None:
         head = posixpath.basename(words[0])
@@ -266,7 +274,7 @@ def _unwrap(words: list[str | None]) -> list[str | None]:
         elif head in ("timeout", "nice", "env"):
             words = words[1:]
             while words and words[0] is not None and (words[0].startswith("-") or (head == "env" and "=" in words[0])):
-                words = words[1:]
+                words = words[2:] if words[0] in _WRAPPER_VALUES else words[1:]
             if head == "timeout" and words:
                 words = words[1:]  # the duration
         else:
@@ -395,12 +403,14 @@ class _Status:
             result = frozenset({OK})  # cat with no file copies its input: it cannot fail either
         elif base == "false":
             result = frozenset({FAIL})
+        elif name == "set" and not _sets_errexit(words[1:]):
+            result = frozenset({OK})  # set -o pipefail, set -x, …
         elif name == "exit":
             result = _exit(words[1:], incoming)
         elif base in SHELLS and self.depth < _MAX_DEPTH:
             script = _dash_c(words) if all(w is not None for w in words) else None  # type: ignore[arg-type]
             inner = _parse(script) if script is not None else None
-            if inner is None:
+            if inner is None or _shell_errexit(words) or _has_errexit(inner.trees):
                 return EITHER
             inner_status = _Status(inner.text, _function_names(inner.trees), self.depth + 1)
             statuses = {status for status, _ in inner_status.sequence(inner.trees, 0)}
@@ -488,13 +498,50 @@ def _function_names(trees: Iterable[Any]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _sets_errexit(args: Sequence[str | None]) -> bool:
+    """Does ``set ARGS`` turn errexit on (-e, -eu, -o errexit)? Unknown arguments count as yes."""
+    for index, arg in enumerate(args):
+        if arg is None or (arg.startswith("-") and not arg.startswith("--") and "e" in arg.lstrip("-")):
+            return True
+        if arg == "-o" and index + 1 < len(args) and args[index + 1] in (None, "errexit"):
+            return True
+    return False
+
+
+def _has_errexit(trees: Iterable[Any]) -> bool:
+    for node in _walk(trees):
+        if _kind(node) == "command":
+            words = _words(node)
+            if words and words[0] == "set" and _sets_errexit(words[1:]):
+                return True
+    return False
+
+
+def _shell_errexit(argv: Sequence[str | None]) -> bool:
+    """``sh -e -c …``, ``bash -ec …``: the shell's own options before its script."""
+    words = list(argv)
+    if words and posixpath.basename(words[0] or "") == "busybox":
+        words = words[1:]
+    for word in words[1:]:
+        if word is None or not word.startswith(("-", "+")):
+            return False
+        if word.startswith("-") and not word.startswith("--") and "e" in word:
+            return True
+        if "c" in word:
+            return False
+    return False
+
+
 def _cannot_fail(test: Sequence[str | Sensitive], scripts: list[_Script]) -> tuple[str, str] | None:
     """(what makes the check always exit 0, why), or None when it can fail."""
     kind = reveal(test[0])
-    if kind == "CMD" and _dash_c([reveal(item) for item in test[1:]]) is None:
-        program = posixpath.basename(reveal(test[1]))
+    argv = [reveal(item) for item in test[1:]]
+    if kind == "CMD" and _dash_c(argv) is None:
+        program = posixpath.basename(argv[0])
         return ("only", program) if program in ("true", "echo") else None  # exit, :, … are no programs here
     script = scripts[0]
+    if (kind == "CMD" and _shell_errexit(argv)) or _has_errexit(script.trees):
+        return None  # errexit: a failing command may end the script anywhere; not modelled, so never claimed
     status = _Status(script.text, _function_names(script.trees), 0)
     if not _succeeds(status.sequence(script.trees, 0)):
         return None
@@ -652,12 +699,15 @@ def _pattern_matches(pattern: str, line: str, *, fixed: bool, ignore_case: bool)
 
 def _process_lie(check: _ProcessCheck, secret: bool, own: Mapping[int, str]) -> Lie:
     what = f" (`{_short(check.written)}`)" if check.written and not secret else ""
-    process = check.process if check.process and not secret else "process"
-    itself = (
-        f"; and grep's own command line contains `{process}`, so it can find itself and pass with {process} gone"
-        if check.matches_itself
-        else ""
-    )
+    named = check.process is not None and not secret
+    process = check.process if named else "process"
+    itself = ""
+    if check.matches_itself:
+        itself = (
+            f"; and grep's own command line contains `{process}`, so it can find itself and pass with {process} gone"
+            if named
+            else "; and grep can find its own command line and pass with the process gone"
+        )
     return Lie(
         PROCESS_GREP,
         f"the healthcheck only looks for a process{what}: a hung {process} (deadlocked, not serving) still passes, and a "
@@ -859,9 +909,8 @@ def declared_ports(spec: Container, image: ImageDeclares | None = None) -> dict[
     """Port → where the container declares it (for messages), from its spec and its image."""
     found: dict[int, str] = {}
     for mapping in spec.ports:
-        if mapping.container_end - mapping.container_start <= 1024:
-            for port in range(mapping.container_start, mapping.container_end + 1):
-                found.setdefault(port, f"ports: {mapping}")
+        for port in _expose_ports(mapping):  # the container side, whichever form the mapping takes
+            found.setdefault(port, f"ports: {mapping}")
     for item in getattr(spec, "expose", None) or ():
         for port in _expose_ports(item):
             found.setdefault(port, f"expose: {port}")
@@ -883,8 +932,10 @@ def declared_ports(spec: Container, image: ImageDeclares | None = None) -> dict[
 
 
 def _expose_ports(item: object) -> list[int]:
-    """``expose`` items as compose writes them (8080, "8080", "8080/tcp", "8000-8010"), or objects
-    with a port attribute; anything else is ignored."""
+    """The container ports of a ``ports`` mapping or an ``expose`` item: an object with a
+    container_start (and container_end), target or port attribute, or text as compose writes it
+    (8080, "8080", "8080/tcp", "8000-8010"); anything else is ignored. Ranges over 1024 count only
+    their first port."""
     for attribute in ("container_start", "port", "target"):
         value = getattr(item, attribute, None)
         if isinstance(value, int):
@@ -897,7 +948,7 @@ def _expose_ports(item: object) -> list[int]:
     return list(range(start, end + 1)) if end - start <= 1024 else [start]
 
 
-def _listen_options(argv: Sequence[str | Sensitive]) -> list[tuple[int, str]]:
+def _listen_options(argv: Sequence[str | Sensitive | Unknown]) -> list[tuple[int, str]]:
     """Ports named by listen options: --port 6379, --port=6379, -p 127.0.0.1:8080, --web.listen-address=:9121."""
     found: list[tuple[int, str]] = []
     words = [item if isinstance(item, str) else None for item in argv]

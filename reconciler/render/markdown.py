@@ -209,11 +209,20 @@ def _the_rest(plan: Plan) -> Iterable[str]:
         yield "\n"
 
 
+def _known_at_apply(plan: Plan) -> str:
+    """Resources with no known change whose values wait for apply (a secret the plan was not given)."""
+    waiting = [a for a in plan.actions if a.known_at_apply and not a.is_change and not a.blocked]
+    if not waiting:
+        return ""
+    lines = [f"- {code(a.address)}: {', '.join(code(path) for path in a.known_at_apply)}\n" for a in waiting]
+    return "### Known at apply\n\nVariables without a value now; apply replaces what then differs.\n\n" + "".join(lines) + "\n"
+
+
 def render_markdown(plan: Plan, limit: int = COMMENT_LIMIT, heading: str = "## reconcile plan\n\n") -> str:
     """The comment, never longer than ``limit`` characters; the summary is never dropped.
     ``heading`` is markdown of ours (e.g. why an apply refused, above the fresh plan)."""
     head = _head(plan, heading)
-    pieces = [*_needs_a_human(plan), _costs(plan), *_the_rest(plan)]
+    pieces = [*_needs_a_human(plan), _costs(plan), *_the_rest(plan), _known_at_apply(plan)]
     pieces = [piece for piece in pieces if piece]
     note_room = 400
     budget = limit - len(head) - note_room

@@ -90,6 +90,12 @@ def render_plan(plan: Plan) -> Text:
             for action in actions:
                 text.append_text(action_lines(action))
                 text.append("\n")
+    waiting = [a for a in plan.actions if a.known_at_apply and not a.is_change and not a.blocked]
+    if waiting:
+        text.append("Known at apply (variables without a value now; apply replaces what then differs):\n", style="bold")
+        for action in waiting:
+            text.append(f"  {action.address}: {', '.join(action.known_at_apply)}\n")
+        text.append("\n")
     if plan.findings:
         text.append("Findings:\n", style="bold")
         for finding in plan.findings:

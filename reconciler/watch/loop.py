@@ -70,7 +70,7 @@ class Watcher:
         if self.backoff.waiting(PLAN_KEY, time.monotonic()):
             return "waiting (the last plan failed)"
         try:
-            loaded = load_state(self.options.directory)
+            loaded = load_state(self.options.directory, mode="apply" if self.options.apply else "plan")
             with self._context(loaded) as context:
                 planned, seconds = _timed_plan(loaded, context)
         except ConfigError as error:

@@ -5,9 +5,12 @@ the comment is the report. Against moto's server (S3 buckets and a cost doc: no 
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
+import tarfile
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -52,6 +55,23 @@ def test_a_failed_plan_comments_its_real_reason(tmp_path: Path, reconcile: Run) 
     assert result.returncode == 1
     body = (tmp_path / "comment.md").read_text()
     assert "## reconcile plan failed" in body and "error: nowhere: no such directory" in body
+
+
+def test_a_refused_pull_request_tree_is_reported_after_its_number(tmp_path: Path, reconcile: Run) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tree:
+        link = tarfile.TarInfo("desired_state/state.yaml")
+        link.type, link.linkname = tarfile.SYMTYPE, "/home/runner/.aws/credentials"
+        tree.addfile(link)
+    with zipfile.ZipFile(tmp_path / "pr-state.zip", "w") as packed:
+        packed.writestr("pr-number", "42\n")
+        packed.writestr("head-sha", "ab" * 20 + "\n")
+        packed.writestr("tree.tar", buffer.getvalue())
+    result = reconcile("unpack-pr", "pr-state.zip", "pr", "--comment", "comment.md")
+    assert result.returncode == 1
+    assert result.stdout == f"number=42\nhead_sha={'ab' * 20}\n"
+    assert "is a link or a special file" in (tmp_path / "comment.md").read_text()
+    assert not (tmp_path / "pr" / "desired_state" / "state.yaml").exists()
 
 
 @pytest.mark.aws

@@ -80,3 +80,16 @@ def test_every_example_file_names_the_schema_for_editors() -> None:
         first_line = file.read_text().splitlines()[0]
         relative = Path(*[".."] * (len(file.relative_to(EXAMPLE).parts))) / "schema" / "desired-state.schema.json"
         assert first_line == f"# yaml-language-server: $schema={relative.as_posix()}", file
+
+
+def test_a_variable_is_welcome_wherever_the_loader_interpolates(schema: dict[str, Any]) -> None:
+    service = {
+        "image": "app:${TAG:-latest}",
+        "ports": ["${PORT:-8080}:80"],
+        "healthcheck": {"interval": "${CHECK_EVERY:-30s}", "retries": "${RETRIES}"},
+        "init": "$INIT",
+        "mem_limit": "${MEMORY:-512MB}",
+        "restart": "${RESTART:-no}",
+    }
+    assert list(Draft202012Validator(schema).iter_errors({"containers": {"web": service}})) == []
+    assert list(Draft202012Validator(schema).iter_errors({"containers": {"web": {"image": "a", "restart": "$5"}}}))

@@ -51,7 +51,7 @@ def test_a_secret_is_never_printed_even_next_to_an_error(reconcile: Run, tmp_pat
         )
     result = reconcile("validate", "state", env=EXAMPLE_ENV)
     assert result.returncode == 1
-    assert "containers.broken.labels.a: a value from the environment is secret" in result.stderr
+    assert "containers.broken.labels.a: this value uses a secret (settings.secrets)" in result.stderr
     assert EXAMPLE_ENV["REDIS_PASSWORD"] not in result.stdout + result.stderr
 
 
@@ -87,7 +87,7 @@ def test_a_bug_is_one_line_and_debug_shows_the_traceback(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise KeyError("boom")
 
-    monkeypatch.setattr(cli, "load_state", broken)
+    monkeypatch.setattr("reconciler.model.load.load_state", broken)  # validate imports it when it runs
     for argv, shows_traceback in ((["reconcile", "validate", "."], False), (["reconcile", "--debug", "validate", "."], True)):
         monkeypatch.setattr("sys.argv", argv)
         with pytest.raises(SystemExit) as stop:

@@ -135,8 +135,10 @@ def test_the_plan_job_runs_the_base_branchs_reconcile_on_the_pull_requests_tree_
     checkout = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@"))
     assert "ref" not in checkout.get("with", {})  # the base branch, never the pull request's head
     runs = "\n".join(step.get("run", "") for step in job["steps"])
-    assert 'reconcile unpack-pr "$RUNNER_TEMP/pr-state.zip" "$RUNNER_TEMP/pr"' in runs
+    assert 'reconcile unpack-pr "$RUNNER_TEMP/pr-state.zip" "$RUNNER_TEMP/pr" --comment out/comment.md' in runs
+    assert job["outputs"]["pr"].startswith("${{ steps.check.outputs.pr }}")  # only once checked against the run
     assert "env -i PATH=" in runs  # the pull request's ${VAR} sees none of the job's keys
+    assert 'echo "::stop-commands::$stop"' in runs  # a line of the pull request's text is never a workflow command
     assert 'reconcile plan "$RUNNER_TEMP/pr/desired_state" --detailed-exitcode' in runs
     assert "--out out/plan.json --comment out/comment.md" in runs
     assert "REDIS_PASSWORD" not in str(job)  # no application secret at plan time
@@ -156,9 +158,7 @@ def test_merge_applies_the_reviewed_plan_in_production_and_reports_on_the_pull_r
     download = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact@"))
     assert download["with"]["name"] == "${{ needs.find.outputs.artifact }}"
     plan_upload = next(s for s in steps("plan.yml", "plan") if "reconcile-plan-pr" in str(s.get("with", {}).get("name", "")))
-    assert (
-        plan_upload["with"]["name"] == "reconcile-plan-pr${{ steps.unpack.outputs.number }}-${{ steps.unpack.outputs.head_sha }}"
-    )
+    assert plan_upload["with"]["name"] == "reconcile-plan-pr${{ steps.check.outputs.pr }}-${{ steps.check.outputs.head_sha }}"
     assert 'name="reconcile-plan-pr$pr-$head"' in apply["jobs"]["find"]["steps"][0]["run"]
     assert apply["jobs"]["comment"]["permissions"] == {"pull-requests": "write"}
     docs = apply["jobs"]["docs"]  # the one job that can push holds no other credential and runs no reconcile

@@ -33,7 +33,7 @@ def container(name: str, host: str) -> str:
             network_mode: none
             init: true
             stop_grace_period: 1s
-            healthcheck: {{test: [CMD-SHELL, "true"], interval: 1s, timeout: 1s, retries: 2}}
+            healthcheck: {{test: [CMD-SHELL, "test -d /tmp"], interval: 1s, timeout: 1s, retries: 2}}
         """)
 
 
@@ -41,6 +41,7 @@ def write_state(directory: Path, prefix: str, sshd: Sshd, tls_url: str, tls: Tls
     directory.mkdir(exist_ok=True)
     (directory / "hosts.yaml").write_text(
         textwrap.dedent(f"""\
+            settings: {{secrets: [TLS_CERT, TLS_KEY]}}
             hosts:
               local:
                 docker: {docker_host}

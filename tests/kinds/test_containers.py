@@ -54,8 +54,9 @@ def write(state: Path, text: str) -> None:
     (state / "containers.yaml").write_text(textwrap.dedent(text))
 
 
-def container(name: str, *, extra: str = "", command: str = '["sleep", "300"]', healthcheck: str = "true") -> str:
-    """A test container: busybox, no network, init as PID 1, a quick healthcheck."""
+def container(name: str, *, extra: str = "", command: str = '["sleep", "300"]', healthcheck: str = "test -d /tmp") -> str:
+    """A test container: busybox, no network, init as PID 1, a quick healthcheck (one that could
+    fail: `true` would be a healthcheck-cannot-fail warning in every plan)."""
     lines = [
         f"  {name}:",
         f"    image: {TEST_IMAGE}",
@@ -368,13 +369,14 @@ def test_secrets_never_reach_output_plan_files_or_logs(
     state: Path, reconcile: Reconcile, prefix: str, docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
     name = f"{prefix}-web"
-    write(state, containers(container(name, extra="environment: {DB_PASSWORD: '${TEST_SECRET}'}")))
+    secret = "settings: {secrets: [TEST_SECRET]}\n"
+    write(state, secret + containers(container(name, extra="environment: {DB_PASSWORD: '${TEST_SECRET}'}")))
     outputs = [reconcile("plan", "desired_state", "--out", "plan.json"), reconcile("plan", "desired_state", "--format", "json")]
     outputs.append(reconcile("apply", "plan.json"))
     env = dict(e.split("=", 1) for e in engine(docker_client, name)["Config"]["Env"])
     assert env["DB_PASSWORD"] == SECRET  # the container gets it
     assert "(sensitive)" in outputs[0].stdout
-    write(state, containers(container(name, extra="environment: {DB_PASSWORD: '${TEST_SECRET}-rotated'}")))
+    write(state, secret + containers(container(name, extra="environment: {DB_PASSWORD: '${TEST_SECRET}-rotated'}")))
     outputs.append(reconcile("plan", "desired_state"))
     assert 'environment.DB_PASSWORD: "(sensitive)" → "(sensitive)"' in outputs[-1].stdout
     outputs.append(reconcile("apply", "desired_state", "--auto-approve"))

@@ -68,7 +68,7 @@ def make_unmanaged(client: docker.DockerClient, prefix: str) -> dict[str, str]:
         name=f"{prefix}-web",
         labels={**OWN_LABEL, "team": "ops"},
         environment={"API_KEY": SECRET, "MODE": "fast"},
-        healthcheck={"test": ["CMD-SHELL", "true"], "interval": 1_000_000_000, "retries": 2},
+        healthcheck={"test": ["CMD-SHELL", "test -d /tmp"], "interval": 1_000_000_000, "retries": 2},
         user="1000:1000",
         stop_signal="SIGINT",
         stop_timeout=3,

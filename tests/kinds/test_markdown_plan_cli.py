@@ -19,7 +19,7 @@ SECRET = "s3cr3t-v4lue-never-shown"
 
 
 def big_state(count: int) -> str:
-    lines = ["containers:"]
+    lines = ["settings: {secrets: [API_TOKEN]}", "containers:"]
     for index in range(count):
         lines += [
             f"  service-{index:03}:",

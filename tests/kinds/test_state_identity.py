@@ -127,6 +127,7 @@ def test_legacy_resources_are_claimed_in_place_by_the_declaring_state_and_never_
     write_state(blue, "blue", [f"{p}-old"], [f"{p}-old"])
 
     plan = plan_json(blue)
+    assert plan["state"]["name"] == "blue"
     assert changes(plan) == {f"container.{p}-old": "update", f"s3_bucket.{p}-old": "update"}, plan["actions"]
     claims = {a["address"]: a["changes"] for a in plan["actions"] if a["action"] == "update"}
     assert claims == {

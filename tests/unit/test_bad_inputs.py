@@ -80,7 +80,7 @@ CASES = [
     Case("healthcheck-none-args", *one(web("healthcheck:\n  test: [NONE, x]\n"), 5, "healthcheck.test[1]", "NONE")),
     Case(
         "environment-item",
-        *one(web("environment:\n  - DEBUG=1\n  - PASSWORD\n"), 6, "environment[1]", "KEY=VALUE", "PASSWORD=${PASSWORD}"),
+        *one(web("environment:\n  - DEBUG=1\n  - two words\n"), 6, "environment[1]", "KEY=VALUE"),
     ),
     Case("reserved-label", *one(web("labels: {reconciler.managed: 'false'}\n"), 4, "reconciler.managed", "reserved")),
     # --- compose strings ---
@@ -260,9 +260,20 @@ CASES = [
     ),
     Case("env-unterminated", *one(web("environment: {PASSWORD: '${DB_PASSWORD'}\n"), 4, "unterminated")),
     Case(
-        "env-not-allowed-here",
-        *one("containers:\n  web:\n    image: 'app:${TAG}'\n", 3, "containers.web.image", "secret", environ={"TAG": "1.2"}),
+        "secret-not-allowed-here",
+        *one(
+            "settings: {secrets: [TAG]}\ncontainers:\n  web:\n    image: 'app:${TAG}'\n",
+            4,
+            "containers.web.image",
+            "uses a secret",
+            environ={"TAG": "1.2"},
+        ),
     ),
+    Case(
+        "bad-reference",
+        *one(web("labels: {v: 'app:${TAG/1/2}'}\n"), 4, "containers.web.labels.v", "unsupported", "${VAR:-default}"),
+    ),
+    Case("bad-name", *one(web("labels: {a: '${1X}'}\n"), 4, "containers.web.labels.a", "invalid variable reference ${1X}")),
 ]
 
 
@@ -293,3 +304,22 @@ def test_every_mistake_is_reported_at_once_sorted_by_file_and_line(tmp_path: Pat
 
 def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 30
+
+
+def test_every_dependency_cycle_is_reported_once_from_its_first_declared_member(tmp_path: Path) -> None:
+    def container(name: str, *needs: str) -> str:
+        return f"  {name}:\n    image: x:1\n    depends_on: [{', '.join(needs)}]\n"
+
+    text = (
+        "containers:\n"
+        + container("a", "b")
+        + container("b", "c")
+        + container("c", "a")
+        + container("d", "e")
+        + container("e", "d")
+    )
+    errors = load_errors(tmp_path, Case("cycles", {"state.yaml": text}, "", []))
+    assert [e.partition(": ")[2] for e in errors] == [
+        "containers.a.depends_on: dependency cycle: a → b → c → a",
+        "containers.d.depends_on: dependency cycle: d → e → d",
+    ]

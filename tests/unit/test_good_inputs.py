@@ -16,6 +16,7 @@ settings:
   policy_mode: enforce
   lock: s3://ops-state/reconcile.lock
   parallelism: 10
+  secrets: [REDIS_PASSWORD]
 hosts:
   vps:
     docker: ssh://root@vps.example.com
@@ -216,14 +217,17 @@ def test_an_empty_section_is_an_empty_section(tmp_path: Path) -> None:
 
 def test_environment_references(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(
+        "settings: {secrets: [PW, UNSET]}\n"
         "hosts:\n  vps: {docker: '${DOCKER:-unix:///var/run/docker.sock}'}\n"
-        "containers:\n  web:\n    image: app:1\n"
+        "containers:\n  web:\n    image: app:${TAG:-1}\n"
         "    environment:\n      DSN: 'postgres://app:${PW}@db/app'\n      PRICE: '$$5'\n      EMPTY: '${UNSET-}'\n"
+        "      MODE: $MODE\n"
     )
-    state = load_state(tmp_path, environ={"PW": "pa$$word"}).state
+    state = load_state(tmp_path, environ={"PW": "pa$$word", "MODE": "fast"}).state
     env = state.containers["web"].environment
     assert isinstance(env["DSN"], Sensitive) and env["DSN"].reveal() == "postgres://app:pa$$word@db/app"
     assert env["PRICE"] == "$5"  # $$ is a literal $, and nothing from the environment: not sensitive
-    assert isinstance(env["EMPTY"], Sensitive) and env["EMPTY"].reveal() == ""
-    docker = state.hosts["vps"].docker
-    assert isinstance(docker, Sensitive) and docker.reveal() == "unix:///var/run/docker.sock"
+    assert isinstance(env["EMPTY"], Sensitive) and env["EMPTY"].reveal() == ""  # it uses a secret
+    assert env["MODE"] == "fast"  # a plain variable shows its value
+    assert state.containers["web"].image == "app:1"
+    assert state.hosts["vps"].docker == "unix:///var/run/docker.sock"

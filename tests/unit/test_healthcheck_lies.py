@@ -10,6 +10,7 @@ import itertools
 import shlex
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -80,7 +81,8 @@ def only(test: list[Any] | str, **kwargs: Any) -> Any:
             "an `if` without `else` succeeds when `curl -f http://localhost:8080/` fails",
         ),
         (["CMD", "sh", "-c", "nc -z 127.0.0.1 8080 || true"], "`|| true` turns every failure into success"),
-        (["CMD", "/bin/bash", "-ec", "nc -z 127.0.0.1 8080 || exit 0"], "`|| exit 0`"),
+        (["CMD", "/bin/bash", "-c", "nc -z 127.0.0.1 8080 || exit 0"], "`|| exit 0`"),
+        ("set -o pipefail; curl -f http://localhost:8080/ || true", "`|| true`"),
         ("(nc -z 127.0.0.1 8080; exit 0)", "`exit 0` runs last"),
         ("! false", "`! false` always succeeds"),
     ],
@@ -107,6 +109,9 @@ def test_a_check_that_cannot_fail_says_why(test: list[str] | str, reason: str) -
         "(curl -f http://localhost:8080/; exit 0) && test -f /tmp/ready",
         "while true; do exit 1; done; exit 0",  # loops are not evaluated: maybe
         "set -o pipefail; curl -f http://localhost:8080/ | cat",
+        "set -e; curl -f http://localhost:8080/; exit 0",  # errexit: curl's failure ends the script
+        ["CMD", "sh", "-ec", "curl -f http://localhost:8080/; exit 0"],
+        "sh -e -c 'curl -f http://localhost:8080/; exit 0'",
         ["CMD", "exit", "0"],  # no shell: `exit` is no program (healthcheck-binary-missing says so)
         ["CMD", "wget", "-q", "--spider", "http://localhost:8080/"],
         "test -f /tmp/ready",
@@ -156,6 +161,7 @@ def scripts() -> st.SearchStrategy[str]:
             pair.map(lambda p: f"{p[0]} && {p[1]}"),
             pair.map(lambda p: f"{p[0]} || {p[1]}"),
             pair.map(lambda p: f"{p[0]}; {p[1]}"),
+            pair.map(lambda p: f"{p[0]} & {p[1]}"),
             pair.map(lambda p: f"{{ {p[0]}; }} | {{ {p[1]}; }}"),
             inner.map(lambda a: f"! {{ {a}; }}"),
             inner.map(lambda a: f"( {a} )"),
@@ -181,12 +187,15 @@ def bash_statuses(script: str) -> list[int]:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(script=scripts())
-def test_cannot_fail_agrees_with_bash(script: str) -> None:
+@given(script=scripts(), options=st.sampled_from(["", "set -o pipefail; ", "set -e; "]))
+def test_cannot_fail_agrees_with_bash(script: str, options: str) -> None:
+    """Exactly, without errexit; under `set -e` (not modelled) a claim must still be true."""
     assume(script.count(PROBE) <= 3)
+    script = options + script
     statuses = bash_statuses(script)
     said = CANNOT_FAIL in codes(script)
-    assert said == all(status == 0 for status in statuses), (script, statuses)
+    always_zero = all(status == 0 for status in statuses)
+    assert said == always_zero if "set -e" not in options else (always_zero or not said), (script, statuses)
 
 
 # --- process grep ---------------------------------------------------------------------------------
@@ -254,6 +263,8 @@ def test_the_publisher_of_the_report_probes_redis_not_itself() -> None:
         ("wget -q --spider http://redis:8080/health", "http://redis:8080"),
         ("curl -fsS http://user:pw@redis/ || exit 1", "http://redis"),
         ("timeout 5 cat < /dev/null > /dev/tcp/redis/6379", "redis:6379"),
+        ("timeout -s KILL 5 nc -z redis 6379", "redis:6379"),
+        ("env -u HTTP_PROXY curl -fsS http://redis:6379/", "http://redis:6379"),
     ],
 )
 def test_a_probe_of_another_container_by_name(test: list[str] | str, written: str) -> None:
@@ -384,3 +395,20 @@ def test_the_reports_fixed_checks_would_be_caught_in_the_example() -> None:
     declared = Declared(containers)
     assert [lie.code for lie in healthcheck_lies("quantum_dashboard_frontend", declared)] == [PROCESS_GREP]
     assert [lie.code for lie in healthcheck_lies("quantum_market_publisher", declared)] == [OTHER_SERVICE]
+
+
+@pytest.mark.parametrize(
+    ("expose", "expected"),
+    [
+        ([8080], {8080}),
+        (["8080"], {8080}),
+        (["9090/tcp", "53/udp"], {9090, 53}),
+        (["8000-8002"], {8000, 8001, 8002}),
+        ([SimpleNamespace(target=7000)], {7000}),
+        (["not-a-port"], set()),
+    ],
+)
+def test_expose_as_compose_writes_it(expose: list[Any], expected: set[int]) -> None:
+    """`expose` counts when the model has it, in any of compose's forms (read defensively)."""
+    declared = SimpleNamespace(ports=(), expose=expose, command=None, entrypoint=None, environment={})
+    assert set(declared_ports(declared)) == expected  # type: ignore[arg-type]

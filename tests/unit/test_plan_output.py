@@ -95,6 +95,7 @@ def test_the_json_has_exactly_the_spec_fields() -> None:
         "depends_on",
         "blocked",
         "host",
+        "known_at_apply",
     }
     assert document["actions"][3]["changes"] == [
         {"path": "healthcheck.test", "before": ["CMD", "wget"], "after": ["CMD-SHELL", "ps"]}
