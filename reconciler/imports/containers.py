@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from reconciler.imports.compose import compose_fields
 from reconciler.kinds.container_view import ImageDefaults, compare, desired_view, env_dict, observed_view
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.spec import Container
@@ -69,6 +70,8 @@ def import_container(
         spec["stop_grace_period"] = f"{seen['stop_grace_period']}s"
     if seen["state"] == "stopped":
         spec["state"] = "stopped"
+    published = {f"{p.rsplit(':', 1)[-1].split('/')[0]}/{p.split('/')[1] if '/' in p else 'tcp'}" for p in seen["ports"]}
+    spec.update(compose_fields(seen, bare, published))
     return _checked(name, spec, image, log_driver, seen)
 
 

@@ -8,6 +8,12 @@ from __future__ import annotations
 from reconciler.kinds.base import Kind, KindFactory, RunContext
 
 
+def _network(ctx: RunContext) -> Kind:
+    from reconciler.kinds.network import KIND
+
+    return KIND(ctx)
+
+
 def _container(ctx: RunContext) -> Kind:
     from reconciler.kinds.container import KIND
 
@@ -39,6 +45,7 @@ def _cost_doc(ctx: RunContext) -> Kind:
 
 
 KINDS: dict[str, KindFactory] = {
+    "network": _network,  # before container: a container joins networks that exist
     "container": _container,
     "disk_budget": _disk_budget,
     "ec2_instance": _ec2_instance,

@@ -37,6 +37,13 @@ from reconciler.clients.restart_ledger import RECORD as RESTARTS
 from reconciler.clients.restart_ledger import WINDOW, RestartLedger
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.kinds.compose_view import (
+    compose_create_arguments,
+    compose_host_config,
+    exposed_ports,
+    first_network,
+    later_networks,
+)
 from reconciler.kinds.container_recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
@@ -60,6 +67,7 @@ from reconciler.model.spec import DEFAULT_STATE_NAME, Container
 from reconciler.model.unknown import holds_unknown, unknowns
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
+from reconciler.policies.compose import compose_findings
 from reconciler.policies.containers import (
     Health,
     declared_findings,
@@ -171,12 +179,19 @@ def observation(
     return Observation(digest_json(material), seen)
 
 
+def _engine_name(name: str, desired: Mapping[str, Container]) -> str:
+    """The name the engine knows a declared container by (compose's container_name, else its key)."""
+    spec = desired.get(name)
+    return (spec.container_name if spec else None) or name
+
+
 def _address(name: str) -> str:
     return f"container.{name}"
 
 
-def _dependencies(spec: Container) -> list[str]:
-    names = list(spec.depends_on)
+def _dependencies(spec: Container, declared: Mapping[str, Container] | None = None) -> list[str]:
+    """The containers this one waits for (an optional one that is not declared is skipped)."""
+    names = [n for n, d in spec.depends_on.items() if d.required or declared is None or n in declared]
     if spec.network_mode.startswith("container:"):
         names.append(spec.network_mode.partition(":")[2])
     return names
@@ -270,6 +285,7 @@ class ContainerKind:
         client = self.client(host)
         self.ctx.progress("container.*", f"listing containers on {host}")
         listing = client.containers(all=True)
+        engine_names = {spec.container_name or key: key for key, spec in desired.items()}
         wanted: dict[str, str] = {}  # name → container id
         temporary: dict[str, str] = {}  # name → the id of its NAME-reconcile-new, left by a killed replace
         for summary in listing:
@@ -288,8 +304,8 @@ class ContainerKind:
             if managed_address.startswith("container."):
                 if self._sees(managed_address.partition(".")[2], labels, host, summary["Id"], desired):
                     wanted[managed_address.partition(".")[2]] = summary["Id"]
-            elif name in desired:
-                wanted.setdefault(name, summary["Id"])
+            elif name in engine_names:
+                wanted.setdefault(engine_names[name], summary["Id"])
         alone = {name: temporary[name] for name in temporary if name not in wanted}
         wanted.update(alone)  # the old one is gone: observed as the temporary one (it takes the name)
         self.ctx.progress("container.*", f"inspecting {len(wanted)} containers on {host}")
@@ -300,7 +316,7 @@ class ContainerKind:
         leftovers = {n: leftover_of(r, CONFIG_HASH, alone=False) for n, r in left.items()}
         for name in alone:
             leftovers[name] = leftover_of(records[name], CONFIG_HASH, alone=True)
-            records[name] = {**records[name], "Name": f"/{name}"}
+            records[name] = {**records[name], "Name": f"/{_engine_name(name, desired)}"}
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             references = {spec.image for spec in desired.values()} | {r["Image"] for r in records.values()}
             images = dict(zip(references, pool.map(lambda ref: inspect_image(client, ref), references), strict=True))
@@ -358,7 +374,11 @@ class ContainerKind:
 
     def _diff(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
         address = _address(name)
-        depends_on = [_address(n) for n in _dependencies(desired)] if desired else []
+        depends_on = (
+            [_address(n) for n in _dependencies(desired, self.ctx.state.containers)] + [f"network.{n}" for n in desired.networks]
+            if desired
+            else []
+        )
         digest = observed.digest if observed else ABSENT
         seen: SeenContainer | None = observed.data if observed else None
 
@@ -454,7 +474,7 @@ class ContainerKind:
         found: list[Finding] = []
         if desired is not None and desired.state != "absent":
             policies = self.ctx.state.policies
-            found += declared_findings(address, desired, policies)
+            found += declared_findings(address, desired, policies) + compose_findings(address, desired)
             found += lie_findings(address, name, self.declared(), policies)
             if desired.host not in self.unreachable:  # unread, not missing: the action says why
                 found += image_findings(address, desired, self.images.get((desired.host or "", desired.image)), policies)
@@ -501,8 +521,9 @@ class ContainerKind:
             return f"removed {leftover.name} (left by an interrupted replace)", False
         if recovery.how == "finish":
             self._remove(seen.host, seen.id, seen.stop_timeout, address)
-        self.ctx.progress(address, f"renaming {leftover.name} to {name}")
-        client.rename(leftover.id, name)
+        engine_name = (desired.container_name if desired else None) or name
+        self.ctx.progress(address, f"renaming {leftover.name} to {engine_name}")
+        client.rename(leftover.id, engine_name)
         if recovery.how == "finish":
             return f"replaced (finished the interrupted replace: {leftover.name} was healthy and took the name)", True
         return f"renamed {leftover.name} to {name} (the interrupted replace had removed the old container)", False
@@ -512,7 +533,7 @@ class ContainerKind:
         try:
             if action.action == "create":
                 assert step.desired is not None
-                self._create(action.name, step.desired, action.name)
+                self._create(action.name, step.desired, step.desired.container_name or action.name)
                 return StepResult(True, "created" + (" and started" if step.desired.state == "running" else ""))
             if action.action == "delete":
                 assert seen is not None
@@ -558,6 +579,8 @@ class ContainerKind:
         self._wait_for_dependencies(spec, address)
         self.ctx.progress(address, f"creating {container_name}")
         created = client.create_container(**self._create_arguments(client, name, spec, container_name))
+        for network, aliases in later_networks(spec):
+            client.connect_container_to_network(created["Id"], network, aliases=aliases or None)
         if spec.state == "running":
             client.start(created["Id"])
             with self.started_lock:
@@ -566,11 +589,9 @@ class ContainerKind:
 
     def _create_arguments(self, client: docker.APIClient, name: str, spec: Container, container_name: str) -> dict[str, Any]:
         bindings: dict[int | str, Any] = {}
-        exposed = []
-        for port in spec.ports:
+        for port in spec.ports if spec.network_mode != "host" else ():  # host networking publishes nothing
             for offset in range(port.container_end - port.container_start + 1):
                 key = f"{port.container_start + offset}/{port.protocol}"
-                exposed.append((port.container_start + offset, port.protocol))
                 host_port = (
                     None if port.host_start is None else port.host_start + (offset if port.host_start != port.host_end else 0)
                 )
@@ -580,10 +601,11 @@ class ContainerKind:
             binds=[f"{v.source}:{v.target}:{'ro' if v.read_only else 'rw'}" for v in spec.volumes] or None,
             restart_policy=_restart_policy(spec),
             log_config=LogConfig(type=spec.logging.driver, config=dict(spec.logging.options)) if spec.logging else None,
-            network_mode=spec.network_mode,
+            network_mode=first_network(spec) or spec.network_mode,
             mem_limit=spec.mem_limit,
             nano_cpus=round(spec.cpus * 1e9) if spec.cpus else None,
             init=spec.init or None,
+            **compose_host_config(spec),
         )
         healthcheck = engine_healthcheck(spec.healthcheck, None)
         labels = {
@@ -603,13 +625,17 @@ class ContainerKind:
             "user": spec.user,
             "stop_signal": spec.stop_signal,
             "stop_timeout": round(spec.stop_grace_period.total_seconds()) if spec.stop_grace_period else None,
-            "ports": exposed or None,
+            "ports": [tuple(p.split("/")) for p in exposed_ports(spec)] or None,
             "host_config": host_config,
             "detach": True,
+            **compose_create_arguments(spec, client),
         }
 
     def _ensure_image(self, client: docker.APIClient, spec: Container, address: str) -> None:
-        if inspect_image(client, spec.image) is not None:
+        local = inspect_image(client, spec.image) is not None
+        if spec.pull_policy == "never" and not local:
+            raise ReconcileError(f"image {spec.image} is not on host {spec.host}, and pull_policy: never forbids pulling it")
+        if spec.pull_policy != "always" and local:
             return
         self.ctx.progress(address, f"pulling {spec.image}")
         repository, _, tag = spec.image.rpartition(":") if ":" in spec.image.rsplit("/", 1)[-1] else (spec.image, "", "latest")
@@ -621,20 +647,33 @@ class ContainerKind:
             ) from None
 
     def _wait_for_dependencies(self, spec: Container, address: str) -> None:
-        for dependency in _dependencies(spec):
+        """Each dependency as its depends_on condition asks (compose's): the short form waits for
+        running, and healthy if it has a healthcheck."""
+        for dependency in _dependencies(spec, self.ctx.state.containers):
             target = self.ctx.state.containers[dependency]
+            condition = spec.depends_on[dependency].condition if dependency in spec.depends_on else None
             client = self.client(target.host or "")
-            self.ctx.progress(address, f"waiting for {dependency} to be running and healthy")
-            healthy, detail = self._wait_healthy(client, dependency, target, address)
-            if not healthy:
+            reference = target.container_name or dependency
+            if condition == "service_completed_successfully":
+                self.ctx.progress(address, f"waiting for {dependency} to complete successfully")
+                ready, detail = wait_completed(client, reference, self.ctx.stopping)
+            else:
+                self.ctx.progress(address, f"waiting for {dependency} to be running" + ("" if condition else " and healthy"))
+                ready, detail = self._wait_healthy(client, reference, target, address, condition)
+            if not ready:
                 raise ReconcileError(f"dependency {dependency} is not ready: {detail}")
 
-    def _wait_healthy(self, client: docker.APIClient, reference: str, spec: Container, address: str) -> tuple[bool, str]:
+    def _wait_healthy(
+        self, client: docker.APIClient, reference: str, spec: Container, address: str, condition: str | None = None
+    ) -> tuple[bool, str]:
         """Wait until the container runs and, if it has a healthcheck, is healthy; bounded by
-        start_period + retries × (interval + timeout), with a little slack."""
+        start_period + retries × (interval + timeout), with a little slack. ``condition``
+        service_started: running is enough; service_healthy: a healthcheck is required."""
         record = client.inspect_container(reference)
         check = (record.get("Config") or {}).get("Healthcheck") or {}
-        has_check = bool(check.get("Test")) and check["Test"][0] != "NONE"
+        has_check = bool(check.get("Test")) and check["Test"][0] != "NONE" and condition != "service_started"
+        if condition == "service_healthy" and not has_check:
+            return False, f"{reference} has no healthcheck, and condition: service_healthy needs one"
         interval, timeout = _check_seconds(check)
         bound = (
             (check.get("StartPeriod") or 0) / 1e9 + (check.get("Retries") or 3) * (interval + timeout) + 5 if has_check else 10
@@ -679,6 +718,10 @@ class ContainerKind:
             body["MemorySwap"] = 2 * spec.mem_limit
         if "cpus" in paths and spec.cpus:
             body["NanoCpus"] = round(spec.cpus * 1e9)
+        if "mem_reservation" in paths:
+            body["MemoryReservation"] = spec.mem_reservation or 0
+        if "pids_limit" in paths:
+            body["PidsLimit"] = spec.pids_limit if spec.pids_limit and spec.pids_limit > 0 else -1
         done = []
         if "managed" in paths:
             self.adoptions.record(seen.host, seen.id, _address(seen.name))
@@ -717,7 +760,7 @@ class ContainerKind:
     def _replace(self, name: str, spec: Container, seen: SeenContainer) -> str:
         client = self.client(seen.host)
         address = _address(name)
-        temporary = f"{name}{REPLACEMENT_SUFFIX}"
+        temporary = f"{spec.container_name or name}{REPLACEMENT_SUFFIX}"
         with contextlib.suppress(NotFound):
             client.remove_container(temporary, force=True)  # a leftover of an interrupted replace
         clash = _would_clash(spec, seen)
@@ -744,8 +787,36 @@ class ContainerKind:
         crash_point("container.replacement-ready")
         self._remove(seen.host, seen.id, seen.stop_timeout, address)
         crash_point("container.old-removed")
-        client.rename(new_id, name)
-        return "replaced (the new container was healthy before the old one was removed)" if not clash else "replaced"
+        client.rename(new_id, spec.container_name or name)
+        said = "replaced (the new container was healthy before the old one was removed)" if not clash else "replaced"
+        return said + self._restart_dependants(name)
+
+    def _restart_dependants(self, name: str) -> str:
+        """compose's depends_on `restart: true`: a running dependant is restarted once its
+        dependency has been replaced (one that is replaced itself starts fresh anyway)."""
+        restarted = []
+        for dependant, spec in sorted(self.ctx.state.containers.items()):
+            if not (name in spec.depends_on and spec.depends_on[name].restart and spec.state == "running"):
+                continue
+            client = self.client(spec.host or "")
+            with contextlib.suppress(NotFound):
+                record = client.inspect_container(spec.container_name or dependant)
+                if (record.get("State") or {}).get("Status") == "running":
+                    self.ctx.progress(_address(name), f"restarting {dependant} (depends_on {name} with restart: true)")
+                    client.restart(record["Id"], timeout=_stop_seconds((record.get("Config") or {}).get("StopTimeout")))
+                    restarted.append(dependant)
+        return f"; restarted {', '.join(restarted)} (depends_on restart: true)" if restarted else ""
+
+
+def wait_completed(client: docker.APIClient, reference: str, stopping: threading.Event) -> tuple[bool, str]:
+    """Wait until a one-shot container has exited; ready when its exit code is 0."""
+    while not stopping.is_set():
+        state = client.inspect_container(reference).get("State") or {}
+        if state.get("Status") in ("exited", "dead"):
+            code = state.get("ExitCode")
+            return code == 0, "completed" if code == 0 else f"{reference} exited with code {code}"
+        time.sleep(POLL_SECONDS)
+    return False, "stopped before it completed"
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,11 @@ class Recovery:
 
 
 def replacement_of(name: str, labels: dict[str, Any], managed: str, address_label: str) -> str | None:
-    """The container name a temporary replacement stands in for, if ``name`` is one of ours."""
-    if not name.endswith(REPLACEMENT_SUFFIX) or labels.get(managed) != "true":
+    """The declared name (its address's) a temporary replacement stands in for, if ``name`` is one of ours."""
+    address = str(labels.get(address_label, ""))
+    if not name.endswith(REPLACEMENT_SUFFIX) or labels.get(managed) != "true" or not address.startswith("container."):
         return None
-    base = name.removesuffix(REPLACEMENT_SUFFIX)
-    return base if labels.get(address_label) == f"container.{base}" else None
+    return address.removeprefix("container.")
 
 
 def leftover_of(record: dict[str, Any], config_hash_label: str, alone: bool) -> Leftover:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.kinds.compose_view import UNDECLARED, desired_compose_view, first_network, observed_compose_view
 from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.spec import Container, Healthcheck
 from reconciler.model.unknown import holds_unknown
 from reconciler.units import parse_port
 
-IN_PLACE = frozenset({"restart", "mem_limit", "cpus", "state", "health"})
+IN_PLACE = frozenset({"restart", "mem_limit", "cpus", "state", "health", "mem_reservation", "pids_limit"})
 NANOSECOND = 1_000_000_000
 HEALTH_DURATIONS = ("interval", "timeout", "start_period", "start_interval")
 
@@ -30,6 +31,9 @@ class ImageDefaults:
     healthcheck: dict[str, Any] | None = None  # the engine's form: Test, Interval (ns), …
     user: str = ""
     stop_signal: str | None = None
+    working_dir: str | None = None
+    exposed: tuple[str, ...] = ()
+    platform: str = ""  # OS/ARCH
 
     @classmethod
     def from_inspect(cls, record: dict[str, Any]) -> ImageDefaults:
@@ -43,6 +47,9 @@ class ImageDefaults:
             healthcheck=config.get("Healthcheck"),
             user=config.get("User") or "",
             stop_signal=config.get("StopSignal") or None,
+            working_dir=config.get("WorkingDir") or None,
+            exposed=tuple(config.get("ExposedPorts") or {}),
+            platform=f"{record.get('Os', '')}/{record.get('Architecture', '')}",
         )
 
 
@@ -107,7 +114,7 @@ def desired_view(spec: Container, image: ImageDefaults | None, log_driver: str) 
         **_health_view(engine_healthcheck(spec.healthcheck, defaults.healthcheck)),
         "logging.driver": spec.logging.driver if spec.logging else log_driver,
         "logging.options": dict(spec.logging.options) if spec.logging else {},
-        "network_mode": spec.network_mode,
+        "network_mode": first_network(spec) or spec.network_mode,
         "mem_limit": spec.mem_limit,
         "cpus": spec.cpus,
         "user": spec.user or defaults.user or None,
@@ -115,7 +122,10 @@ def desired_view(spec: Container, image: ImageDefaults | None, log_driver: str) 
         "stop_signal": spec.stop_signal or defaults.stop_signal,
         "stop_grace_period": round(spec.stop_grace_period.total_seconds()) if spec.stop_grace_period else None,
         "state": "stopped" if spec.state == "stopped" else "running",
+        **desired_compose_view(spec, defaults),
     }
+    if spec.network_mode == "host":
+        view["ports"] = []  # the engine publishes nothing on the host's network (a warning says so)
     return view
 
 
@@ -192,6 +202,7 @@ def observed_view(record: dict[str, Any], image: ImageDefaults | None, names_by_
         "stop_signal": config.get("StopSignal") or None,
         "stop_grace_period": config.get("StopTimeout"),
         "state": "running" if status in ("running", "restarting", "paused") else "stopped",
+        **observed_compose_view(record, image),
     }
 
 
@@ -243,6 +254,8 @@ def compare(desired: dict[str, Any], observed: dict[str, Any]) -> list[FieldChan
     Secrets are compared by value and shown on neither side."""
     changes = []
     for path, want in desired.items():
+        if want is UNDECLARED:
+            continue  # the engine chooses it (a hostname, the shm size) unless the spec does
         have = observed.get(path)
         if isinstance(want, dict):
             have = have or {}

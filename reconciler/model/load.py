@@ -13,14 +13,25 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.errors import ConfigError, Diagnostic, ReconcileError
+from reconciler.model.compose import is_extension, prepare, section_problem
 from reconciler.model.diagnose import diagnostics_from
 from reconciler.model.interpolate import ENV_FILE, Mode, left_out_message, resolve, secrets_declared, variables_for
 from reconciler.model.refs import check_references
-from reconciler.model.source import Document, Path, Place, Position, SourceMap, key_position, read_document, value_position
+from reconciler.model.source import (
+    Document,
+    Path,
+    Place,
+    Position,
+    SourceMap,
+    key_position,
+    read_document,
+    value_position,
+    without_cycle_collection,
+)
 from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, Host, State
 from reconciler.model.suggest import did_you_mean
 
-RESOURCE_SECTIONS = ("hosts", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
+RESOURCE_SECTIONS = ("hosts", "networks", "volumes", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
 LIST_SECTIONS = ("cost_docs",)
 
 
@@ -62,7 +73,11 @@ class _Merger:
         for section, value in document.data.items():
             place = places[section]
             where = key_position(place)
-            if section not in SECTIONS:
+            if is_extension(section):
+                continue  # compose's x-* extensions: anchors to merge from, nothing to read
+            if section_problem(section, value):
+                self.problems.append(where.diagnostic(str(section_problem(section, value))))
+            elif section not in SECTIONS:
                 self.problems.append(where.diagnostic(f"unknown section {section!r}{did_you_mean(section, SECTIONS)}"))
             elif section == "version":
                 if value != 1 or isinstance(value, bool):
@@ -114,6 +129,7 @@ class _Merger:
         self.problems.append(here.diagnostic(f"{what} is declared twice: here and at {first.file}:{first.line}"))
 
 
+@without_cycle_collection
 def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None, mode: Mode = "apply") -> LoadedState:
     """Load, merge, interpolate, validate and check references. Raises ConfigError with every
     located problem, or ReconcileError when there is no state to read at all. ``mode`` says what a
@@ -141,6 +157,7 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
     problems += env_problems + resolution.problems
     data = resolution.data
     fallback = Position(displays[0], 1, 1)
+    problems.extend(prepare(data, merger.source, fallback))
     reference_problems = check_references(data, merger.source, fallback, root)
     problems.extend(reference_problems)
     state = None

@@ -38,6 +38,7 @@ class _Checker:
         self.hosts()
         self.dependencies()
         self.network_modes()
+        self.networks()
         self.regions()
         self.cost_docs()
         self.user_data_files()
@@ -70,7 +71,9 @@ class _Checker:
                 if isinstance(target, str):
                     yield target, ("containers", name, "depends_on", index)
         elif isinstance(depends_on, dict):
-            for target in depends_on:
+            for target, options in depends_on.items():
+                if isinstance(options, dict) and options.get("required") is False and target not in self.section("containers"):
+                    continue  # compose: an optional dependency that is not there is skipped
                 yield target, ("containers", name, "depends_on", target)
 
     def dependencies(self) -> None:
@@ -106,6 +109,24 @@ class _Checker:
                 self.report(path, f"no container {target!r}{did_you_mean(target, containers)}")
             elif containers[target].get("host") != container.get("host"):
                 self.report(path, f"{target!r} runs on another host; a shared network needs the same host")
+
+    def networks(self) -> None:
+        """Each network a container joins is declared under networks:, on the container's host."""
+        declared = {name: n for name, n in self.section("networks").items() if isinstance(n, dict) or n is None}
+        for name, container in self.section("containers").items():
+            joined = _mapping(container).get("networks")
+            names = joined if isinstance(joined, list) else list(joined) if isinstance(joined, dict) else []
+            for network in names:
+                if not isinstance(network, str):
+                    continue
+                path = ("containers", name, "networks", network if isinstance(joined, dict) else names.index(network))
+                if network not in declared:
+                    hint = did_you_mean(network, declared) or "; declare it under the top-level networks:"
+                    self.report(path, f"no network {network!r}{hint}", on_key=isinstance(joined, dict))
+                elif None not in (hosts := (_mapping(declared[network]).get("host"), _mapping(container).get("host"))) and (
+                    hosts[0] != hosts[1]
+                ):
+                    self.report(path, f"network {network!r} is on another host; a container joins networks of its own host")
 
     def regions(self) -> None:
         if isinstance(_mapping(self.document.get("aws")).get("region"), str):

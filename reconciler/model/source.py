@@ -7,10 +7,13 @@ expansion beyond MAX_NODES. Plain scalars are typed as YAML 1.2 (ruamel's rules)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+import gc
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, TypeAlias
+from typing import Any, ParamSpec, TypeAlias, TypeVar
 
 import yaml
 from ruamel.yaml import events as ruamel_events
@@ -32,6 +35,8 @@ MAX_DEPTH = 64
 MAX_NODES = 1_000_000
 
 Path = tuple[str | int, ...]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -147,11 +152,12 @@ _SCALAR_TAGS = frozenset(("str", "int", "float", "bool", "null"))
 _BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False, "y": True, "n": False}
 
 
-def _resolvers(version: tuple[int, int]) -> dict[str, list[tuple[str, Any]]]:
+def _resolvers(version: tuple[int, int]) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
     """ruamel's implicit typing of plain scalars for one YAML version: first character → (tag, regex)."""
-    table: dict[str, list[tuple[str, Any]]] = {}  # the patterns: ruamel's compiled-on-first-use regexes
-    for versions, tag, pattern, first in implicit_resolvers:
+    table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for versions, tag, lazy, first in implicit_resolvers:
         if version in versions:
+            pattern = re.compile(lazy.pattern, lazy.flags)  # compiled now: ruamel's wrapper costs a call per use
             for character in first:
                 table.setdefault(character, []).append((tag[len(_CORE) :], pattern))
     return table
@@ -258,10 +264,14 @@ class _Reader:
         self.problems.append(Diagnostic(self.display, mark.line + 1, mark.column + 1, f"{dotted(path)}: {message}"))
 
     def read(self, events: Iterable[Any]) -> None:
+        stack, display = self.stack, self.display
         for event in events:
             kind = type(event)
             if kind in _SCALAR:
-                self.scalar(event)
+                if stack and event.tag is None and event.anchor is None and self.is_text(event):
+                    self.text_in(stack[-1], event.value, event.start_mark, display)
+                else:
+                    self.scalar(event)
             elif kind in _MAPPING_START:
                 self.open(event, True)
             elif kind in _SEQUENCE_START:
@@ -278,6 +288,39 @@ class _Reader:
                 self.documents += 1
                 self.yaml_1_1 = getattr(event, "version", None) == (1, 1)
                 self.resolvers = _RESOLVERS[(1, 1) if self.yaml_1_1 else (1, 2)]
+
+    def is_text(self, event: Any) -> bool:
+        """An untagged scalar that YAML 1.2 reads as a string (most of them: the fast path)."""
+        text = event.value
+        if event.implicit[0]:
+            for _, pattern in self.resolvers.get(text[:1], ()):
+                if pattern.match(text):
+                    return False
+        return True
+
+    def text_in(self, top: _Open, value: str, mark: Any, display: str) -> None:
+        """``put`` for a string without an anchor (what ``scalar`` and ``put`` would do, inlined)."""
+        top.size += 1
+        if top.size > MAX_NODES:
+            raise _refused_at(mark, f"the document expands to more than {MAX_NODES} values (an alias bomb?); refused")
+        key = top.key
+        if top.is_map:
+            if key is _EXPECT_KEY:
+                top.key, top.key_mark = value, mark
+                return
+            top.key = _EXPECT_KEY
+            if key is _DROP:
+                return
+        if not top.is_map:
+            top.data.append(value)
+            top.places.append((display, None, mark, None))
+        elif key is _MERGE:
+            self.merge(top, value, None, mark)
+        elif key in top.data:
+            self.problem(top.key_mark, top.path, f"duplicate key {key!r}: a key may appear only once in a mapping")
+        else:
+            top.data[key] = value
+            top.places[key] = (display, top.key_mark, mark, None)
 
     def scalar(self, event: Any) -> None:
         text: str = event.value
@@ -475,6 +518,24 @@ def read_document(file: FsPath, display: str) -> Document:
     return parse_document(text, display)
 
 
+def without_cycle_collection(load: Callable[P, R]) -> Callable[P, R]:
+    """Loading makes millions of objects and no reference cycle: the cyclic garbage collector, left
+    on, would walk them again and again as they are made (a third of the time of a large state)."""
+
+    @functools.wraps(load)
+    def loading(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not gc.isenabled():
+            return load(*args, **kwargs)
+        gc.disable()
+        try:
+            return load(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return loading
+
+
+@without_cycle_collection
 def parse_document(text: str, display: str, parse: Any = events) -> Document:
     """One file's text → its Document; ``parse`` turns text into YAML events."""
     reader = _Reader(display)
@@ -482,6 +543,10 @@ def parse_document(text: str, display: str, parse: Any = events) -> Document:
         reader.read(parse(text))
     except _Refused as error:
         return _refused(display, error.message, error.line, error.col)
+    except yaml.reader.ReaderError as error:  # a character YAML refuses; libyaml counts its place in UTF-8 bytes
+        before = text.encode("utf-8")[: error.position].decode("utf-8", "replace")
+        line, col = before.count("\n"), len(before) - before.rfind("\n") - 1
+        return _refused(display, f"YAML syntax error: {str(error).splitlines()[0]}", line, col)
     except (MarkedYAMLError, yaml.MarkedYAMLError) as error:
         mark = error.problem_mark or error.context_mark
         return _refused(display, _syntax_message(error), mark.line if mark else 0, mark.column if mark else 0)

@@ -19,6 +19,27 @@ from pydantic import (
     model_validator,
 )
 
+from reconciler.model.compose_fields import (
+    Capabilities,
+    Cpus,
+    Devices,
+    EnvFiles,
+    Expose,
+    ExtraHosts,
+    Networks,
+    Platform,
+    Profiles,
+    PullPolicy,
+    Strings,
+    Sysctls,
+    Tmpfs,
+    Ulimits,
+    read_env_files,
+    tmpfs_of_long_volume,
+)
+from reconciler.model.compose_fields import DependsOn as DependsOn
+from reconciler.model.compose_fields import Ports as Ports
+from reconciler.model.compose_fields import Volumes as Volumes
 from reconciler.model.fields import (
     AbsolutePath,
     AmiId,
@@ -26,7 +47,6 @@ from reconciler.model.fields import (
     Bool,
     BucketName,
     Command,
-    DependsOn,
     DockerUrl,
     Duration,
     Environment,
@@ -39,7 +59,6 @@ from reconciler.model.fields import (
     NonNegativeDecimal,
     NonNegativeInt,
     Percent,
-    Ports,
     PositiveFloat,
     PositiveInt,
     Region,
@@ -55,7 +74,6 @@ from reconciler.model.fields import (
     Tags,
     User,
     VariableNames,
-    Volumes,
     int_in,
 )
 from reconciler.model.interpolate import admit_variables
@@ -63,7 +81,7 @@ from reconciler.model.suggest import did_you_mean
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
 SECTIONS = (
-    "version", "settings", "hosts", "containers", "disk_budgets", "aws",
+    "version", "settings", "hosts", "networks", "volumes", "containers", "disk_budgets", "aws",
     "ec2_instances", "s3_buckets", "prices", "cost_docs", "policies",
 )  # fmt: skip
 IMPLICIT_HOST = "local"
@@ -125,6 +143,9 @@ class Settings(Section):
     secrets: VariableNames = []
     """Variables whose values are secret: a value that uses one shows as (sensitive) in every output, and
     plan needs none of them (what uses one is known at apply)."""
+    profiles: Profiles = ()
+    """Compose profiles that are active: a container with profiles: runs only when one of them is
+    listed here (otherwise it is treated as state: absent)."""
 
     @model_validator(mode="after")
     def _one_lock(self) -> Self:
@@ -166,6 +187,33 @@ class Host(Section):
         return self
 
 
+# --- networks and volumes ---------------------------------------------------------------------------
+
+
+class Network(Section):
+    """A user-defined Docker network (compose's top-level networks:), owned by reconcile unless external."""
+
+    host: Name | None = None
+    """The host (under hosts:) it lives on; defaults to the only host."""
+    driver: String = "bridge"
+    driver_opts: dict[str, String] = {}
+    internal: Bool = False
+    """No route out of the network."""
+    attachable: Bool = False
+    enable_ipv6: Bool = False
+    labels: Labels = {}
+    external: Bool = False
+    """Made outside reconcile: it must exist; reconcile never changes or deletes it."""
+
+
+class NamedVolume(Section):
+    """A named volume (compose's top-level volumes:): the engine creates it with the default driver
+    when a container first mounts it; reconcile never deletes it."""
+
+    external: Bool = False
+    name: Name | None = None
+
+
 # --- containers -----------------------------------------------------------------------------------
 
 
@@ -194,34 +242,106 @@ class Logging(Section):
     """Driver options, e.g. {max-size: 10m, max-file: "3"}."""
 
 
+class ResourceLimits(Section):
+    cpus: Cpus | None = None
+    memory: Size | None = None
+    pids: int_in(-1) | None = None  # type: ignore[valid-type]
+
+
+class ResourceReservations(Section):
+    cpus: Cpus | None = None
+    """Accepted as compose does; the engine has no CPU reservation, so it sets nothing."""
+    memory: Size | None = None
+
+
+class Resources(Section):
+    limits: ResourceLimits | None = None
+    reservations: ResourceReservations | None = None
+
+
+class Deploy(Section):
+    resources: Resources | None = None
+    replicas: int_in(1, 1) | None = None  # type: ignore[valid-type]
+    """Only 1: declare each copy as its own container."""
+
+
+MEMORY_FIELDS = (("limits", "memory", "mem_limit"), ("limits", "cpus", "cpus"), ("limits", "pids", "pids_limit"),
+                 ("reservations", "memory", "mem_reservation"))  # fmt: skip
+
+
 class Container(Section):
     host: Name | None = None
     """The host (under hosts:) to run on; defaults to the only host."""
     image: String
     """The image reference, e.g. reconciler-demo/frontend:1."""
+    container_name: Name | None = None
+    """The engine's name for the container; default: its key under containers:."""
     command: Command | None = None
     """Overrides the image's CMD: a list of arguments, or a string split like a shell would."""
     entrypoint: Command | None = None
     """Overrides the image's ENTRYPOINT."""
     environment: Environment = {}
     """A mapping or a KEY=VALUE list; values from ${VAR} are sensitive."""
+    env_file: EnvFiles = ()
+    """Files of KEY=VALUE lines (relative to the file that declares the container), read at load;
+    environment: wins over them. Their values are sensitive."""
     ports: Ports = ()
-    """Published ports, compose short syntax: [IP:]HOST:CONTAINER[/PROTOCOL]."""
+    """Published ports: [IP:]HOST:CONTAINER[/PROTOCOL], or compose's long syntax {target, published, host_ip, protocol}."""
+    expose: Expose = ()
+    """Ports the container listens on without publishing them."""
     volumes: Volumes = ()
-    """NAME:/path[:ro] or /host/path:/path[:ro|rw]."""
+    """NAME:/path[:ro], /host/path:/path[:ro|rw], ./relative:/path (to the declaring file), or the long syntax."""
     restart: RestartPolicy = "no"
     """no | always | unless-stopped | on-failure[:N]."""
-    depends_on: DependsOn = ()
-    """Containers started (and healthy, if they have a healthcheck) before this one."""
+    depends_on: DependsOn = {}
+    """Containers started (and healthy, if they have a healthcheck) before this one; the long form
+    takes condition: service_started | service_healthy | service_completed_successfully, required, restart."""
     healthcheck: Healthcheck | None = None
     logging: Logging | None = None
     labels: Labels = {}
     network_mode: NetworkMode = "bridge"
     """bridge | host | none | container:NAME."""
+    networks: Networks = {}
+    """User-defined networks (declared under networks:) to attach to, with aliases."""
+    hostname: String | None = None
+    domainname: String | None = None
+    extra_hosts: ExtraHosts = ()
+    """HOST:IP lines added to /etc/hosts."""
+    dns: Strings = ()
+    dns_search: Strings = ()
+    dns_opt: Strings = ()
+    working_dir: AbsolutePath | None = None
     mem_limit: Size | None = None
+    mem_reservation: Size | None = None
+    memswap_limit: Size | None = None
     cpus: PositiveFloat | None = None
+    pids_limit: int_in(-1) | None = None  # type: ignore[valid-type]
+    ulimits: Ulimits = {}
+    shm_size: Size | None = None
+    deploy: Deploy | None = None
+    """Only deploy.resources (limits: cpus, memory, pids; reservations: memory), as compose applies them."""
     user: User | None = None
     """user[:group], by name or number."""
+    group_add: Strings = ()
+    cap_add: Capabilities = ()
+    cap_drop: Capabilities = ()
+    privileged: Bool = False
+    read_only: Bool = False
+    """A read-only root filesystem."""
+    security_opt: Strings = ()
+    sysctls: Sysctls = {}
+    devices: Devices = ()
+    """/dev/HOST[:/dev/CONTAINER[:rwm]]."""
+    tmpfs: Tmpfs = {}
+    """/path or /path:OPTIONS (size=64m,mode=1777)."""
+    tty: Bool = False
+    stdin_open: Bool = False
+    platform: Platform | None = None
+    """OS/ARCH of the image to run, e.g. linux/amd64."""
+    pull_policy: PullPolicy = "missing"
+    """missing (default): pull when the image is not on the host; always: pull before each create; never."""
+    profiles: Profiles = ()
+    """Runs only when one of these is in settings.profiles."""
     init: Bool = False
     """Run a tiny init as PID 1, so that SIGTERM stops sleep-style commands."""
     stop_signal: Signal | None = None
@@ -234,13 +354,65 @@ class Container(Section):
     """With on_unhealthy: restart, at most this many restarts an hour; past it the restart is blocked
     (a restart loop would hide a broken image)."""
 
+    @property
+    def engine_name(self) -> str | None:
+        """The name the engine knows it by, when it is not the container's key."""
+        return self.container_name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tmpfs_volumes(cls, data: Any) -> Any:
+        """Compose's long-syntax `{type: tmpfs}` volumes are tmpfs mounts."""
+        if not isinstance(data, dict) or not isinstance(data.get("volumes"), list):
+            return data
+        volumes = data["volumes"]
+        moved = [v for v in volumes if isinstance(v, dict) and v.get("type") == "tmpfs"]
+        if not moved:
+            return data
+        tmpfs = data.get("tmpfs") or []
+        tmpfs = [tmpfs] if isinstance(tmpfs, str) else list(tmpfs) if isinstance(tmpfs, list) else tmpfs
+        if not isinstance(tmpfs, list):
+            return data
+        try:
+            extra = [tmpfs_of_long_volume(v) for v in moved]
+        except ValueError:
+            return data  # the volume's own check reports it
+        return {**data, "volumes": [v for v in volumes if v not in moved], "tmpfs": tmpfs + extra}
+
     @model_validator(mode="after")
-    def _ports_need_own_network(self) -> Self:
-        if self.ports and self.network_mode != "bridge":
+    def _compose_rules(self) -> Self:
+        if self.ports and self.network_mode not in ("bridge", "host"):  # host: a warning (policies), as compose warns
             raise SubpathError(
                 f"ports are never published with network_mode: {self.network_mode}; remove them or use bridge", "ports"
             )
+        if self.networks and self.network_mode != "bridge":
+            raise SubpathError(f"networks and network_mode: {self.network_mode} cannot be combined", "networks")
+        if self.deploy and self.deploy.resources:
+            resources = self.deploy.resources
+            for group, key, field in MEMORY_FIELDS:
+                value = getattr(getattr(resources, group) or ResourceLimits(), key, None)
+                if value is None:
+                    continue
+                mine = getattr(self, field)
+                if mine is not None and mine != value:
+                    raise SubpathError(
+                        f"{field} and deploy.resources.{group}.{key} differ; keep one of them", "deploy", "resources", group, key
+                    )
+                setattr(self, field, value)
+        if self.env_file:
+            try:
+                values = read_env_files(self.env_file)
+            except SubpathError as error:
+                raise SubpathError(str(error), "env_file", *error.subpath) from None
+            self.environment = {**values, **self.environment}
+        if self.engine_name == "":
+            raise SubpathError("container_name must not be empty", "container_name")
         return self
+
+    def with_profiles(self, active: tuple[str, ...]) -> None:
+        """A container none of whose profiles is active is not wanted (state: absent)."""
+        if self.profiles and not set(self.profiles) & set(active):
+            self.state = "absent"
 
 
 # --- disk budgets ---------------------------------------------------------------------------------
@@ -476,6 +648,10 @@ class State(Section):
     settings: Settings = Field(default_factory=Settings)
     hosts: dict[Name, Host] = {}
     """Docker hosts; none declared means one implicit host, local (DOCKER_HOST, else the local socket)."""
+    networks: dict[Name, Network] = {}
+    """User-defined networks, as compose declares them."""
+    volumes: dict[Name, NamedVolume | None] = {}
+    """Named volumes, as compose declares them (null: the engine's defaults)."""
     containers: dict[Name, Container] = {}
     disk_budgets: dict[Name, DiskBudget] = {}
     aws: Aws = Field(default_factory=Aws)
@@ -506,12 +682,16 @@ class State(Section):
             self.hosts = {IMPLICIT_HOST: Host()}
             self._hosts_implicit = True
         only_host = next(iter(self.hosts)) if len(self.hosts) == 1 else None
-        on_a_host: list[tuple[str, Container | DiskBudget]] = [*self.containers.items(), *self.disk_budgets.items()]
+        on_a_host: list[tuple[str, Container | DiskBudget | Network]] = [
+            *self.containers.items(), *self.disk_budgets.items(), *self.networks.items()
+        ]  # fmt: skip
         for name, resource in on_a_host:
             if resource.host is None:
                 if only_host is None:
                     raise ValueError(f"{name}: host is required when there are several hosts")
                 resource.host = only_host
+        for container in self.containers.values():
+            container.with_profiles(self.settings.profiles)
         in_a_region: list[tuple[str, Ec2Instance | S3Bucket]] = [*self.ec2_instances.items(), *self.s3_buckets.items()]
         for name, regional in in_a_region:
             if regional.region is None:

@@ -95,8 +95,10 @@ def test_only_our_own_temporary_container_is_a_leftover() -> None:
     ours = {"reconciler.managed": "true", "reconciler.address": "container.web"}
     assert replacement_of("web-reconcile-new", ours, "reconciler.managed", "reconciler.address") == "web"
     assert replacement_of("web-reconcile-new", {}, "reconciler.managed", "reconciler.address") is None
-    other = {**ours, "reconciler.address": "container.db"}
-    assert replacement_of("web-reconcile-new", other, "reconciler.managed", "reconciler.address") is None
+    renamed = {**ours, "reconciler.address": "container.db"}  # container_name: web, declared as db
+    assert replacement_of("web-reconcile-new", renamed, "reconciler.managed", "reconciler.address") == "db"
+    bucket = {**ours, "reconciler.address": "s3_bucket.web"}
+    assert replacement_of("web-reconcile-new", bucket, "reconciler.managed", "reconciler.address") is None
 
 
 def test_a_leftover_alone_takes_the_name_and_the_plan_says_so() -> None:

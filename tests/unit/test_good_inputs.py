@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from reconciler.model.compose_fields import Dependency
 from reconciler.model.load import load_state
 from reconciler.model.sensitive import Sensitive
 from reconciler.units import PortMapping, VolumeMount
@@ -118,7 +119,7 @@ def test_the_spec_sample_loads_with_the_meaning_a_user_expects(tmp_path: Path) -
     assert exporter.healthcheck is not None
     assert exporter.healthcheck.interval == timedelta(seconds=30)
     assert exporter.mem_limit == 512_000_000
-    assert exporter.depends_on == ("quantum_redis",)
+    assert list(exporter.depends_on) == ["quantum_redis"]
     assert exporter.logging is not None and exporter.logging.options == {"max-size": "10m", "max-file": "3"}
     password = exporter.environment["REDIS_PASSWORD"]
     assert isinstance(password, Sensitive) and password.reveal() == "hunter2-hunter2"
@@ -182,7 +183,7 @@ def test_compose_forms_are_accepted(tmp_path: Path) -> None:
     assert web.command == ("bundle", "exec", "thin", "-p", "3000")
     assert web.environment == {"DEBUG": "1", "GREETING": "a=b"}
     assert web.labels == {"tier": "web"}
-    assert web.depends_on == ("db",)
+    assert web.depends_on == {"db": Dependency(condition="service_healthy")}
     assert web.healthcheck is not None and web.healthcheck.test == ("CMD-SHELL", "curl -f http://localhost/")
     assert [str(port) for port in web.ports] == ["80", "8000-8001:8000-8001/udp", "[::1]:9000:9000"]
     assert web.user == "1000"

@@ -42,3 +42,19 @@ def test_a_container_the_format_cannot_describe_is_named_not_guessed() -> None:
     record = copy.deepcopy(RECORD)
     record["HostConfig"]["NetworkMode"] = "my-user-network"
     assert "network_mode" in (import_container(record, IMAGE, "json-file", {}).problem or "")
+
+
+def test_compose_fields_set_on_a_container_are_declared_and_read_back_as_the_same() -> None:
+    record = copy.deepcopy(RECORD)
+    record["Config"].update(Hostname="box", WorkingDir="/srv", ExposedPorts={"8080/tcp": {}}, Tty=True)
+    record["HostConfig"].update(
+        CapAdd=["CAP_NET_ADMIN"], ReadonlyRootfs=True, ExtraHosts=["db:10.0.0.5"], PidsLimit=64,
+        Ulimits=[{"Name": "nofile", "Soft": 1024, "Hard": 2048}], ShmSize=32 * 1024**2, Tmpfs={"/run": "size=1m"},
+    )  # fmt: skip
+    imported = import_container(record, IMAGE, "json-file", {})
+    assert imported.problem is None and imported.differs == []
+    assert {k: imported.spec[k] for k in ("hostname", "working_dir", "cap_add", "read_only", "pids_limit", "expose")} == {
+        "hostname": "box", "working_dir": "/srv", "cap_add": ["NET_ADMIN"], "read_only": True, "pids_limit": 64,
+        "expose": ["8080/tcp"],
+    }  # fmt: skip
+    assert imported.spec["ulimits"] == {"nofile": {"soft": 1024, "hard": 2048}}

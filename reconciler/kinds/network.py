@@ -1,0 +1,231 @@
+"""User-defined Docker networks (compose's top-level networks:): found by our labels, created before
+the containers that join them, removed after the containers that used them. A network cannot change
+in place: a differing one is replaced when no container is attached, else blocked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import docker
+
+from reconciler.clients.docker import (
+    CONNECTION_ERRORS,
+    APIError,
+    DockerUnavailable,
+    NotFound,
+    connect,
+    explain,
+    shown_url,
+    unreachable,
+)
+from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.model.spec import Network
+from reconciler.plan.digest import ABSENT, digest_json
+from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
+
+MANAGED = "reconciler.managed"
+ADDRESS = "reconciler.address"
+HOST = "reconciler.host"
+UNOBSERVED = "unobserved"
+
+
+@dataclass(frozen=True)
+class SeenNetwork:
+    host: str
+    id: str
+    name: str
+    managed: bool
+    view: dict[str, Any]
+    containers: tuple[str, ...]  # names of the containers attached
+
+
+def _address(name: str) -> str:
+    return f"network.{name}"
+
+
+def desired_view(spec: Network) -> dict[str, Any]:
+    return {
+        "driver": spec.driver,
+        "driver_opts": dict(spec.driver_opts),
+        "internal": spec.internal,
+        "attachable": spec.attachable,
+        "enable_ipv6": spec.enable_ipv6,
+        "labels": dict(spec.labels),
+    }
+
+
+def observed_view(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "driver": record.get("Driver", ""),
+        "driver_opts": dict(record.get("Options") or {}),
+        "internal": bool(record.get("Internal")),
+        "attachable": bool(record.get("Attachable")),
+        "enable_ipv6": bool(record.get("EnableIPv6")),
+        "labels": {k: v for k, v in (record.get("Labels") or {}).items() if not k.startswith("reconciler.")},
+    }
+
+
+def observation(host: str, record: dict[str, Any]) -> Observation:
+    labels = record.get("Labels") or {}
+    seen = SeenNetwork(
+        host=host,
+        id=record["Id"],
+        name=record["Name"],
+        managed=labels.get(MANAGED) == "true",
+        view=observed_view(record),
+        containers=tuple(sorted(c.get("Name", "") for c in (record.get("Containers") or {}).values())),
+    )
+    return Observation(digest_json({"id": seen.id, "view": seen.view}), seen)
+
+
+def compare(desired: Network, seen: SeenNetwork) -> list[Change]:
+    want, have = desired_view(desired), seen.view
+    return [Change(path=key, before=have.get(key), after=value) for key, value in want.items() if have.get(key) != value]
+
+
+class NetworkKind:
+    kind: ClassVar[str] = "network"
+    section: ClassVar[str] = "networks"
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.unreachable: dict[str, str] = {}
+
+    def client(self, host: str) -> docker.APIClient:
+        spec = self.ctx.state.hosts[host]
+        client: docker.APIClient = self.ctx.client(
+            f"docker:{host}", lambda: connect(host, spec, self.ctx.parallelism + 2, self.ctx.state_dir)
+        )
+        return client
+
+    def observe(self, desired: Mapping[str, Network]) -> Mapping[str, Observation]:
+        if self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers:
+            return {}
+        observed: dict[str, Observation] = {}
+        for host in self.ctx.state.hosts:
+            try:
+                observed.update(self._observe_host(host, {n: s for n, s in desired.items() if s.host == host}))
+            except DockerUnavailable as error:
+                self.unreachable[host] = str(error)
+            except CONNECTION_ERRORS as error:
+                self.unreachable[host] = unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+        return observed
+
+    def _observe_host(self, host: str, desired: Mapping[str, Network]) -> dict[str, Observation]:
+        client = self.client(host)
+        wanted: dict[str, str] = {}
+        for summary in client.networks():
+            labels = summary.get("Labels") or {}
+            if labels.get(HOST, host) != host and labels.get(HOST) in self.ctx.state.hosts:
+                continue
+            address = labels.get(ADDRESS, "") if labels.get(MANAGED) == "true" else ""
+            if address.startswith("network."):
+                wanted[address.partition(".")[2]] = summary["Id"]
+            elif summary["Name"] in desired:
+                wanted.setdefault(summary["Name"], summary["Id"])
+        observed = {}
+        for name, network_id in wanted.items():
+            try:
+                record = client.inspect_network(network_id)
+            except NotFound:
+                continue
+            observed[name] = observation(host, record)
+        return observed
+
+    def diff(self, name: str, desired: Network | None, observed: Observation | None) -> Action:
+        address = _address(name)
+        seen: SeenNetwork | None = observed.data if observed else None
+        host = desired.host if desired else seen.host if seen else None
+        declared = {f"container.{n}" for n, c in self.ctx.state.containers.items() if c.host == host}
+        on_host = {f"container.{n}" for n, o in (self.ctx.observed or {}).get("container", {}).items() if o.data.host == host}
+        users = sorted(declared | on_host)  # a removed network may still hold containers that are being removed
+
+        def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
+            return Action(
+                address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
+                observed_digest=observed.digest if observed else ABSENT, blocked=blocked, host=host,
+                depends_on=users if kind == "delete" else [],
+            )  # fmt: skip
+
+        if host in self.unreachable and seen is None:
+            return Action(
+                address=address, type=self.kind, action="noop", observed_digest=UNOBSERVED, host=host,
+                reasons=[f"host {host} could not be observed"],
+                blocked=Blocked(reason=self.unreachable[host], remedy=f"make host {host} reachable"),
+            )  # fmt: skip
+        if desired is not None and desired.external:
+            if seen is None:
+                return action(
+                    "noop", ["external: made outside reconcile"], [],
+                    Blocked(reason=f"external network {name} does not exist on host {host}",
+                            remedy=f"create it (docker network create {name}) or declare it without external: true"),
+                )  # fmt: skip
+            return action("noop", [], [])
+        if seen is None:
+            if desired is None:
+                return action("noop", [], [])
+            return action("create", [], created_fields(desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"})))
+        if not seen.managed:
+            if desired is None:
+                return action("noop", [], [])
+            return action(
+                "create", [f"a network named {name} already exists on {seen.host} and is not managed by reconcile"], [],
+                Blocked(reason=f"network {name} exists on host {seen.host} and is not managed by reconcile",
+                        remedy="declare it with external: true to use it as it is, or remove or rename it"),
+            )  # fmt: skip
+        if desired is None:
+            return action("delete", ["no longer declared"], [])
+        changes = compare(desired, seen)
+        if not changes:
+            return action("noop", [], [])
+        reasons = [f"{change.path} changed" for change in changes]
+        if seen.containers:
+            return action(
+                "replace", reasons, changes,
+                Blocked(reason=f"a network cannot change in place, and {', '.join(seen.containers)} "
+                        f"{'is' if len(seen.containers) == 1 else 'are'} attached to it",
+                        remedy="declare the change under a new network name and move the containers to it, "
+                        "or remove the containers first"),
+            )  # fmt: skip
+        return action("replace", reasons, changes)
+
+    def findings(self, name: str, desired: Network | None, observed: Observation | None) -> list[Finding]:
+        return []
+
+    def apply(self, step: Step) -> StepResult:
+        action = step.action
+        seen: SeenNetwork | None = step.observed.data if step.observed else None
+        try:
+            if action.action in ("delete", "replace") and seen is not None:
+                self.client(seen.host).remove_network(seen.id)
+                if action.action == "delete":
+                    return StepResult(True, "removed")
+            if action.action in ("create", "replace"):
+                assert step.desired is not None
+                self._create(action.name, step.desired)
+                return StepResult(True, "created" if action.action == "create" else "replaced")
+        except APIError as error:
+            return StepResult(False, explain(error))
+        except CONNECTION_ERRORS as error:
+            return StepResult(False, explain(error))
+        return StepResult(True, "nothing to do")
+
+    def _create(self, name: str, spec: Network) -> None:
+        self.client(spec.host or "").create_network(
+            name,
+            driver=spec.driver,
+            options=dict(spec.driver_opts) or None,
+            internal=spec.internal,
+            attachable=spec.attachable or None,
+            enable_ipv6=spec.enable_ipv6,
+            labels={**spec.labels, MANAGED: "true", ADDRESS: _address(name), HOST: spec.host or ""},
+            check_duplicate=True,
+        )
+
+    def verify(self) -> dict[str, StepResult]:
+        return {}
+
+
+KIND = NetworkKind

@@ -1,0 +1,217 @@
+"""What a pasted compose file needs before the model reads it: `x-*` extensions dropped, the
+fields reconcile does not support named with what to do instead (never a 'did you mean' to a key of
+another meaning), relative paths made absolute against the file that declares them (as compose
+does against its project directory). Compose's bare environment keys are the variables' business
+(interpolate.py). Works on the merged, interpolated document, in place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path as FsPath
+from typing import Any
+
+from reconciler.errors import Diagnostic
+from reconciler.model.source import Path, Position, SourceMap, dotted
+
+_CPU = "use cpus (or deploy.resources.limits.cpus)"
+_MEMORY = "use mem_limit and mem_reservation (or deploy.resources)"
+_NOT_SET = "remove it; reconcile does not set it on the engine"
+
+UNSUPPORTED_SERVICE_KEYS: dict[str, str] = {
+    "build": "reconcile never builds images; build and push the image in CI and declare image: with its tag",
+    "secrets": "mount the file with volumes: [/path/on/host:/run/secrets/NAME:ro], or pass the value as "
+    "environment: {NAME: ${NAME}}",
+    "configs": "mount the file with volumes: [./file:/path/in/container:ro]",
+    "gpus": "GPUs are not managed; run that container outside reconcile for now",
+    "scale": "declare each copy as its own container (web-1, web-2)",
+    "links": "put both containers on one user-defined network (networks:) and reach it by its name",
+    "external_links": "put both containers on one user-defined network (networks:) and reach it by its name",
+    "extends": "use a YAML anchor and a merge key (x-base: &base … <<: *base)",
+    "volumes_from": "declare the same volumes on this container",
+    "cpuset": _CPU,
+    "cpu_shares": _CPU,
+    "cpu_quota": _CPU,
+    "cpu_period": _CPU,
+    "cpu_count": _CPU,
+    "cpu_percent": _CPU,
+    "cpu_rt_runtime": _CPU,
+    "cpu_rt_period": _CPU,
+    "mem_swappiness": _MEMORY,
+    "oom_kill_disable": _MEMORY,
+    "oom_score_adj": _MEMORY,
+    "blkio_config": _NOT_SET,
+    "ipc": _NOT_SET,
+    "pid": _NOT_SET,
+    "uts": _NOT_SET,
+    "userns_mode": _NOT_SET,
+    "cgroup": _NOT_SET,
+    "cgroup_parent": _NOT_SET,
+    "isolation": _NOT_SET,
+    "runtime": _NOT_SET,
+    "storage_opt": _NOT_SET,
+    "device_cgroup_rules": _NOT_SET,
+    "credential_spec": _NOT_SET,
+    "mac_address": _NOT_SET,
+    "annotations": "use labels",
+    "label_file": "write the labels under labels:",
+    "develop": "compose watch is for local development; reconcile applies what is committed",
+    "post_start": "put the step in the container's command or entrypoint",
+    "pre_stop": "put the step in the container's stop handling",
+    "attach": "read the logs with docker logs",
+    "use_api_socket": "mount the socket with volumes: [/var/run/docker.sock:/var/run/docker.sock]",
+    "provider": "declare the service as a container with an image",
+    "models": _NOT_SET,
+}
+
+UNSUPPORTED_DEPLOY_KEYS = {
+    "mode": "a swarm setting; one container is one container",
+    "placement": "a swarm setting; choose the host with host:",
+    "update_config": "a swarm setting; reconcile replaces healthy-first",
+    "rollback_config": "a swarm setting; reconcile keeps the old container until the new one is healthy",
+    "restart_policy": "use restart: (no, always, unless-stopped, on-failure[:N])",
+    "endpoint_mode": "a swarm setting",
+    "labels": "a swarm setting (service labels); use labels: for the container's",
+}
+
+UNSUPPORTED_SECTIONS = {
+    "services": "put each service under containers: (same fields)",
+    "secrets": "mount secret files with volumes: [/path/on/host:/run/secrets/NAME:ro], or use environment: ${VAR}",
+    "configs": "mount config files with volumes: [./file:/path:ro]",
+    "include": "put the included files' services in the desired-state directory; every *.yaml in it is read",
+    "name": "remove it: reconcile has no project name (containers are found by its labels)",
+}
+
+
+def section_problem(section: str, value: Any) -> str | None:
+    """A top-level key compose has and the state format does not: what to do instead, or None."""
+    if section in UNSUPPORTED_SECTIONS:
+        return f"not supported: top-level {section} — {UNSUPPORTED_SECTIONS[section]}"
+    if section == "version" and isinstance(value, str):
+        return "version: compose's version key is obsolete; remove it (or write version: 1, this format's version)"
+    return None
+
+
+def is_extension(key: object) -> bool:
+    return isinstance(key, str) and key.startswith("x-")
+
+
+class _Preparer:
+    def __init__(self, source: SourceMap, fallback: Position) -> None:
+        self.source = source
+        self.fallback = fallback
+        self.problems: list[Diagnostic] = []
+
+    def report(self, path: Path, message: str, on_key: bool = True) -> None:
+        position = self.source.nearest(path, prefer_key=on_key) or self.fallback
+        self.problems.append(position.diagnostic(f"{dotted(path)}: {message}"))
+
+    def directory_of(self, path: Path) -> FsPath:
+        position = self.source.nearest(path) or self.fallback
+        return FsPath(position.file).parent.resolve()
+
+    def container(self, name: str, spec: dict[str, Any]) -> None:
+        here: Path = ("containers", name)
+        for key in [k for k in spec if is_extension(k)]:
+            del spec[key]
+        for key in [k for k in spec if k in UNSUPPORTED_SERVICE_KEYS]:
+            self.report((*here, key), f"not supported: {key} — {UNSUPPORTED_SERVICE_KEYS[key]}")
+            del spec[key]
+        deploy = spec.get("deploy")
+        if isinstance(deploy, dict):
+            for key in [k for k in deploy if k in UNSUPPORTED_DEPLOY_KEYS]:
+                self.report((*here, "deploy", key), f"not supported: deploy.{key} — {UNSUPPORTED_DEPLOY_KEYS[key]}")
+                del deploy[key]
+            reservations = (
+                (deploy.get("resources") or {}).get("reservations") if isinstance(deploy.get("resources"), dict) else None
+            )
+            if isinstance(reservations, dict) and "devices" in reservations:
+                self.report(
+                    (*here, "deploy", "resources", "reservations", "devices"),
+                    "not supported: device reservations (GPUs) — run that container outside reconcile for now",
+                )
+                del reservations["devices"]
+        base = self.directory_of(here)
+        self._volumes(spec, base)
+        self._env_files(spec, base)
+        self._labels(spec)
+
+    def _volumes(self, spec: dict[str, Any], base: FsPath) -> None:
+        volumes = spec.get("volumes")
+        if not isinstance(volumes, list):
+            return
+        for index, item in enumerate(volumes):
+            if isinstance(item, str) and ":" in item:
+                source, sep, rest = item.partition(":")
+                volumes[index] = f"{_absolute(source, base)}{sep}{rest}"
+            elif isinstance(item, dict) and item.get("type") == "bind" and isinstance(item.get("source"), str):
+                item["source"] = _absolute(item["source"], base)
+
+    def _env_files(self, spec: dict[str, Any], base: FsPath) -> None:
+        files = spec.get("env_file")
+        if isinstance(files, str):
+            spec["env_file"] = str(base / os.path.expanduser(files))
+        elif isinstance(files, list):
+            for index, item in enumerate(files):
+                if isinstance(item, str):
+                    files[index] = str(base / os.path.expanduser(item))
+                elif isinstance(item, dict) and isinstance(item.get("path"), str):
+                    item["path"] = str(base / os.path.expanduser(item["path"]))
+
+    def _labels(self, spec: dict[str, Any]) -> None:
+        """Compose's `- key` and `key:` (no value) are labels with an empty value."""
+        labels = spec.get("labels")
+        if isinstance(labels, list):
+            spec["labels"] = [f"{item}=" if isinstance(item, str) and "=" not in item else item for item in labels]
+        elif isinstance(labels, dict):
+            for key in [k for k, v in labels.items() if v is None]:
+                labels[key] = ""
+
+    def volume(self, name: str, spec: dict[str, Any]) -> None:
+        for key in [k for k in spec if is_extension(k)]:
+            del spec[key]
+        for key in [k for k in spec if k in ("driver", "driver_opts", "labels")]:
+            self.report(
+                ("volumes", name, key),
+                f"not supported: {key} — the engine creates a named volume with its default driver when a container "
+                "first mounts it; create one with options outside reconcile and declare it external: true",
+            )
+            del spec[key]
+
+    def network(self, name: str, spec: dict[str, Any]) -> None:
+        for key in [k for k in spec if is_extension(k)]:
+            del spec[key]
+        if spec.get("name") == name:
+            del spec["name"]  # compose's way to keep the project prefix off: there is none here
+        elif "name" in spec:
+            self.report(("networks", name, "name"), "not supported: name — the key under networks: is the engine's name")
+            del spec["name"]
+        for key in ("ipam", "config"):
+            if key in spec:
+                self.report(("networks", name, key), f"not supported: {key} — let the engine choose the subnet")
+                del spec[key]
+
+
+def _absolute(source: str, base: FsPath) -> str:
+    if source.startswith(("./", "../")) or source in (".", ".."):
+        return os.path.normpath(base / source)
+    if source.startswith("~"):
+        return os.path.expanduser(source)
+    return source
+
+
+def prepare(document: dict[str, Any], source: SourceMap, fallback: Position) -> list[Diagnostic]:
+    """Rewrite ``document`` in place as described above; the problems found, located."""
+    preparer = _Preparer(source, fallback)
+    handlers = (("containers", preparer.container), ("networks", preparer.network), ("volumes", preparer.volume))
+    for section, handle in handlers:
+        resources = document.get(section)
+        if isinstance(resources, dict):
+            for key in [k for k in resources if is_extension(k)]:
+                del resources[key]
+            if section == "networks":
+                for key in [k for k, v in resources.items() if v is None]:
+                    resources[key] = {}  # compose's `name:` with no settings
+            for name, spec in resources.items():
+                if isinstance(spec, dict):
+                    handle(name, spec)
+    return preparer.problems

@@ -1,0 +1,609 @@
+"""Field types of the compose service fields beyond the first subset (SPEC §1.2): each parses every
+form the Compose specification allows (short and long syntax, lists and mappings) into one
+normalised value, says what is wrong in a user's words, and describes itself in the JSON Schema."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from dotenv import dotenv_values
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+
+from reconciler import units
+from reconciler.model.fields import NAME_PATTERN, SubpathError, _plain, _show, _text
+from reconciler.model.sensitive import Sensitive
+
+
+def _checked(parse: Any, schema: dict[str, Any], serialize: Any = None) -> list[Any]:
+    extras: list[Any] = [PlainValidator(parse), WithJsonSchema(schema)]
+    if serialize is not None:
+        extras.append(PlainSerializer(serialize))
+    return extras
+
+
+def _scalar(value: object, where: str) -> str:
+    value = _plain(value, "a string")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise ValueError(f"{where}: expected a string or a number, got {type(value).__name__}")
+
+
+def _string_list(value: object, what: str) -> tuple[str, ...]:
+    """A list of strings, or one string (compose allows both for dns, tmpfs, env_file, …)."""
+    value = _plain(value, "a list")
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of {what}, got {type(value).__name__}")
+    items = []
+    for index, item in enumerate(value):
+        if isinstance(item, Sensitive) or not isinstance(item, (str, int)) or isinstance(item, bool):
+            raise SubpathError(f"expected {what[:-1] if what.endswith('s') else what}, got {item!r}", index)
+        items.append(str(item))
+    return tuple(items)
+
+
+def _strings(what: str) -> Any:
+    def parse(value: object) -> tuple[str, ...]:
+        return _string_list(value, what)
+
+    return Annotated[
+        tuple[str, ...],
+        *_checked(parse, {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}, list),
+    ]
+
+
+Strings = _strings("strings")
+
+
+def _key_values(value: object, separators: str, what: str) -> dict[str, str]:
+    """A mapping, or a list of KEY=VALUE (or KEY:VALUE where ``separators`` allows)."""
+    value = _plain(value, "a mapping")
+    result: dict[str, str] = {}
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise SubpathError(f"expected KEY=VALUE, got {item!r}", index)
+            cut = min((item.find(sep) for sep in separators if sep in item), default=-1)
+            if cut <= 0:
+                raise SubpathError(f"expected {what} as KEY{separators[0]}VALUE, got {item!r}", index)
+            result[item[:cut]] = item[cut + 1 :]
+        return result
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping or a list, got {type(value).__name__}")
+    for key, item in value.items():
+        if item is None:
+            raise SubpathError(f"{key} has no value", key)
+        try:
+            result[str(key)] = _scalar(item, str(key))
+        except ValueError as error:
+            raise SubpathError(str(error), key) from None
+    return result
+
+
+KEY_VALUES_SCHEMA = {
+    "anyOf": [
+        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+        {"type": "array", "items": {"type": "string"}},
+    ]
+}
+
+
+def _sysctls(value: object) -> dict[str, str]:
+    return _key_values(value, "=", "a sysctl")
+
+
+Sysctls = Annotated[dict[str, str], *_checked(_sysctls, KEY_VALUES_SCHEMA)]
+
+
+def _extra_hosts(value: object) -> tuple[str, ...]:
+    """``host:ip``, ``host=ip`` or ``{host: ip}`` → sorted ``host:ip`` (as the engine stores them)."""
+    if isinstance(value, list):
+        pairs = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not re.match(r"^[^:=\s]+[:=]\S+$", item):
+                raise SubpathError(f"expected HOST:IP or HOST=IP, got {item!r}", index)
+            cut = min(i for i in (item.find(":"), item.find("=")) if i > 0)
+            pairs.append((item[:cut], item[cut + 1 :]))
+    else:
+        pairs = list(_key_values(value, "=", "a host").items())
+    return tuple(sorted(f"{host}:{address.strip('[]')}" for host, address in pairs))
+
+
+ExtraHosts = Annotated[tuple[str, ...], *_checked(_extra_hosts, KEY_VALUES_SCHEMA, list)]
+
+
+def _ulimits(value: object) -> dict[str, tuple[int, int]]:
+    """``{nofile: {soft: 1024, hard: 2048}, nproc: 65535}`` → name → (soft, hard)."""
+    value = _plain(value, "a mapping")
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping like {{nofile: {{soft: 1024, hard: 2048}}}}, got {type(value).__name__}")
+    limits: dict[str, tuple[int, int]] = {}
+    for name, limit in value.items():
+        if isinstance(limit, int) and not isinstance(limit, bool):
+            limits[name] = (limit, limit)
+        elif (
+            isinstance(limit, dict)
+            and set(limit) == {"soft", "hard"}
+            and all(isinstance(limit[k], int) and not isinstance(limit[k], bool) for k in ("soft", "hard"))
+        ):
+            limits[name] = (limit["soft"], limit["hard"])
+        else:
+            raise SubpathError(f"expected a number or {{soft: N, hard: N}}, got {limit!r}", name)
+    return limits
+
+
+Ulimits = Annotated[
+    dict[str, tuple[int, int]],
+    *_checked(
+        _ulimits,
+        {"type": "object", "additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "object"}]}},
+        lambda limits: {name: {"soft": soft, "hard": hard} for name, (soft, hard) in limits.items()},
+    ),
+]
+
+
+def _capabilities(value: object) -> tuple[str, ...]:
+    """Capability names, with or without CAP_, any case → sorted, without CAP_, upper case."""
+    names = {name.upper().removeprefix("CAP_") for name in _string_list(value, "capabilities")}
+    return tuple(sorted(names))
+
+
+Capabilities = Annotated[tuple[str, ...], *_checked(_capabilities, {"type": "array", "items": {"type": "string"}}, list)]
+
+
+def _tmpfs(value: object) -> dict[str, str]:
+    """``/run`` or ``[/run, "/tmp:size=64m,mode=1777"]`` → path → options."""
+    mounts = {}
+    for index, item in enumerate(_string_list(value, "paths")):
+        path, _, options = item.partition(":")
+        if not path.startswith("/"):
+            raise SubpathError(f"a tmpfs path must be absolute, got {path!r}", index)
+        mounts[path] = options
+    return mounts
+
+
+Tmpfs = Annotated[
+    dict[str, str],
+    *_checked(
+        _tmpfs,
+        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        lambda mounts: [f"{path}:{options}" if options else path for path, options in mounts.items()],
+    ),
+]
+
+
+def _devices(value: object) -> tuple[str, ...]:
+    """``/dev/x``, ``/dev/x:/dev/y``, ``/dev/x:/dev/y:rwm`` → ``HOST:CONTAINER:PERMISSIONS``."""
+    devices = []
+    for index, item in enumerate(_string_list(value, "devices")):
+        parts = item.split(":")
+        if not parts[0].startswith("/") or len(parts) > 3:
+            raise SubpathError(f"expected /dev/HOST[:/dev/CONTAINER[:rwm]], got {item!r}", index)
+        if len(parts) == 2 and not parts[1].startswith("/"):
+            parts = [parts[0], parts[0], parts[1]]
+        host, container, permissions = (parts + [parts[0], "rwm"][len(parts) - 1 :])[:3]
+        if not re.fullmatch(r"[rwm]+", permissions):
+            raise SubpathError(f"invalid device permissions {permissions!r}: expected letters of rwm", index)
+        devices.append(f"{host}:{container}:{permissions}")
+    return tuple(devices)
+
+
+Devices = Annotated[tuple[str, ...], *_checked(_devices, {"type": "array", "items": {"type": "string"}}, list)]
+
+
+def _expose(value: object) -> tuple[str, ...]:
+    """``[3000, "8000-8001", "53/udp"]`` → sorted ``PORT/PROTOCOL``, ranges expanded."""
+    value = _plain(value, "a list")
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of ports, got {type(value).__name__}")
+    ports = set()
+    for index, item in enumerate(value):
+        text = str(item) if isinstance(item, (int, str)) and not isinstance(item, bool) else ""
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?", text)
+        if not match:
+            raise SubpathError(f"expected a port like 3000 or 53/udp, got {item!r}", index)
+        start, end = int(match.group(1)), int(match.group(2) or match.group(1))
+        ports |= {f"{port}/{match.group(3) or 'tcp'}" for port in range(start, end + 1)}
+    return tuple(sorted(ports, key=_port_order))
+
+
+def _port_order(text: str) -> tuple[int, str]:
+    number, _, protocol = text.partition("/")
+    return int(number), protocol
+
+
+Expose = Annotated[
+    tuple[str, ...],
+    *_checked(_expose, {"type": "array", "items": {"type": ["string", "integer"]}}, list),
+]
+
+
+def _cpus(value: object) -> float:
+    """A number of CPUs: a number, or compose's string form "0.5"."""
+    value = _plain(value, "a number")
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else 0.0
+    except ValueError:
+        number = 0.0
+    if number <= 0:
+        raise ValueError(f"expected a number of CPUs above 0, got {value!r}")
+    return number
+
+
+Cpus = Annotated[float, *_checked(_cpus, {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string"}]})]
+
+
+PLATFORM_PATTERN = r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$"
+
+
+def _platform(value: object) -> str:
+    text = _text(value, "a platform")
+    if not re.fullmatch(PLATFORM_PATTERN, text):
+        raise ValueError(f"invalid platform {text!r}: expected OS/ARCH[/VARIANT], e.g. linux/amd64")
+    return text
+
+
+Platform = Annotated[str, *_checked(_platform, {"type": "string", "pattern": PLATFORM_PATTERN})]
+
+
+PULL_POLICIES = ("always", "never", "missing", "if_not_present")
+
+
+def _pull_policy(value: object) -> str:
+    text = _text(value, "a pull policy")
+    if text == "build":
+        raise ValueError("not supported: pull_policy: build — reconcile never builds; build and push the image in CI")
+    if text in ("daily", "weekly") or text.startswith("every_"):
+        raise ValueError(f"not supported: pull_policy: {text} — use missing (the default) and change the image tag to update")
+    if text not in PULL_POLICIES:
+        raise ValueError(f"invalid pull_policy {text!r}: expected always, never, missing or if_not_present")
+    return "missing" if text == "if_not_present" else text
+
+
+PullPolicy = Annotated[str, *_checked(_pull_policy, {"enum": list(PULL_POLICIES)})]
+
+
+def _profiles(value: object) -> tuple[str, ...]:
+    names = _string_list(value, "profile names")
+    for index, name in enumerate(names):
+        if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", name):
+            raise SubpathError(f"invalid profile name {name!r}", index)
+    return names
+
+
+Profiles = Annotated[tuple[str, ...], *_checked(_profiles, {"type": "array", "items": {"type": "string"}}, list)]
+
+
+# --- env_file ------------------------------------------------------------------------------------
+
+
+def _env_files(value: object) -> tuple[tuple[str, bool], ...]:
+    """``.env``, ``[a.env, b.env]`` or ``[{path: a.env, required: false}]`` → (path, required).
+    The loader has already made each path absolute (relative to the file that declares it)."""
+    value = _plain(value, "a path")
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise ValueError(f"expected a path or a list of paths, got {type(value).__name__}")
+    files = []
+    for index, item in enumerate(items):
+        if isinstance(item, dict):
+            unknown = set(item) - {"path", "required", "format"}
+            if unknown or not isinstance(item.get("path"), str) or not isinstance(item.get("required", True), bool):
+                raise SubpathError("expected {path: FILE, required: true|false}", index)
+            if item.get("format") not in (None, "raw"):
+                raise SubpathError(f"unknown env_file format {item.get('format')!r}: expected raw", index, "format")
+            files.append((item["path"], bool(item.get("required", True))))
+        elif isinstance(item, str):
+            files.append((item, True))
+        else:
+            raise SubpathError(f"expected a path, got {item!r}", index)
+    return tuple(files)
+
+
+EnvFiles = Annotated[
+    tuple[tuple[str, bool], ...],
+    *_checked(
+        _env_files,
+        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}}]},
+        lambda files: [path if required else {"path": path, "required": False} for path, required in files],
+    ),
+]
+
+
+def read_env_files(files: tuple[tuple[str, bool], ...]) -> dict[str, str | Sensitive]:
+    """The variables of each env file, later files winning, as compose reads them. The values are
+    sensitive: an env file is where compose users keep their secrets."""
+    values: dict[str, str | Sensitive] = {}
+    for index, (path, required) in enumerate(files):
+        file = Path(path)
+        if not file.is_file():
+            if required:
+                raise SubpathError(f"env_file {path}: no such file (mark it {{path: …, required: false}} if optional)", index)
+            continue
+        try:
+            parsed = dotenv_values(file, interpolate=False)
+        except (OSError, UnicodeDecodeError) as error:
+            raise SubpathError(f"env_file {path}: cannot read it ({error})", index) from None
+        for key, text in parsed.items():
+            values[key] = Sensitive(text or "")
+    return values
+
+
+# --- depends_on ----------------------------------------------------------------------------------
+
+CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """How a container waits for one it depends on. ``condition`` None is the short form:
+    running, and healthy if it has a healthcheck."""
+
+    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] | None = None
+    required: bool = True
+    restart: bool = False
+
+
+def _dependency(name: str, options: object) -> Dependency:
+    if options is None:
+        return Dependency()
+    if not isinstance(options, dict):
+        raise SubpathError(f"expected a mapping like {{condition: service_healthy}}, got {options!r}", name)
+    for key in options:
+        if key not in ("condition", "required", "restart"):
+            raise SubpathError(f"unknown key {key!r}: depends_on takes condition, required and restart", name, key)
+    condition = options.get("condition")
+    if condition is not None and condition not in CONDITIONS:
+        raise SubpathError(
+            f"invalid condition {condition!r}: expected service_started, service_healthy or service_completed_successfully",
+            name,
+            "condition",
+        )
+    for flag in ("required", "restart"):
+        if not isinstance(options.get(flag, False), bool):
+            raise SubpathError(f"expected true or false, got {options[flag]!r}", name, flag)
+    return Dependency(condition, options.get("required", True), options.get("restart", False))
+
+
+def _depends_on(value: object) -> dict[str, Dependency]:
+    """A list of container names, or compose's long form ``{name: {condition, required, restart}}``."""
+    value = _plain(value, "a list")
+    result: dict[str, Dependency] = {}
+    if isinstance(value, dict):
+        for key, options in value.items():
+            result[str(key)] = _dependency(str(key), options)
+        return result
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of container names, got {type(value).__name__}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise SubpathError(f"expected a container name, got {item!r}", index)
+        if item in result:
+            raise SubpathError(f"{item!r} is listed twice", index)
+        result[item] = Dependency()
+    return result
+
+
+def _show_depends_on(dependencies: dict[str, Dependency]) -> Any:
+    if all(dependency == Dependency() for dependency in dependencies.values()):
+        return list(dependencies)
+    shown: dict[str, Any] = {}
+    for name, dependency in dependencies.items():
+        options: dict[str, Any] = {}
+        if dependency.condition:
+            options["condition"] = dependency.condition
+        if not dependency.required:
+            options["required"] = False
+        if dependency.restart:
+            options["restart"] = True
+        shown[name] = options or None
+    return shown
+
+
+DependsOn = Annotated[
+    dict[str, Dependency],
+    *_checked(
+        _depends_on,
+        {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]},
+        _show_depends_on,
+    ),
+]
+
+
+# --- networks ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A container's place on a user-defined network."""
+
+    aliases: tuple[str, ...] = ()
+
+
+def _networks(value: object) -> dict[str, Attachment]:
+    """``[front, back]`` or ``{front: {aliases: [web]}, back: null}`` → network → attachment."""
+    value = _plain(value, "a list")
+    names: dict[str, Any] = {}
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise SubpathError(f"expected a network name, got {item!r}", index)
+            names[item] = None
+    elif isinstance(value, dict):
+        names = dict(value)
+    else:
+        raise ValueError(f"expected a list or a mapping of networks, got {type(value).__name__}")
+    result = {}
+    for name, options in names.items():
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise SubpathError(f"invalid network name {name!r}", name)
+        if options is None:
+            result[name] = Attachment()
+            continue
+        if not isinstance(options, dict):
+            raise SubpathError(f"expected a mapping like {{aliases: [NAME]}}, got {options!r}", name)
+        for key in options:
+            if key != "aliases":
+                raise SubpathError(
+                    f"not supported: networks.{name}.{key} — reconcile attaches with aliases only; "
+                    "let the network's IPAM choose addresses",
+                    name,
+                    key,
+                )
+        aliases = options.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise SubpathError("expected a list of alias names", name, "aliases")
+        result[name] = Attachment(tuple(sorted(set(aliases))))
+    return result
+
+
+Networks = Annotated[
+    dict[str, Attachment],
+    *_checked(
+        _networks,
+        {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]},
+        lambda networks: {name: {"aliases": list(a.aliases)} if a.aliases else None for name, a in networks.items()},
+    ),
+]
+
+
+# --- ports and volumes, short and long syntax -----------------------------------------------------
+
+PORT_KEYS = ("target", "published", "host_ip", "protocol", "mode", "name", "app_protocol")
+
+
+def _long_port(item: dict[str, Any], index: int) -> units.PortMapping:
+    for key in item:
+        if key not in PORT_KEYS:
+            raise SubpathError(f"unknown key {key!r}: a port takes {', '.join(PORT_KEYS)}", index, key)
+    target = item.get("target")
+    if not isinstance(target, (int, str)) or isinstance(target, bool):
+        raise SubpathError("a long-syntax port needs target: CONTAINER_PORT", index)
+    text = str(target)
+    published = item.get("published")
+    if published is not None:
+        text = f"{published}:{text}"
+        if item.get("host_ip"):
+            host_ip = str(item["host_ip"])
+            text = f"[{host_ip}]:{text}" if ":" in host_ip else f"{host_ip}:{text}"
+    elif item.get("host_ip"):
+        raise SubpathError("host_ip needs published: HOST_PORT", index, "host_ip")
+    if item.get("protocol"):
+        text += f"/{item['protocol']}"
+    try:
+        return units.parse_port(text)
+    except ValueError as error:
+        raise SubpathError(str(error), index) from None
+
+
+def _ports(value: object) -> tuple[units.PortMapping, ...]:
+    value = _plain(value, "a list")
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of ports, got {type(value).__name__}")
+    ports = []
+    for index, item in enumerate(value):
+        if isinstance(item, dict):
+            ports.append(_long_port(item, index))
+            continue
+        if not isinstance(item, (int, str)) or isinstance(item, bool):
+            shown = _show(item) if isinstance(item, Sensitive) else item
+            raise SubpathError(f'expected a port like "127.0.0.1:8080:80", got {shown!r}', index)
+        try:
+            ports.append(units.parse_port(item))
+        except ValueError as error:
+            raise SubpathError(str(error), index) from None
+    return tuple(ports)
+
+
+Ports = Annotated[
+    tuple[units.PortMapping, ...],
+    *_checked(
+        _ports,
+        {"type": "array", "items": {"anyOf": [{"type": "integer"}, {"type": "string"}, {"type": "object"}]}},
+        lambda ports: [str(port) for port in ports],
+    ),
+]
+
+IGNORED_MODES = ("cached", "delegated", "consistent")  # macOS file sharing hints; nothing on Linux
+VOLUME_KEYS = ("type", "source", "target", "read_only", "bind", "volume", "tmpfs", "consistency")
+
+
+def tmpfs_of_long_volume(item: dict[str, Any]) -> str:
+    """A long-syntax ``{type: tmpfs, target, tmpfs: {size}}`` volume as a ``tmpfs:`` entry."""
+    size = (item.get("tmpfs") or {}).get("size")
+    return f"{item.get('target')}:size={units.parse_size(size)}" if size is not None else str(item.get("target"))
+
+
+def _long_volume(item: dict[str, Any], index: int) -> units.VolumeMount:
+    for key in item:
+        if key not in VOLUME_KEYS:
+            raise SubpathError(f"unknown key {key!r}: a volume takes {', '.join(VOLUME_KEYS)}", index, key)
+    kind = item.get("type", "volume")
+    target = item.get("target")
+    if not isinstance(target, str) or not target.startswith("/"):
+        raise SubpathError("a long-syntax volume needs an absolute target", index)
+    if kind not in ("volume", "bind"):
+        raise SubpathError(f"not supported: volume type {kind!r} — use a bind mount, a named volume or tmpfs", index, "type")
+    for option, allowed in (("bind", {"create_host_path", "propagation", "selinux"}), ("volume", {"nocopy", "subpath"})):
+        extra = set(item.get(option) or {}) - ({"create_host_path"} if option == "bind" else set())
+        if extra & allowed:
+            raise SubpathError(f"not supported: {option}.{sorted(extra)[0]} — write the mount without it", index, option)
+    source = item.get("source")
+    if not isinstance(source, str) or not source:
+        raise SubpathError("not supported: an anonymous volume — give it a name (source: NAME), so it survives a replace", index)
+    mode = "ro" if item.get("read_only") else "rw"
+    try:
+        return units.parse_volume(f"{source}:{target}:{mode}")
+    except ValueError as error:
+        raise SubpathError(str(error), index) from None
+
+
+def _short_volume(item: str, index: int) -> units.VolumeMount:
+    parts = item.split(":")
+    if len(parts) == 1:
+        raise SubpathError(
+            f"not supported: an anonymous volume {item!r} — give it a name (NAME:{item}), so it survives a replace", index
+        )
+    if len(parts) == 3:
+        modes = [m for m in parts[2].split(",") if m not in IGNORED_MODES]
+        if any(m not in ("ro", "rw") for m in modes):
+            raise SubpathError(
+                f"not supported: volume mode {parts[2]!r} in {item!r} — use ro or rw (SELinux labels z/Z are not applied)", index
+            )
+        parts[2] = "ro" if "ro" in modes else "rw"
+        item = ":".join(parts)
+    try:
+        return units.parse_volume(item)
+    except ValueError as error:
+        raise SubpathError(str(error), index) from None
+
+
+def _volumes(value: object) -> tuple[units.VolumeMount, ...]:
+    value = _plain(value, "a list")
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of volumes, got {type(value).__name__}")
+    mounts: list[units.VolumeMount] = []
+    for index, item in enumerate(value):
+        if isinstance(item, dict):
+            mounts.append(_long_volume(item, index))
+        elif isinstance(item, str):
+            mounts.append(_short_volume(item, index))
+        else:
+            raise SubpathError(f'expected a volume like "data:/data", got {item!r}', index)
+    return tuple(mounts)
+
+
+Volumes = Annotated[
+    tuple[units.VolumeMount, ...],
+    *_checked(
+        _volumes,
+        {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}},
+        lambda mounts: [str(m) for m in mounts],
+    ),
+]
