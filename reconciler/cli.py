@@ -39,12 +39,17 @@ class _LazyConsole:
         self.stderr = stderr
         self.console: Console | None = None
 
-    def __getattr__(self, name: str) -> object:
+    def real(self) -> Console:
+        """The Console itself, for what calls its special methods (rich's Live enters it), which
+        __getattr__ cannot stand in for."""
         if self.console is None:
             from rich.console import Console
 
             self.console = Console(stderr=self.stderr, highlight=False, soft_wrap=True)
-        return getattr(self.console, name)
+        return self.console
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real(), name)
 
 
 def _text(*parts: str | tuple[str, str], style: str = "") -> Text:
@@ -62,7 +67,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 out: Console = _LazyConsole(stderr=False)  # type: ignore[assignment]
-err: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
+_err = _LazyConsole(stderr=True)
+err: Console = _err  # type: ignore[assignment]
 
 StateDir = Annotated[
     Path | None,
@@ -259,7 +265,7 @@ def _plan(
 
     loaded = load_state(_state_dir(directory), mode="plan")
     _say_known_at_apply(loaded)
-    with ProgressView(err) as progress:
+    with ProgressView(_err.real()) as progress:
         context = _context(loaded, progress, parallelism)
         try:
             planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory, _warn))
@@ -371,7 +377,7 @@ def _apply(
     saved = _read_saved_plan(path) if path.is_file() else None
     loaded = load_state(saved_state_dir(saved.state.dir) if saved else path)
     with (
-        ProgressView(err) as progress,
+        ProgressView(_err.real()) as progress,
         backend_lock(loaded.state, loaded.directory, wait_for_lock, progress.say),
     ):
         context = _context(loaded, progress, parallelism)
@@ -445,7 +451,7 @@ def docs(
     from reconciler.progress import ProgressView
 
     loaded = load_state(_state_dir(directory), mode="plan")  # costs need no application secret
-    with ProgressView(err) as progress:
+    with ProgressView(_err.real()) as progress:
         context = _context(loaded, progress, None)
         try:
             observe_for_costs(loaded, context)

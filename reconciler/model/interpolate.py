@@ -391,13 +391,23 @@ class _Resolved:
     value: Any
 
 
+class _EveryName(frozenset[str]):
+    """Every variable name: what a ``settings.secrets`` that cannot be read declares secret."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
 def secrets_declared(data: Mapping[str, Any]) -> frozenset[str]:
-    """``settings.secrets`` as written (the model checks its form): read before interpolation."""
+    """``settings.secrets`` as written (the model checks its form): read before interpolation. When
+    it is there but not a list of names, no variable can be told plain, so every one is secret."""
     settings = data.get("settings")
     declared = settings.get("secrets") if isinstance(settings, dict) else None
-    if not isinstance(declared, list):
+    if declared is None:
         return frozenset()
-    return frozenset(name for name in declared if isinstance(name, str))
+    if not isinstance(declared, list) or not all(isinstance(name, str) for name in declared):
+        return _EveryName()
+    return frozenset(declared)
 
 
 def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Resolution:

@@ -351,3 +351,14 @@ def test_a_bare_environment_key_takes_its_value_as_compose_does(tmp_path: Path) 
         env = planned.state.containers[name].environment
         assert set(env) == {"TOKEN", "MODE"} and isinstance(env["TOKEN"], Unknown)  # a secret: known at apply
         assert planned.unknown == ("TOKEN",)
+
+
+def test_an_unreadable_secrets_list_makes_every_variable_secret(tmp_path: Path) -> None:
+    """A broken settings.secrets cannot tell a plain variable from a secret: none is quoted."""
+    (tmp_path / "state.yaml").write_text(
+        "settings: {secrets: [DB_PASSWORD, null]}\naws: {region: '${REGION}'}\n"
+        "containers:\n  web: {image: busybox, environment: {MODE: $MODE}}\n"
+    )
+    said = "\n".join(errors(tmp_path, {"REGION": "nowhere-Zq9", "MODE": "fast-Zq9"}, "apply"))
+    assert "settings.secrets" in said
+    assert "Zq9" not in said
