@@ -358,8 +358,8 @@ def _apply(
     wait_for_quota: str | None,
     note: _Comment,
 ) -> None:
-    from reconciler.apply.executor import check_still_true, restrict
-    from reconciler.apply.lock import state_lock
+    from reconciler.apply.executor import check_still_true, forget_settled, restrict
+    from reconciler.apply.lock import backend_lock
     from reconciler.gitinfo import git_info, saved_state_dir
     from reconciler.model.load import load_state
     from reconciler.planner import make_plan
@@ -379,10 +379,9 @@ def _apply(
     path = source or _state_dir(None)
     saved = _read_saved_plan(path) if path.is_file() else None
     loaded = load_state(saved_state_dir(saved.state.dir) if saved else path)
-    settings = loaded.state.settings
     with (
         ProgressView(_err.real()) as progress,
-        state_lock(settings.lock, loaded.directory, loaded.state.aws.region, wait_for_lock, progress.say),
+        backend_lock(loaded.state, loaded.directory, wait_for_lock, progress.say),
     ):
         context = _context(loaded, progress, parallelism)
         context.request_quota, context.wait_for_quota = request_quota, quota_wait
@@ -400,7 +399,8 @@ def _apply(
             if _policy_fails(planned.plan, loaded):
                 raise ReconcileError("refusing to apply: the plan has error findings and settings.policy_mode is enforce")
             if not planned.plan.has_changes:
-                _record_applied(loaded, planned, target)
+                forget_settled(planned, context)
+                _record_applied(context, planned, target)
                 note.body = pr_comment.apply_report([], planned.plan)
                 return
             if saved is None and not auto_approve:
@@ -411,7 +411,7 @@ def _apply(
             progress.resume()
             result = _walk(planned, context, progress)
             if result.ok:
-                _record_applied(loaded, planned, target)
+                _record_applied(context, planned, target)
         finally:
             context.close()
     out.print(render_outcomes(result.outcomes))
@@ -420,12 +420,12 @@ def _apply(
         raise typer.Exit(1)
 
 
-def _record_applied(loaded: LoadedState, planned: Planned, targets: list[str] | None) -> None:
+def _record_applied(context: RunContext, planned: Planned, targets: list[str] | None) -> None:
     """The commit now applied in full (not with --target), for `watch --apply`."""
-    from reconciler.apply.applied import record_applied
+    from reconciler.apply.applied import RECORD, record_applied
 
     if not targets:
-        record_applied(loaded.directory, planned.plan.state.git, datetime.now(UTC))
+        record_applied(context.record(RECORD), planned.plan.state.git, datetime.now(UTC))
 
 
 @app.command("force-unlock")
@@ -434,11 +434,11 @@ def force_unlock_command(
     directory: StateDir = None,
 ) -> None:
     """Remove a dead holder's lock (the file lock, or the S3 lock settings.lock names), only if it has LOCK_ID."""
-    from reconciler.apply.lock import force_unlock
+    from reconciler.apply.lock import backend_force_unlock
     from reconciler.model.load import load_state
 
     loaded = load_state(_state_dir(directory), mode="plan")  # no application secret needed
-    said = force_unlock(loaded.state.settings.lock, loaded.directory, loaded.state.aws.region, lock_id)
+    said = backend_force_unlock(loaded.state, loaded.directory, lock_id)
     out.print(_text(said, style="green"))
 
 

@@ -1,17 +1,17 @@
-"""The git commit of the state that was last applied in full, kept beside the lock
-(DIR/.reconcile.applied, git-ignored). `reconcile watch --apply` heals drift only while the state
-directory is at that commit and clean: an unmerged change is never applied by the watcher."""
+"""The git commit of the state that was last applied in full, a record of the state's backend
+(DIR/.reconcile.applied, git-ignored, or an object in S3 with settings.backend). `reconcile watch
+--apply` heals drift only while the state directory is at that commit and clean: an unmerged
+change is never applied by the watcher."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from reconciler.clients.records import read_record, write_record
+from reconciler.clients.records import Record
 from reconciler.plan.schema import GitInfo
 
-APPLIED_NAME = ".reconcile.applied"
+RECORD = "applied"
 
 
 @dataclass(frozen=True)
@@ -20,28 +20,29 @@ class Applied:
     at: str  # ISO 8601
 
 
-def record_applied(state_dir: Path, git: GitInfo | None, when: datetime) -> None:
+def record_applied(record: Record, git: GitInfo | None, when: datetime) -> None:
     """Remember the commit just applied; a state outside git or with uncommitted changes is no
     commit, so nothing is recorded and the previous record stands."""
     if git is None or git.dirty:
         return
-    write_record(state_dir / APPLIED_NAME, {"version": 1, "commit": git.commit, "at": when.isoformat(timespec="seconds")})
+    document = {"version": 1, "commit": git.commit, "at": when.isoformat(timespec="seconds")}
+    record.update(lambda _previous: document)
 
 
-def last_applied(state_dir: Path) -> Applied | None:
-    document = read_record(state_dir / APPLIED_NAME)
+def last_applied(record: Record) -> Applied | None:
+    document = record.document()
     if not isinstance(document, dict) or not isinstance(document.get("commit"), str):
         return None
     return Applied(document["commit"], str(document.get("at", "")))
 
 
-def refusal(state_dir: Path, git: GitInfo | None) -> str | None:
+def refusal(record: Record, git: GitInfo | None) -> str | None:
     """Why the watcher must not apply the state as it is now, or None when it may."""
     if git is None:
         return "the state directory is not in a git repository, so an unmerged change cannot be told apart"
     if git.dirty:
         return f"the state directory has uncommitted changes (at {git.commit[:12]}); only a merged commit is applied"
-    applied = last_applied(state_dir)
+    applied = last_applied(record)
     if applied is None:
         return "no apply is recorded for this state yet; `reconcile apply` (on merge) records the commit watch may heal"
     if applied.commit != git.commit:

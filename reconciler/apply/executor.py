@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.apply.graph import build_graph
@@ -15,6 +16,8 @@ from reconciler.model.interpolate import in_variable_field
 from reconciler.plan.report import Outcome
 from reconciler.plan.schema import Action, Plan
 from reconciler.planner import Planned
+
+CREATING = ("create", "replace")  # steps whose intent goes into the journal before they start
 
 
 @dataclass(frozen=True)
@@ -88,9 +91,16 @@ def apply_planned(
     for outcome in blocked:
         on_end(outcome)
 
+    journal = ctx.journal
+
     def run(address: str) -> StepResult:
         step = planned.steps[address]
-        return planned.kinds[step.action.type].apply(step)
+        if step.action.action in CREATING:
+            journal.begin(address, step.action.action, datetime.now(UTC))
+        result = planned.kinds[step.action.type].apply(step)
+        if result.ok:
+            journal.end([address])
+        return result
 
     outcomes = walk(build_graph(planned.plan.actions), run, ctx.parallelism, ctx.stopping, on_start, on_end)
     for kind in planned.kinds.values():
@@ -98,5 +108,11 @@ def apply_planned(
             if address in outcomes and outcomes[address].status == "done" and not result.ok:
                 outcomes[address] = Outcome(address, "failed", result.message, outcomes[address].seconds)
                 on_end(outcomes[address])
+    forget_settled(planned, ctx)
     order = [a.address for a in planned.plan.actions]
     return ApplyResult(blocked + sorted(outcomes.values(), key=lambda o: order.index(o.address)))
+
+
+def forget_settled(planned: Planned, ctx: RunContext) -> None:
+    """Journal intents of resources the plan found settled (a noop: nothing left to finish or undo)."""
+    ctx.journal.end(action.address for action in planned.plan.actions if action.action == "noop" and action.blocked is None)

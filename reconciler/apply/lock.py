@@ -1,7 +1,8 @@
 """One apply at a time per state: a file lock beside the state (DIR/.reconcile.lock, or the file
 settings.lock names), with its holder (host, pid, start time, lock id) written next to it so a
 waiting apply can name it; or, with settings.lock: s3://BUCKET/KEY, the S3 lock (s3_lock.py).
-`state_lock` and `force_unlock` choose between them from the setting."""
+`state_lock` and `force_unlock` choose between them from the setting; with settings.backend
+(s3://BUCKET/PREFIX) the lock is the S3 lock PREFIX/lock (`backend_lock`, `backend_force_unlock`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from reconciler.apply.s3_lock import NotUnlocked, S3Lock, describe, force_unlock_s3, lock_region
+from reconciler.clients.backend import lock_url
 from reconciler.errors import LockHeld
+from reconciler.model.spec import State
 
 LOCK_NAME = ".reconcile.lock"
 
@@ -103,3 +106,19 @@ def force_unlock(setting: str | None, state_dir: Path, aws_region: str | None, l
     finally:
         lock.lock.release()
     return f"removed the lock of {describe(info)}"
+
+
+def _backend_lock_url(state: State) -> str | None:
+    backend = getattr(state.settings, "backend", None)
+    return lock_url(backend) if backend else None
+
+
+def backend_lock(
+    state: State, state_dir: Path, timeout_seconds: float, say: Callable[[str], None]
+) -> AbstractContextManager[Any]:
+    """The state's lock: in its backend when settings.backend names one, else as settings.lock says."""
+    return state_lock(_backend_lock_url(state) or state.settings.lock, state_dir, state.aws.region, timeout_seconds, say)
+
+
+def backend_force_unlock(state: State, state_dir: Path, lock_id: str) -> str:
+    return force_unlock(_backend_lock_url(state) or state.settings.lock, state_dir, state.aws.region, lock_id)

@@ -37,7 +37,24 @@ def lock_region(state_region: str | None) -> str:
 
 
 def describe(holder: dict[str, Any]) -> str:
-    return f"{holder.get('host')} pid {holder.get('pid')} since {holder.get('started')} (lock id {holder.get('id')})"
+    said = f"{holder.get('host')} pid {holder.get('pid')} since {holder.get('started')} (lock id {holder.get('id')})"
+    if _dead_here(holder):
+        said += f", a process that no longer runs: remove its lock with `reconcile force-unlock {holder.get('id')}`"
+    return said
+
+
+def _dead_here(holder: dict[str, Any]) -> bool:
+    """The holder ran on this machine and its process is gone (a killed apply)."""
+    pid = holder.get("pid")
+    if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class S3Lock:

@@ -12,11 +12,15 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
+from reconciler.clients.adoptions import RECORD as ADOPTED
 from reconciler.clients.adoptions import AdoptionLedger
+from reconciler.clients.backend import open_backend
 from reconciler.clients.docker import connect, explain, inspect_image
+from reconciler.clients.records import Record
 from reconciler.errors import ReconcileError
 from reconciler.imports.containers import ImportedContainer, import_container
-from reconciler.kinds.container import MANAGED, REPLACEMENT_SUFFIX
+from reconciler.kinds.container import MANAGED
+from reconciler.kinds.container_recovery import REPLACEMENT_SUFFIX
 from reconciler.kinds.container_view import ImageDefaults
 from reconciler.model.spec import State
 
@@ -50,7 +54,7 @@ def import_host(state: State, state_dir: Path, host: str) -> HostImport:
 
 def _read_host(client: docker.APIClient, state: State, state_dir: Path, host: str) -> HostImport:
     listing: list[dict[str, Any]] = client.containers(all=True)
-    adoptions = AdoptionLedger(state_dir)
+    adoptions = AdoptionLedger(Record(open_backend(state.settings, state_dir, state.aws.region), ADOPTED))
     declared = {name for name, spec in state.containers.items() if spec.host == host}
     result = HostImport(host)
     candidates = []

@@ -10,6 +10,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from reconciler.clients.backend import Backend, open_backend
+from reconciler.clients.journal import RECORD as JOURNAL
+from reconciler.clients.journal import Journal
+from reconciler.clients.records import Record
 from reconciler.model.spec import State
 from reconciler.plan.schema import Action, Finding
 
@@ -42,6 +46,21 @@ class RunContext:
     reobserve: Callable[[str], Mapping[str, Observation]] | None = None  # a fresh observe of one kind, set by the planner
     request_quota: bool = False  # apply --request-quota: file a quota increase instead of blocking
     wait_for_quota: timedelta | None = None  # apply --wait-for-quota: how long to wait for it to be granted
+    backend: Backend | None = None  # where the state's records live (settings.backend), opened on first use
+    records: dict[str, Record] = field(default_factory=dict)  # each record read once per run
+
+    def record(self, name: str) -> Record:
+        """One of the state's records (clients/backend.py), shared by everything in this run."""
+        with self.lock:
+            if self.backend is None:
+                self.backend = open_backend(self.state.settings, self.state_dir, self.state.aws.region)
+            if name not in self.records:
+                self.records[name] = Record(self.backend, name)
+            return self.records[name]
+
+    @property
+    def journal(self) -> Journal:
+        return Journal(self.record(JOURNAL))
 
     def client(self, key: str, connect: Callable[[], Any]) -> Any:
         """One shared connection per key (e.g. one Docker client per host), made on first use;

@@ -16,7 +16,9 @@ from typing import Any, ClassVar
 import docker
 from docker.types import LogConfig
 
+from reconciler.clients.adoptions import RECORD as ADOPTED
 from reconciler.clients.adoptions import AdoptionLedger
+from reconciler.clients.crashpoint import crash_point
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
     APIError,
@@ -30,6 +32,8 @@ from reconciler.clients.docker import (
     update_resources,
 )
 from reconciler.clients.image_layers import files_of
+from reconciler.clients.journal import Intent
+from reconciler.clients.restart_ledger import RECORD as RESTARTS
 from reconciler.clients.restart_ledger import WINDOW, RestartLedger
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
@@ -39,6 +43,15 @@ from reconciler.kinds.compose_view import (
     exposed_ports,
     first_network,
     later_networks,
+)
+from reconciler.kinds.container_recovery import (
+    REPLACEMENT_SUFFIX,
+    Leftover,
+    Recovery,
+    leftover_of,
+    recovery_of,
+    replacement_of,
+    with_recovery,
 )
 from reconciler.kinds.container_view import (
     FieldChange,
@@ -71,7 +84,6 @@ ADDRESS = "reconciler.address"
 CONFIG_HASH = "reconciler.config-hash"
 HOST = "reconciler.host"  # the name of the host entry that made it: two entries may reach one engine
 UNOBSERVED = "unobserved"  # the observed digest of a resource on a host that could not be reached
-REPLACEMENT_SUFFIX = "-reconcile-new"
 DEFAULT_STOP_SECONDS = 10
 POLL_SECONDS = 0.25
 SETTLE_SECONDS = 0.5
@@ -96,6 +108,7 @@ class SeenContainer:
     restarts_by_us: tuple[datetime, ...] = ()  # on_unhealthy restarts by reconcile within the last hour
     other_state: str | None = None  # made by another state (its reconciler.state label): never ours to change
     legacy: bool = False  # made by reconcile before state names (no reconciler.state) and not claimed by us yet
+    leftover: Leftover | None = None  # a temporary replacement a killed apply left (container_recovery)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -134,6 +147,7 @@ def observation(
     restarts_by_us: tuple[datetime, ...] = (),
     adopted: bool = False,
     state: str = DEFAULT_STATE_NAME,
+    leftover: Leftover | None = None,
 ) -> Observation:
     """One inspected container (and the inspected images: the one its desired tag names, the one
     it runs) → what diff and apply need. Pure. Ours: it carries our state's name, or it was adopted
@@ -157,9 +171,18 @@ def observation(
         restarts_by_us=restarts_by_us,
         other_state=labels[STATE_LABEL] if owner == "another state" else None,
         legacy=owner == "legacy" and not adopted,
+        leftover=leftover,
     )
     material = {"id": seen.id, "state": seen.view["state"], "image": seen.image_id, "hash": labels.get(CONFIG_HASH)}
+    if leftover is not None:
+        material["leftover"] = leftover.id
     return Observation(digest_json(material), seen)
+
+
+def _engine_name(name: str, desired: Mapping[str, Container]) -> str:
+    """The name the engine knows a declared container by (compose's container_name, else its key)."""
+    spec = desired.get(name)
+    return (spec.container_name if spec else None) or name
 
 
 def _address(name: str) -> str:
@@ -215,9 +238,10 @@ class ContainerKind:
         self.images: dict[tuple[str, str], ImageView | None] = {}  # (host, reference) → its files, None if not local
         self.started: dict[str, tuple[str, str, float]] = {}  # address → (host, container id, when) started by apply
         self.started_lock = threading.Lock()
-        self.ledger = RestartLedger(ctx.state_dir)
+        self.ledger = RestartLedger(ctx.record(RESTARTS))
         self.unreachable: dict[str, str] = {}  # host → why observe could not read it
-        self.adoptions = AdoptionLedger(ctx.state_dir)
+        self.adoptions = AdoptionLedger(ctx.record(ADOPTED))
+        self.intents: dict[str, Intent] = {}  # the journal's, read by observe: what a killed apply began
         self.declares: dict[tuple[str, str], ImageDeclares] = {}  # (host, reference) → its EXPOSE, CMD, ENTRYPOINT
         self._declared: Declared | None = None
 
@@ -238,6 +262,7 @@ class ContainerKind:
         hosts = list(self.ctx.state.hosts)
         if self.ctx.state.hosts_implicit and not desired:
             return {}
+        self.intents = self.ctx.journal.intents()
 
         def one(host: str) -> dict[str, Observation]:
             here = {name: spec for name, spec in desired.items() if spec.host == host}
@@ -262,24 +287,37 @@ class ContainerKind:
         listing = client.containers(all=True)
         engine_names = {spec.container_name or key: key for key, spec in desired.items()}
         wanted: dict[str, str] = {}  # name → container id
+        temporary: dict[str, str] = {}  # name → the id of its NAME-reconcile-new, left by a killed replace
         for summary in listing:
             labels = summary.get("Labels") or {}
             names = [n.lstrip("/") for n in summary.get("Names") or []]
             name = names[0] if names else summary["Id"][:12]
-            if name.endswith(REPLACEMENT_SUFFIX):
-                continue
             made_on = labels.get(HOST, host)
             if made_on != host and made_on in self.ctx.state.hosts:
                 continue  # the same engine under another host entry: that entry observes it
+            if name.endswith(REPLACEMENT_SUFFIX):
+                base = replacement_of(name, labels, MANAGED, ADDRESS)
+                if base is not None and owner_of(labels.get(STATE_LABEL), self.ctx.state.settings.name) == "ours":
+                    temporary[base] = summary["Id"]
+                continue
             managed_address = labels.get(ADDRESS, "") if labels.get(MANAGED) == "true" else ""
             if managed_address.startswith("container."):
                 if self._sees(managed_address.partition(".")[2], labels, host, summary["Id"], desired):
                     wanted[managed_address.partition(".")[2]] = summary["Id"]
             elif name in engine_names:
                 wanted.setdefault(engine_names[name], summary["Id"])
+        alone = {name: temporary[name] for name in temporary if name not in wanted}
+        wanted.update(alone)  # the old one is gone: observed as the temporary one (it takes the name)
         self.ctx.progress("container.*", f"inspecting {len(wanted)} containers on {host}")
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             records = dict(zip(wanted, pool.map(client.inspect_container, wanted.values()), strict=True))
+            beside = {n: i for n, i in temporary.items() if n not in alone}
+            left = dict(zip(beside, pool.map(client.inspect_container, beside.values()), strict=True))
+        leftovers = {n: leftover_of(r, CONFIG_HASH, alone=False) for n, r in left.items()}
+        for name in alone:
+            leftovers[name] = leftover_of(records[name], CONFIG_HASH, alone=True)
+            records[name] = {**records[name], "Name": f"/{_engine_name(name, desired)}"}
+        with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             references = {spec.image for spec in desired.values()} | {r["Image"] for r in records.values()}
             images = dict(zip(references, pool.map(lambda ref: inspect_image(client, ref), references), strict=True))
         self.declares.update({(host, ref): image_declares(record) for ref, record in images.items() if record})
@@ -296,7 +334,7 @@ class ContainerKind:
             adopted = self.adoptions.address_of(host, record["Id"]) == _address(name)
             observed[name] = observation(
                 host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id, recent, adopted,
-                self.ctx.state.settings.name,
+                self.ctx.state.settings.name, leftovers.get(name),
             )  # fmt: skip
         return observed
 
@@ -321,9 +359,18 @@ class ContainerKind:
     def diff(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
         planned = self._diff(name, desired, observed)
         seen: SeenContainer | None = observed.data if observed else None
+        recovery = self._recovery(name, desired, seen)
+        if recovery is not None:
+            planned = with_recovery(planned, recovery)
         if seen is None or not seen.legacy or desired is None or planned.action == "delete":
             return planned
         return _with_claim(planned, seen, self.ctx.state.settings.name)
+
+    def _recovery(self, name: str, desired: Container | None, seen: SeenContainer | None) -> Recovery | None:
+        if seen is None or seen.leftover is None:
+            return None
+        wanted = config_hash(desired) if desired is not None and desired.state == "running" else None
+        return recovery_of(name, seen.leftover, wanted, self.intents.get(_address(name)))
 
     def _diff(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
         address = _address(name)
@@ -450,6 +497,40 @@ class ContainerKind:
         action = step.action
         seen: SeenContainer | None = step.observed.data if step.observed else None
         try:
+            recovered, whole = self._recover(action.name, step.desired, seen) if seen and seen.leftover else ("", False)
+            if whole:
+                return StepResult(True, recovered)
+            result = self._apply(step, seen)
+            return StepResult(result.ok, "; ".join(part for part in (recovered, result.message) if part))
+        except APIError as error:
+            return StepResult(False, explain(error))
+        except CONNECTION_ERRORS as error:  # the host went away during apply
+            host = (step.desired.host if step.desired else seen.host if seen else None) or ""
+            spec = self.ctx.state.hosts.get(host)
+            return StepResult(False, unreachable(host, shown_url(spec) if spec else "its URL", error))
+
+    def _recover(self, name: str, desired: Container | None, seen: SeenContainer) -> tuple[str, bool]:
+        """Finish or undo what a killed replace left (container_recovery); True: that was the whole step."""
+        leftover, recovery = seen.leftover, self._recovery(name, desired, seen)
+        assert leftover is not None and recovery is not None
+        client, address = self.client(seen.host), _address(name)
+        if recovery.how == "remove":
+            self.ctx.progress(address, f"removing {leftover.name}, left by an interrupted replace")
+            with contextlib.suppress(NotFound):
+                client.remove_container(leftover.id, force=True)
+            return f"removed {leftover.name} (left by an interrupted replace)", False
+        if recovery.how == "finish":
+            self._remove(seen.host, seen.id, seen.stop_timeout, address)
+        engine_name = (desired.container_name if desired else None) or name
+        self.ctx.progress(address, f"renaming {leftover.name} to {engine_name}")
+        client.rename(leftover.id, engine_name)
+        if recovery.how == "finish":
+            return f"replaced (finished the interrupted replace: {leftover.name} was healthy and took the name)", True
+        return f"renamed {leftover.name} to {name} (the interrupted replace had removed the old container)", False
+
+    def _apply(self, step: Step, seen: SeenContainer | None) -> StepResult:
+        action = step.action
+        try:
             if action.action == "create":
                 assert step.desired is not None
                 self._create(action.name, step.desired, step.desired.container_name or action.name)
@@ -464,14 +545,8 @@ class ContainerKind:
             if action.action == "replace":
                 assert step.desired is not None and seen is not None
                 return StepResult(True, self._replace(action.name, step.desired, seen))
-        except APIError as error:
-            return StepResult(False, explain(error))
         except ReconcileError as error:
             return StepResult(False, str(error))
-        except CONNECTION_ERRORS as error:  # the host went away during apply
-            host = (step.desired.host if step.desired else seen.host if seen else None) or ""
-            spec = self.ctx.state.hosts.get(host)
-            return StepResult(False, unreachable(host, shown_url(spec) if spec else "its URL", error))
         return StepResult(True, "nothing to do")
 
     def verify(self) -> dict[str, StepResult]:
@@ -689,7 +764,9 @@ class ContainerKind:
         with contextlib.suppress(NotFound):
             client.remove_container(temporary, force=True)  # a leftover of an interrupted replace
         clash = _would_clash(spec, seen)
-        was_running = seen.status == "running"
+        intent = self.intents.get(address)
+        # a replace killed after it stopped the old container for the ports: it was running before that
+        was_running = seen.status == "running" or (clash and intent is not None and intent.action == "replace")
         if clash and was_running:
             self.ctx.progress(address, "stopping the old container first (both would bind the same host ports)")
             client.stop(seen.id, timeout=_stop_seconds(seen.stop_timeout))
@@ -707,7 +784,9 @@ class ContainerKind:
                     client.start(seen.id)
                 kept = "the old container keeps running" if was_running else "the old container is kept"
                 raise ReconcileError(f"the new container never became healthy ({detail}); {kept}")
+        crash_point("container.replacement-ready")
         self._remove(seen.host, seen.id, seen.stop_timeout, address)
+        crash_point("container.old-removed")
         client.rename(new_id, spec.container_name or name)
         said = "replaced (the new container was healthy before the old one was removed)" if not clash else "replaced"
         return said + self._restart_dependants(name)

@@ -7,12 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain, http_status
+from reconciler.clients.crashpoint import crash_point
+from reconciler.clients.journal import Intent
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason, owned_elsewhere, owner_of
+from reconciler.kinds.s3_bucket_recovery import created_by, recovered_view, with_recovery
 from reconciler.kinds.s3_bucket_view import (
     ADDRESS_TAG,
     PROTECT_TAG,
@@ -57,6 +61,7 @@ class SeenBucket:
     view: dict[str, Any] | None  # observed_view, for the buckets we manage
     objects: int | None = None  # counted for managed buckets no longer declared (capped at COUNT_LIMIT)
     state: str | None = None  # "another state": the name of the state it belongs to
+    recovered: Intent | None = None  # untagged, created by an apply that was killed (s3_bucket_recovery)
 
 
 class Gone(Exception):
@@ -65,6 +70,8 @@ class Gone(Exception):
 
 def _observation(seen: SeenBucket) -> Observation:
     material = {"owner": seen.owner, "region": seen.region, "view": seen.view, "objects": seen.objects}
+    if seen.recovered is not None:
+        material["recovered"] = True
     return Observation(digest_json(material), seen)
 
 
@@ -78,6 +85,8 @@ class S3BucketKind:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.created: dict[str, datetime] = {}  # bucket → its creation time, from the listings
+        self.intents: dict[str, Intent] = {}  # the journal's, read by observe
 
     def client(self, region: str) -> Any:
         return self.ctx.client(f"s3:{region}", lambda: connect("s3", region, self.ctx.parallelism + 2))
@@ -91,6 +100,7 @@ class S3BucketKind:
         regions = sorted(region for region in used if region)
         if not regions:
             return {}
+        self.intents = self.ctx.journal.intents()
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             found: dict[str, str] = {}  # name → region
             for region, names in zip(regions, pool.map(self._list, regions), strict=True):
@@ -107,7 +117,9 @@ class S3BucketKind:
         self.ctx.progress("s3_bucket.*", f"listing the buckets in {region}")
         try:
             pages = self.client(region).get_paginator("list_buckets").paginate(BucketRegion=region)
-            return [bucket["Name"] for page in pages for bucket in page.get("Buckets", [])]
+            buckets = [bucket for page in pages for bucket in page.get("Buckets", [])]
+            self.created.update({b["Name"]: b["CreationDate"] for b in buckets if isinstance(b.get("CreationDate"), datetime)})
+            return [bucket["Name"] for bucket in buckets]
         except (ClientError, BotoCoreError) as error:
             raise ReconcileError(f"s3_bucket: cannot list the buckets in {region}: {explain(error)}") from None
 
@@ -140,7 +152,8 @@ class S3BucketKind:
                 return None  # another state's, or made before state names and not ours to claim: never planned
             if owner == "another state":
                 return SeenBucket(name, region, "another state", None, state=stamped_state(tags))
-            if not ours and (not declared or address is not None):
+            recovered = created_by(self.intents.get(address_of(name)), self.created.get(name)) if address is None else None
+            if not ours and recovered is None and (not declared or address is not None):
                 # undeclared and not ours: not our business; tagged for another address: never adopted
                 return SeenBucket(name, region, "unmanaged", None) if declared else None
             view = observed_view(
@@ -151,11 +164,13 @@ class S3BucketKind:
                 self._get(name, "lifecycle", lambda: client.get_bucket_lifecycle_configuration(Bucket=name).get("Rules", [])),
                 tags,
             )
+            view = recovered_view(view) if recovered is not None else view
             objects = None if declared else self._get(name, "objects", lambda: self._count_objects(client, name))
         except Gone:
             return None
         # a declared bucket in our account without our tag is read in full: it is adopted if it matches
-        return SeenBucket(name, region, "legacy" if owner == "legacy" else "reconcile" if ours else "unmanaged", view, objects)
+        seen_as: Owner = "legacy" if owner == "legacy" else "reconcile" if ours or recovered is not None else "unmanaged"
+        return SeenBucket(name, region, seen_as, view, objects, recovered=recovered)
 
     def _get(self, name: str, what: str, call: Callable[[], Any]) -> Any:
         """One read; "not configured" is None, a vanished bucket is Gone, anything else names the bucket."""
@@ -183,6 +198,11 @@ class S3BucketKind:
     # --- diff (pure) ------------------------------------------------------------------------
 
     def diff(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> Action:
+        action = self._diff(name, desired, observed)
+        seen: SeenBucket | None = observed.data if observed else None
+        return with_recovery(action, seen.recovered) if seen is not None and seen.recovered is not None else action
+
+    def _diff(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> Action:
         address = address_of(name)
         seen: SeenBucket | None = observed.data if observed else None
 
@@ -337,6 +357,7 @@ class S3BucketKind:
         except _StepFailed as failure:
             if failure.code != "BucketAlreadyOwnedByYou":
                 raise
+        crash_point("s3_bucket.created")
         existing = self._call(name, "checking it is ours", lambda: self._tags_or_none(client, name))
         if existing and managed_address(existing) != address_of(name):
             raise _StepFailed(

@@ -110,6 +110,13 @@ def _lock(value: object) -> str:
     return value
 
 
+def _backend(value: object) -> str:
+    if not isinstance(value, str) or not value.startswith("s3://"):
+        raise ValueError("expected s3://BUCKET/PREFIX (omit settings.backend to keep the records in the state directory)")
+    check_bucket_name(value[5:].partition("/")[0])
+    return value
+
+
 STATE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 DEFAULT_STATE_NAME = "default"
 
@@ -135,12 +142,25 @@ class Settings(Section):
     """Where apply takes its lock: s3://BUCKET/KEY, or a file (default DIR/.reconcile.lock)."""
     parallelism: PositiveInt = 10
     """Default for --parallelism: how many independent steps run at once."""
+    backend: Annotated[str, PlainValidator(_backend), WithJsonSchema({"type": "string"})] | None = None
+    """Where the lock and the records (adoptions, restarts, journal, …) live: s3://BUCKET/PREFIX; default DIR/.reconcile.*"""
+
     secrets: VariableNames = []
     """Variables whose values are secret: a value that uses one shows as (sensitive) in every output, and
     plan needs none of them (what uses one is known at apply)."""
     profiles: Profiles = ()
     """Compose profiles that are active: a container with profiles: runs only when one of them is
     listed here (otherwise it is treated as state: absent)."""
+
+    @model_validator(mode="after")
+    def _one_lock(self) -> Self:
+        if self.backend is not None and self.lock is not None:
+            raise SubpathError(
+                f"settings.lock and settings.backend both name a lock: with a backend the lock lives in it "
+                f"({self.backend.rstrip('/')}/lock); remove settings.lock",
+                "lock",
+            )
+        return self
 
 
 class Tls(Section):

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.apply.applied import RECORD as APPLIED
 from reconciler.apply.applied import record_applied, refusal
 from reconciler.apply.executor import ApplyResult, apply_planned
-from reconciler.apply.lock import state_lock
+from reconciler.apply.lock import backend_lock
 from reconciler.errors import ConfigError, LockHeld, ReconcileError
 from reconciler.gitinfo import git_info
 from reconciler.kinds.base import Progress, RunContext, no_progress
@@ -87,7 +88,7 @@ class Watcher:
         if self.stopping.is_set():
             return f"{said}; not applied: stopping"
         try:
-            with state_lock(loaded.state.settings.lock, loaded.directory, loaded.state.aws.region, 0, self.say):
+            with backend_lock(loaded.state, loaded.directory, 0, self.say):
                 return f"{said}; {self._heal(loaded)}"
         except LockHeld:
             return f"{said}; not applied: another apply holds the lock; next round"
@@ -121,19 +122,19 @@ class Watcher:
         due. Blocked actions and steps in backoff wait."""
         with self._context(loaded) as context:
             planned, _ = _timed_plan(loaded, context)
-            why_not = self._why_not(planned.plan, loaded)
+            why_not = self._why_not(planned.plan, loaded, context)
             if why_not is not None:
                 return why_not
             due, waiting = self._due(planned.plan)
             if not due:
                 return f"not applied: {waiting}" if waiting else "nothing to apply now"
             result = apply_planned(_only(planned, due), context, lambda _address: None, lambda _outcome: None)
-        if result.ok:
-            record_applied(loaded.directory, planned.plan.state.git, datetime.now(UTC))
+            if result.ok:
+                record_applied(context.record(APPLIED), planned.plan.state.git, datetime.now(UTC))
         return self._tell(result, waiting)
 
-    def _why_not(self, plan: Plan, loaded: LoadedState) -> str | None:
-        refused = refusal(loaded.directory, plan.state.git)
+    def _why_not(self, plan: Plan, loaded: LoadedState, context: RunContext) -> str | None:
+        refused = refusal(context.record(APPLIED), plan.state.git)
         if refused is not None:
             self.metrics.refused.labels(reason="commit").inc()
             return f"not applied: {refused}"

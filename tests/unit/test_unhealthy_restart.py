@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler.clients.restart_ledger import LEDGER_NAME, RestartLedger
+from reconciler.clients.backend import FILE_NAMES, DirectoryBackend
+from reconciler.clients.records import Record
+from reconciler.clients.restart_ledger import RECORD, RestartLedger
 from reconciler.kinds.container import observation
 from reconciler.model.spec import Container
 from reconciler.plan.schema import Action
@@ -84,20 +86,24 @@ def test_an_in_place_change_and_the_restart_go_together() -> None:
     assert action.reasons == ["mem_limit changed", "unhealthy: restart (4 failing checks in a row; last output: wget: not found)"]
 
 
+def ledger_in(state_dir: Path) -> RestartLedger:
+    return RestartLedger(Record(DirectoryBackend(state_dir), RECORD))
+
+
 def test_the_ledger_remembers_restarts_within_the_hour_per_container(tmp_path: Path) -> None:
-    ledger = RestartLedger(tmp_path)
+    ledger = ledger_in(tmp_path)
     ledger.record("vps", "abc", NOW - timedelta(minutes=70))
     ledger.record("vps", "abc", NOW - timedelta(minutes=20))
     ledger.record("vps", "other", NOW - timedelta(minutes=5))
-    again = RestartLedger(tmp_path)  # the next run
+    again = ledger_in(tmp_path)  # the next run
     assert again.recent("vps", "abc", NOW) == (NOW - timedelta(minutes=20),)
     assert again.recent("vps", "other", NOW) == (NOW - timedelta(minutes=5),)
     assert again.recent("elsewhere", "abc", NOW) == ()
 
 
 def test_a_damaged_ledger_forgets_and_never_stops_a_plan(tmp_path: Path) -> None:
-    (tmp_path / LEDGER_NAME).write_text("{not json")
-    ledger = RestartLedger(tmp_path)
+    (tmp_path / FILE_NAMES[RECORD]).write_text("{not json")
+    ledger = ledger_in(tmp_path)
     assert ledger.recent("vps", "abc", NOW) == ()
     ledger.record("vps", "abc", NOW)
     assert ledger.recent("vps", "abc", NOW + timedelta(minutes=1)) == (NOW,)

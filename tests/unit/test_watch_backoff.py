@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.apply.applied import record_applied, refusal
+from reconciler.apply.applied import RECORD, record_applied, refusal
+from reconciler.clients.backend import DirectoryBackend
+from reconciler.clients.records import Record
 from reconciler.plan.schema import GitInfo
 from reconciler.watch.backoff import Backoff
 
@@ -21,11 +23,12 @@ def test_a_failing_step_waits_twice_as_long_each_time_up_to_a_ceiling_and_succes
 
 def test_only_the_clean_commit_last_applied_may_be_healed(tmp_path: Path) -> None:
     applied = GitInfo(commit="a" * 40, dirty=False)
-    assert "no apply is recorded" in (refusal(tmp_path, applied) or "")
-    record_applied(tmp_path, GitInfo(commit="a" * 40, dirty=True), datetime.now(UTC))  # a dirty tree is no commit
-    assert "no apply is recorded" in (refusal(tmp_path, applied) or "")
-    record_applied(tmp_path, applied, datetime.now(UTC))
-    assert refusal(tmp_path, applied) is None
-    assert "not the one last applied" in (refusal(tmp_path, GitInfo(commit="b" * 40, dirty=False)) or "")
-    assert "uncommitted changes" in (refusal(tmp_path, GitInfo(commit="a" * 40, dirty=True)) or "")
-    assert "not in a git repository" in (refusal(tmp_path, None) or "")
+    record = Record(DirectoryBackend(tmp_path), RECORD)
+    assert "no apply is recorded" in (refusal(record, applied) or "")
+    record_applied(record, GitInfo(commit="a" * 40, dirty=True), datetime.now(UTC))  # a dirty tree is no commit
+    assert "no apply is recorded" in (refusal(record, applied) or "")
+    record_applied(record, applied, datetime.now(UTC))
+    assert refusal(record, applied) is None
+    assert "not the one last applied" in (refusal(record, GitInfo(commit="b" * 40, dirty=False)) or "")
+    assert "uncommitted changes" in (refusal(record, GitInfo(commit="a" * 40, dirty=True)) or "")
+    assert "not in a git repository" in (refusal(record, None) or "")

@@ -1,0 +1,179 @@
+"""Where a state keeps its records (adoptions, the restart ledger, the commit last applied, the apply
+journal) and its lock: `settings.backend`.
+
+- omitted: the state directory itself, as `DIR/.reconcile.*` files (git-ignored; the behaviour from
+  before backends existed, file names unchanged);
+- `s3://BUCKET/PREFIX`: one object per record under PREFIX (and the lock, PREFIX/lock), so that a
+  fresh checkout (a CI runner) plans exactly like the directory that applied.
+
+Every write is a compare-and-swap: it names the version it read (an S3 ETag, a file's digest) and
+is refused (RecordConflict) when the record changed since, or, for a new record, when one appeared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from reconciler.clients.records import RecordConflict, Stored, write_record
+from reconciler.errors import ReconcileError
+
+FILE_NAMES = {
+    "adopted": ".reconcile.adopted.json",
+    "restarts": ".reconcile.restarts.json",
+    "applied": ".reconcile.applied",
+    "journal": ".reconcile.journal.json",
+}
+CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
+class Backend(Protocol):
+    url: str  # where it is, for messages
+
+    def read(self, name: str) -> Stored | None:
+        """The record, or None when there is none yet (a damaged one reads as none: it never stops a run)."""
+        ...
+
+    def write(self, name: str, document: Any, version: str | None) -> str:
+        """Write the record only if it is still at ``version`` (None: only if there is none); returns
+        the new version. Raises RecordConflict otherwise."""
+        ...
+
+
+def _parsed(body: bytes) -> Any | None:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+class DirectoryBackend:
+    """DIR/.reconcile.* files, written atomically (os.replace) under the state's file lock."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.url = str(state_dir)
+        self._lock = threading.Lock()
+
+    def path(self, name: str) -> Path:
+        return self.state_dir / FILE_NAMES[name]
+
+    def _raw(self, name: str) -> bytes | None:
+        try:
+            return self.path(name).read_bytes()
+        except OSError:
+            return None
+
+    def read(self, name: str) -> Stored | None:
+        body = self._raw(name)
+        document = None if body is None else _parsed(body)
+        return None if body is None or document is None else Stored(document, _digest(body))
+
+    def write(self, name: str, document: Any, version: str | None) -> str:
+        with self._lock:
+            current = self.read(name)
+            if (current.version if current else None) != version:
+                raise RecordConflict(name)
+            write_record(self.path(name), document)
+            body = self._raw(name)
+            return _digest(body or b"")
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """s3://BUCKET/PREFIX → (BUCKET, PREFIX without slashes at either end)."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    return bucket, prefix.strip("/")
+
+
+def lock_url(url: str) -> str:
+    """The lock object of the S3 backend at ``url``: PREFIX/lock."""
+    bucket, prefix = parse_s3_url(url)
+    return f"s3://{bucket}/{prefix}/lock" if prefix else f"s3://{bucket}/lock"
+
+
+class S3Backend:
+    """One JSON object per record under s3://BUCKET/PREFIX/, written with If-Match / If-None-Match."""
+
+    def __init__(self, url: str, region: str, state_dir: Path | None = None) -> None:
+        from reconciler.clients.aws import connect  # boto3 only for a state that uses S3
+
+        self.url = url
+        self.bucket, self.prefix = parse_s3_url(url)
+        self.client = connect("s3", region)
+        self.local = DirectoryBackend(state_dir) if state_dir is not None else None
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}.json" if self.prefix else f"{name}.json"
+
+    @property
+    def lock_url(self) -> str:
+        return lock_url(self.url)
+
+    def _failure(self, doing: str, name: str, error: BaseException) -> ReconcileError:
+        from reconciler.clients.aws import error_code, explain
+
+        if error_code(error) == "NoSuchBucket":
+            return ReconcileError(
+                f"the backend bucket {self.bucket} does not exist (settings.backend: {self.url}); create it first"
+            )
+        return ReconcileError(f"cannot {doing} the record s3://{self.bucket}/{self.key(name)}: {explain(error)}")
+
+    def read(self, name: str) -> Stored | None:
+        from reconciler.clients.aws import BotoCoreError, ClientError, error_code
+
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(name))
+            body = answer["Body"].read()
+        except ClientError as error:
+            if error_code(error) == "NoSuchKey":
+                return self._migrated(name)
+            raise self._failure("read", name, error) from None
+        except BotoCoreError as error:
+            raise self._failure("read", name, error) from None
+        document = _parsed(body)
+        return Stored(document, str(answer["ETag"])) if document is not None else None
+
+    def _migrated(self, name: str) -> Stored | None:
+        """No such record in S3 yet: a state moving to the S3 backend starts from its local file, if
+        any (no version: the first write creates the object, If-None-Match)."""
+        found = self.local.read(name) if self.local is not None else None
+        return Stored(found.document, "") if found is not None else None
+
+    def write(self, name: str, document: Any, version: str | None) -> str:
+        from reconciler.clients.aws import BotoCoreError, ClientError, error_code
+
+        body = json.dumps(document, indent=1).encode()
+        condition = {"IfMatch": version} if version else {"IfNoneMatch": "*"}
+        try:
+            answer = self.client.put_object(
+                Bucket=self.bucket, Key=self.key(name), Body=body, ContentType="application/json", **condition
+            )
+        except ClientError as error:
+            if error_code(error) in CONFLICT_CODES:
+                raise RecordConflict(name) from None
+            raise self._failure("write", name, error) from None
+        except BotoCoreError as error:
+            raise self._failure("write", name, error) from None
+        return str(answer["ETag"])
+
+
+def backend_region(state_region: str | None) -> str:
+    """The state's aws.region, else the AWS environment's region, else us-east-1 (S3 follows a
+    bucket's real region by itself)."""
+    return state_region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def open_backend(settings: Any, state_dir: Path, aws_region: str | None) -> Backend:
+    """The backend settings.backend names (the state directory when it names none)."""
+    url = getattr(settings, "backend", None)
+    if url:
+        return S3Backend(url, backend_region(aws_region), state_dir)
+    return DirectoryBackend(state_dir)
