@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from reconciler.clients.backend import Backend, open_backend
 from reconciler.clients.journal import RECORD as JOURNAL
@@ -16,6 +16,9 @@ from reconciler.clients.journal import Journal
 from reconciler.clients.records import Record
 from reconciler.model.spec import State
 from reconciler.plan.schema import Action, Finding
+
+if TYPE_CHECKING:
+    import docker
 
 
 class Progress(Protocol):
@@ -61,6 +64,16 @@ class RunContext:
     @property
     def journal(self) -> Journal:
         return Journal(self.record(JOURNAL))
+
+    def docker(self, host: str) -> docker.APIClient:
+        """The one Docker client of ``host``, shared by every kind that reads that engine."""
+        from reconciler.clients.docker import connect
+
+        spec = self.state.hosts[host]
+        client: docker.APIClient = self.client(
+            f"docker:{host}", lambda: connect(host, spec, self.parallelism + 2, self.state_dir)
+        )
+        return client
 
     def client(self, key: str, connect: Callable[[], Any]) -> Any:
         """One shared connection per key (e.g. one Docker client per host), made on first use;

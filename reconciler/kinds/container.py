@@ -24,7 +24,6 @@ from reconciler.clients.docker import (
     APIError,
     DockerUnavailable,
     NotFound,
-    connect,
     explain,
     inspect_image,
     shown_url,
@@ -248,11 +247,7 @@ class ContainerKind:
     # --- connections ------------------------------------------------------------------------
 
     def client(self, host: str) -> docker.APIClient:
-        spec = self.ctx.state.hosts[host]
-        client: docker.APIClient = self.ctx.client(
-            f"docker:{host}", lambda: connect(host, spec, self.ctx.parallelism + 2, self.ctx.state_dir)
-        )
-        return client
+        return self.ctx.docker(host)
 
     # --- observe ----------------------------------------------------------------------------
 

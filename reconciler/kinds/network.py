@@ -15,7 +15,6 @@ from reconciler.clients.docker import (
     APIError,
     DockerUnavailable,
     NotFound,
-    connect,
     explain,
     shown_url,
     unreachable,
@@ -94,11 +93,7 @@ class NetworkKind:
         self.unreachable: dict[str, str] = {}
 
     def client(self, host: str) -> docker.APIClient:
-        spec = self.ctx.state.hosts[host]
-        client: docker.APIClient = self.ctx.client(
-            f"docker:{host}", lambda: connect(host, spec, self.ctx.parallelism + 2, self.ctx.state_dir)
-        )
-        return client
+        return self.ctx.docker(host)
 
     def observe(self, desired: Mapping[str, Network]) -> Mapping[str, Observation]:
         if self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers:
