@@ -20,9 +20,9 @@ from reconciler.kinds.ec2_view import SeenInstance, plan_action, vcpu_demand
 from reconciler.kinds.s3_bucket import S3BucketKind, SeenBucket, _observation
 from reconciler.kinds.s3_bucket_view import observed_view
 from reconciler.model.load import load_state
-from reconciler.model.sensitive import Sensitive
 from reconciler.model.spec import Container, Ec2Instance, S3Bucket, Settings, State
 from reconciler.plan.schema import Action
+from tests.unit.test_container_diff import SPEC
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORD: dict[str, Any] = json.loads((FIXTURES / "inspect_container.json").read_text())
@@ -31,24 +31,7 @@ RECORD["Config"]["Labels"]["reconciler.managed"] = "true"
 RECORD["State"].update(Status="running", Running=True)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
-CONTAINER: dict[str, Any] = {
-    "image": "reconciler-test/busybox:1",
-    "command": ["sleep", "300"],
-    "environment": {"PASSWORD": Sensitive("hunter2"), "MODE": "fast"},
-    "restart": "unless-stopped",
-    "init": True,
-    "network_mode": "none",
-    "healthcheck": {"test": ["CMD-SHELL", "true"], "interval": "5s", "timeout": "2s", "retries": 3, "start_period": "1s"},
-    "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
-    "labels": {"team": "ops"},
-    "mem_limit": "64MB",
-    "cpus": 0.5,
-    "user": "1000:1000",
-    "stop_signal": "SIGINT",
-    "stop_grace_period": "3s",
-    "volumes": ["fixture-data:/data", "/etc/ssl:/etc/ssl:ro"],
-    "host": "local",
-}
+CONTAINER: dict[str, Any] = SPEC  # the container of the diff tests, as a legacy or another state's
 
 
 def context(name: str = "blue") -> RunContext:
