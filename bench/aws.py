@@ -59,7 +59,7 @@ import boto3  # noqa: E402
 import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
 from botocore import xform_name  # noqa: E402
-from timing import RECONCILE, BenchFailed, Timed, git_revision, median_wall, reconcile, say  # noqa: E402
+from timing import RECONCILE, BenchFailed, Timed, git_revision, median_wall, print_verdict, reconcile, say  # noqa: E402
 
 import reconciler.clients.aws as aws_clients  # noqa: E402
 import reconciler.kinds.ec2_instance  # noqa: E402  # imported when planned; here first, so that its connect is wrapped
@@ -397,13 +397,7 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()
-    if missed:
-        print(f"MISSED {len(missed)} target(s):")
-        for line in missed:
-            print(f"  MISSED  {line}")
-    else:
-        print("every target met")
-    print("(the moto server is stopped; a measurement: exit 0 either way)")
+    print_verdict(missed, "the moto server is stopped; ")
     return 0
 
 

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from timing import PYTHON, RECONCILE, REPO, BenchFailed, Timed, children_cpu, git_revision, say
+from timing import PYTHON, RECONCILE, REPO, BenchFailed, Timed, children_cpu, git_revision, print_verdict, say
 from timing import reconcile as reconcile_process
 
 from reconciler.kinds.base import RunContext
@@ -551,14 +551,8 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print()
-    if missed:
-        print(f"MISSED {len(missed)} target(s):")
-        for line in missed:
-            print(f"  MISSED  {line}")
-    else:
-        print("every target met")
     engine = "stopped" if started_engine and not args.keep_engine else "left running"
-    print(f"(bench engine {engine}; a measurement: exit 0 either way)")
+    print_verdict(missed, f"bench engine {engine}; ")
     return 0
 
 

@@ -90,3 +90,15 @@ def git_revision() -> str:
 
     dirty = git("status", "--porcelain", "--", "reconciler")
     return f"commit {git('rev-parse', '--short', 'HEAD') or '?'}" + (" (reconciler/ has uncommitted changes)" if dirty else "")
+
+
+def print_verdict(missed: list[str], aftermath: str) -> None:
+    """The closing lines of a benchmark: each missed target, or that all were met; then what was left
+    running (``aftermath``), and that a measurement exits 0 either way."""
+    if missed:
+        print(f"MISSED {len(missed)} target(s):")
+        for line in missed:
+            print(f"  MISSED  {line}")
+    else:
+        print("every target met")
+    print(f"({aftermath}a measurement: exit 0 either way)")

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from timing import PYTHON, REPO, WRAPPER, BenchFailed, git_revision, say
+from timing import PYTHON, REPO, WRAPPER, BenchFailed, git_revision, print_verdict, say
 
 from reconciler.model.load import load_state
 
@@ -210,13 +210,7 @@ def main() -> int:
         print(f"bench: {error}", file=sys.stderr)
         return 1
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (2 CPUs: above 2, other work shares them)")
-    if missed:
-        print(f"MISSED {len(missed)} target(s):")
-        for line in missed:
-            print(f"  MISSED  {line}")
-    else:
-        print("every target met")
-    print("(a measurement: exit 0 either way)")
+    print_verdict(missed, "")
     return 0
 
 
