@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from reconciler import __version__
+from reconciler.clients.ssh_on_demand import defer_paramiko
 from reconciler.errors import ConfigError, ReconcileError, StalePlan
 
 if TYPE_CHECKING:  # each command imports what it uses when it runs: `--version` and `validate` stay light
@@ -30,6 +31,8 @@ if TYPE_CHECKING:  # each command imports what it uses when it runs: `--version`
     from reconciler.plan.schema import Plan
     from reconciler.planner import Planned
     from reconciler.progress import ProgressView
+
+defer_paramiko()  # the docker SDK, whichever command first imports it, comes without paramiko: only ssh:// hosts load it
 
 
 class _LazyConsole:
