@@ -27,17 +27,18 @@ def defer_paramiko() -> None:
     without paramiko. Imports nothing itself: a command that never reaches Docker pays nothing."""
     if "docker" in sys.modules or any(isinstance(finder, _FirstDockerImport) for finder in sys.meta_path):
         return
-    sys.meta_path.insert(0, _FirstDockerImport())
+    sys.meta_path = [_FirstDockerImport(), *sys.meta_path]
 
 
 class _FirstDockerImport:
     """A meta path finder that sees the first `import docker` only, then leaves sys.meta_path. The
-    import system asks it under the module lock of `docker`, so one thread at a time."""
+    import system asks it under the module lock of `docker`, so one thread at a time; it leaves by
+    replacing the list, never changing it, as another thread may be walking it for another import."""
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
         if name != "docker":
             return None
-        sys.meta_path.remove(self)
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not self]
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.loader is not None:
             spec.loader = cast("Loader", _WithoutParamiko(spec.loader))  # a loader by its methods
