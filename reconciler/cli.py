@@ -173,6 +173,7 @@ def _context(loaded: LoadedState, progress: ProgressView, parallelism: int | Non
         now=datetime.now(UTC),
         progress=progress,
         parallelism=parallelism or loaded.state.settings.parallelism,
+        values_wait_for_apply=bool(loaded.unknown),
     )
 
 

@@ -47,6 +47,7 @@ class RunContext:
     connecting: dict[str, threading.Lock] = field(default_factory=dict)  # one lock per key while its client is made
     observed: Mapping[str, Mapping[str, Observation]] | None = None  # by kind, set by the planner after observe
     reobserve: Callable[[str], Mapping[str, Observation]] | None = None  # a fresh observe of one kind, set by the planner
+    values_wait_for_apply: bool = True  # some variable has no value at plan (LoadedState.unknown); False: none to look for
     request_quota: bool = False  # apply --request-quota: file a quota increase instead of blocking
     wait_for_quota: timedelta | None = None  # apply --wait-for-quota: how long to wait for it to be granted
     backend: Backend | None = None  # where the state's records live (settings.backend), opened on first use

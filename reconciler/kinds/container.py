@@ -387,7 +387,11 @@ class ContainerKind:
 
         host = desired.host if desired else seen.host if seen else None
 
-        waiting = _known_at_apply_paths(desired) if desired is not None and desired.state != "absent" else []
+        waiting = (
+            _known_at_apply_paths(desired)
+            if self.ctx.values_wait_for_apply and desired is not None and desired.state != "absent"
+            else []
+        )
 
         def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
             return Action(
