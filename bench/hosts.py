@@ -16,8 +16,14 @@ A layout HxC is H hosts with C containers each. For each layout: a state of H*C 
 read), `reconcile apply` from none (not timed), then --rounds rounds of the floor and a no-op plan:
 
   floor       a new python process: import the docker SDK, then for every engine at once (a thread
-              each) connect (version="auto"), list and inspect its containers, 10 threads an engine.
+              each) connect (version="auto"), list and inspect its containers, 10 threads an engine,
+              and make the other calls a plan cannot do without on each host: list its networks,
+              inspect the image, ask /info (see FLOOR_CALLS).
   no-op plan  `reconcile plan DIR`, timed as bench/run times it (wall; excluding start-up).
+
+Both are also timed in CPU seconds, the process's and the engines' (dockerd and the processes it
+waits for, from /proc): here every engine shares the 2 CPUs with reconcile, so engine work that
+grows with hosts lands in reconcile's wall time, as it would not on a fleet.
 
 Verdicts: "flat with hosts" — among layouts with the same number of containers, the slowest plan is
 at most 1.3x the fastest; "grows with containers" is shown as seconds per 100 containers.
@@ -38,16 +44,20 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import docker
+from containers import compile_package
 from timing import PYTHON, REPO, BenchFailed, Timed, children_cpu, git_revision, reconcile, say
 
 IMAGE = "reconciler-test/busybox:1"
 BENCH_LABEL = "reconcile-bench"
 FLAT = 1.3
+T = TypeVar("T")
 
 FLOOR = """
 import sys
@@ -57,12 +67,20 @@ import docker
 def engine(url):
     api = docker.APIClient(base_url=url, version="auto", max_pool_size=12)
     with ThreadPoolExecutor(10) as pool:
-        return len(list(pool.map(api.inspect_container, [c["Id"] for c in api.containers(all=True)])))
+        ids = [c["Id"] for c in api.containers(all=True)]
+        inspected = list(pool.map(api.inspect_container, ids))
+        for call in (api.networks, api.info, lambda: api.inspect_image(IMAGE)):
+            call()
+        return len(inspected)
 
 urls = sys.argv[1:]
 with ThreadPoolExecutor(len(urls)) as pool:
     print(sum(pool.map(engine, urls)))
-"""
+""".replace("IMAGE", repr(IMAGE))
+FLOOR_CALLS = """Per engine, what a no-op plan cannot do without: connect (the SDK's version="auto"), list the
+containers and inspect them, list the networks (a network no longer declared is found that way),
+inspect the image the containers run (its defaults are part of the comparison) and ask /info (the
+engine's default log driver, which a container that declares no logging is compared with)."""
 
 
 def engine_url(prefix: str, index: int) -> str:
@@ -106,6 +124,24 @@ def stop_engine(prefix: str, index: int) -> None:
         return
     if "dockerd" in cmdline and engine_url(prefix, index) in cmdline:
         os.kill(pid, signal.SIGTERM)
+
+
+def engine_pids(prefix: str, count: int) -> list[int]:
+    pids = []
+    for index in range(count):
+        with contextlib.suppress(OSError, ValueError):
+            pids.append(int(Path(f"/run/reconciler-{prefix}{index:02d}-docker.pid").read_text().strip()))
+    return pids
+
+
+def engines_cpu(pids: list[int]) -> float:
+    """CPU seconds the engines (dockerd and the processes it ran and waited for) have used so far."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def remove_containers(urls: list[str]) -> int:
@@ -166,6 +202,14 @@ def floor(urls: list[str]) -> tuple[float, float, int]:
     return time.monotonic() - started, children_cpu() - cpu, int(done.stdout.strip())
 
 
+def engines_busy(pids: list[int], run: Callable[[], T]) -> tuple[T, float]:
+    """What ``run`` returns, and the engines' CPU seconds meanwhile: on one machine the engines'
+    work shares the CPUs with reconcile and is in its wall time, as it is not on a real fleet."""
+    before = engines_cpu(pids)
+    done = run()
+    return done, engines_cpu(pids) - before
+
+
 @dataclass
 class Figures:
     layout: Layout
@@ -173,6 +217,8 @@ class Figures:
     floor: list[float]
     floor_cpu: list[float]
     plans: list[Timed]
+    floor_engines: list[float]
+    plan_engines: list[float]
 
     @property
     def cpu(self) -> float:
@@ -190,9 +236,18 @@ class Figures:
     def floor_s(self) -> float:
         return statistics.median(self.floor)
 
+    @property
+    def floor_engines_s(self) -> float:
+        return statistics.median(self.floor_engines)
 
-def measure(layout: Layout, all_urls: list[str], rounds: int, work: Path) -> Figures:
+    @property
+    def plan_engines_s(self) -> float:
+        return statistics.median(self.plan_engines)
+
+
+def measure(layout: Layout, all_urls: list[str], all_pids: list[int], rounds: int, work: Path) -> Figures:
     urls = all_urls[: min(layout.hosts, len(all_urls))]
+    pids = all_pids[: len(urls)]
     state = work / f"state-{layout}"
     state.mkdir()
     write_state(state, layout, urls)
@@ -201,33 +256,40 @@ def measure(layout: Layout, all_urls: list[str], rounds: int, work: Path) -> Fig
     floors: list[float] = []
     floor_cpus: list[float] = []
     plans: list[Timed] = []
+    floor_engines: list[float] = []
+    plan_engines: list[float] = []
     for r in range(rounds):
         say(f"{layout}: round {r + 1} of {rounds}")
-        seconds, cpu, seen = floor(urls)
+        (seconds, cpu, seen), engines = engines_busy(pids, lambda: floor(urls))
         if seen != layout.containers:
             raise BenchFailed(f"the floor saw {seen} containers, expected {layout.containers}")
         floors.append(seconds)
         floor_cpus.append(cpu)
-        plans.append(reconcile("plan", str(state), cwd=work, expect="No changes."))
+        floor_engines.append(engines)
+        timed, engines = engines_busy(pids, lambda: reconcile("plan", str(state), cwd=work, expect="No changes."))
+        plans.append(timed)
+        plan_engines.append(engines)
     say(f"{layout}: removed {remove_containers(urls)} containers")
-    return Figures(layout, len(urls), floors, floor_cpus, plans)
+    return Figures(layout, len(urls), floors, floor_cpus, plans, floor_engines, plan_engines)
 
 
 def report(figures: list[Figures]) -> list[str]:
     print()
     print(f"  {'layout':<10} {'hosts':>5} {'engines':>7} {'containers':>10} {'floor s':>8} {'plan s':>8} {'x floor':>8} "
-          f"{'excl. start-up':>14} {'plan CPU s':>10} {'x floor CPU':>11} {'CPU s / 100':>11}")  # fmt: skip
+          f"{'excl. start-up':>14} {'plan CPU s':>10} {'x floor CPU':>11} {'CPU s / 100':>11} "
+          f"{'engines CPU s: floor':>20} {'plan':>6}")  # fmt: skip
     for f in figures:
         per_100, floor_cpu = 100 * f.cpu / f.layout.containers, statistics.median(f.floor_cpu)
         print(f"  {f.layout!s:<10} {f.layout.hosts:>5} {f.engines:>7} {f.layout.containers:>10} {f.floor_s:>8.3f} "
               f"{f.plan:>8.3f} {f.plan / f.floor_s:>8.2f} {f.work:>14.3f} {f.cpu:>10.3f} {f.cpu / floor_cpu:>11.2f} "
-              f"{per_100:>11.3f}")  # fmt: skip
+              f"{per_100:>11.3f} {f.floor_engines_s:>20.3f} {f.plan_engines_s:>6.3f}")  # fmt: skip
     print()
     for f in figures:
         walls, works = ", ".join(f"{t.wall:.3f}" for t in f.plans), ", ".join(f"{t.work:.3f}" for t in f.plans)
         cpus, floor_cpus = ", ".join(f"{t.cpu:.3f}" for t in f.plans), ", ".join(f"{s:.3f}" for s in f.floor_cpu)
+        busy_floor, busy_plan = ", ".join(f"{s:.2f}" for s in f.floor_engines), ", ".join(f"{s:.2f}" for s in f.plan_engines)
         print(f"  {f.layout}: floor {', '.join(f'{s:.3f}' for s in f.floor)} (CPU {floor_cpus}); plan wall {walls}; "
-              f"excl. start-up {works}; CPU {cpus}")  # fmt: skip
+              f"excl. start-up {works}; CPU {cpus}; engines' CPU in the floor {busy_floor}, the plan {busy_plan}")  # fmt: skip
     missed: list[str] = []
     by_total: dict[int, list[Figures]] = defaultdict(list)
     for f in figures:
@@ -244,6 +306,9 @@ def report(figures: list[Figures]) -> list[str]:
         low, high = min(same, key=lambda f: f.cpu), max(same, key=lambda f: f.cpu)
         share = high.cpu / low.cpu
         print(f"    in CPU seconds: most ({high.layout}) {high.cpu:.3f} s = {share:.2f} x least ({low.layout}) {low.cpu:.3f} s")
+        low, high = min(same, key=lambda f: f.plan_engines_s), max(same, key=lambda f: f.plan_engines_s)
+        print(f"    the engines' CPU seconds during the plan (here on the same CPUs; on a fleet, each on its host): "
+              f"{low.layout} {low.plan_engines_s:.3f} s, {high.layout} {high.plan_engines_s:.3f} s")  # fmt: skip
         if mark == "MISSED":
             missed.append(f"flat with hosts at {total} containers: {ratio:.2f} x")
     by_hosts: dict[int, list[Figures]] = defaultdict(list)
@@ -289,8 +354,9 @@ def main() -> int:
         remove_containers(urls)
         print(f"reconcile multi-host benchmark: {engines} engines, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
         print(f"reconcile at {git_revision()}")
+        say(f"compiled {compile_package()} to bytecode (as an install does)")
         for layout in args.layouts:
-            figures.append(measure(layout, urls, args.rounds, work))
+            figures.append(measure(layout, urls, engine_pids(args.engine_prefix, engines), args.rounds, work))
         missed = report(figures)
     except KeyboardInterrupt:
         say("interrupted")

@@ -26,6 +26,7 @@ from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
 
 from reconciler.clients.ssh import SshAdapter, SshTarget, target_of
+from reconciler.clients.transport import negotiated_version, reuse_connections
 from reconciler.errors import ReconcileError
 from reconciler.model.sensitive import REDACTED, Sensitive, reveal
 from reconciler.model.spec import Host, Tls
@@ -89,7 +90,8 @@ class Engine(docker.APIClient):
             self.ssh_adapter = SshAdapter(ssh, CALL_SECONDS, pool_size)
             self._custom_adapter = self.ssh_adapter
             self.mount("http+docker://ssh", self.ssh_adapter)
-        self._version = self.version(api_version=False)["ApiVersion"]
+        reuse_connections(self, self.base_url)
+        self._version = negotiated_version(self)
         self.timeout = CALL_SECONDS
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
