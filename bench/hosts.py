@@ -1,19 +1,22 @@
 """A no-op plan across many Docker hosts: it should grow with the containers, and stay flat with
 the number of hosts they are spread over (hosts are observed in parallel).
 
-    bench/run --hosts [--layouts 1x1000 10x100 50x20 50x4 50x10] [--engines 50] [--rounds 3]
+    bench/run --hosts [--layouts 1x1000 10x100 50x20 50x4 50x10] [--engines N] [--rounds 3]
                       [--engine-prefix benchh] [--keep-engines]
 
 Hosts are separate Docker engines on this machine (`RECONCILER_ENGINE_NAME=<prefix>NN
 scripts/docker-engine`: each its own dockerd, socket and data root), so each host entry of the
-state lists only its own containers, as a real host would. With fewer engines than hosts
-(--engines), host entries share engines round-robin (the code supports it: containers carry
-reconciler.host); each entry then lists every container of its engine, so the figures are only
-honest with one engine per host (the default: as many engines as the largest layout has hosts).
+state lists only its own containers, as a real host would. By default every layout gets engines
+of its own (as many engines as the layouts have hosts together), all layouts are applied first, and
+each round then measures every layout in turn: the load of a shared machine drifts over minutes,
+and it weighs on each layout alike. With fewer engines (--engines), layouts that do not fit beside
+each other are measured one group after the other, and a layout with more hosts than engines has
+host entries share engines round-robin (the code supports it: containers carry reconciler.host);
+each entry then lists every container of its engine, so those figures are not honest.
 
-A layout HxC is H hosts with C containers each. For each layout: a state of H*C containers
-(`state: stopped`: created, never started, so no process runs and only the engines' records are
-read), `reconcile apply` from none (not timed), then --rounds rounds of the floor and a no-op plan:
+A layout HxC is H hosts with C containers each: a state of H*C containers (`state: stopped`:
+created, never started, so no process runs and only the engines' records are read), `reconcile
+apply` from none (not timed); then --rounds rounds of the floor and a no-op plan of each layout:
 
   floor       a new python process: import the docker SDK, then for every engine at once (a thread
               each) connect (version="auto"), list and inspect its containers, 10 threads an engine,
@@ -28,7 +31,7 @@ grows with hosts lands in reconcile's wall time, as it would not on a fleet.
 Verdicts: "flat with hosts" — among layouts with the same number of containers, the slowest plan is
 at most 1.3x the fastest; "grows with containers" is shown as seconds per 100 containers.
 A measurement: exit 0 even when a target is missed; 1 only when it cannot run. Every container
-carries the label reconcile-bench and is removed after each layout, on error and on Ctrl-C;
+carries the label reconcile-bench and is removed after each group, on error and on Ctrl-C;
 engines this run started are stopped at the end (--keep-engines leaves them up).
 """
 
@@ -245,32 +248,65 @@ class Figures:
         return statistics.median(self.plan_engines)
 
 
-def measure(layout: Layout, all_urls: list[str], all_pids: list[int], rounds: int, work: Path) -> Figures:
-    urls = all_urls[: min(layout.hosts, len(all_urls))]
-    pids = all_pids[: len(urls)]
+@dataclass
+class Placed:
+    """A layout applied on its engines, and what its rounds measured."""
+
+    layout: Layout
+    urls: list[str]
+    pids: list[int]
+    state: Path
+    figures: Figures
+
+
+def batches(layouts: list[Layout], engines: int) -> list[list[tuple[Layout, int]]]:
+    """Layouts grouped so that each group's layouts sit on engines of their own (a layout, with the
+    index of its first engine): a group's rounds then alternate between its layouts, so a machine
+    whose load drifts over minutes weighs on each alike. A layout with more hosts than engines is a
+    group alone, its host entries sharing engines round-robin."""
+    groups: list[list[tuple[Layout, int]]] = []
+    used = engines  # engines taken in the last group
+    for layout in layouts:
+        if not groups or used + layout.hosts > engines:
+            groups.append([])
+            used = 0
+        groups[-1].append((layout, used))
+        used += layout.hosts
+    return groups
+
+
+def place(layout: Layout, first: int, all_urls: list[str], all_pids: list[int], work: Path) -> Placed:
+    count = min(layout.hosts, len(all_urls))
+    urls, pids = all_urls[first : first + count], all_pids[first : first + count]
     state = work / f"state-{layout}"
     state.mkdir()
     write_state(state, layout, urls)
     say(f"{layout}: apply (creating {layout.containers} containers on {len(urls)} engines; not timed)")
     reconcile("apply", str(state), "--auto-approve", cwd=work, expect=f"Apply complete: {layout.containers} done.")
-    floors: list[float] = []
-    floor_cpus: list[float] = []
-    plans: list[Timed] = []
-    floor_engines: list[float] = []
-    plan_engines: list[float] = []
+    return Placed(layout, urls, pids, state, Figures(layout, len(urls), [], [], [], [], []))
+
+
+def measure_round(placed: Placed, work: Path) -> None:
+    f = placed.figures
+    (seconds, cpu, seen), engines = engines_busy(placed.pids, lambda: floor(placed.urls))
+    if seen != placed.layout.containers:
+        raise BenchFailed(f"the floor saw {seen} containers, expected {placed.layout.containers}")
+    f.floor.append(seconds)
+    f.floor_cpu.append(cpu)
+    f.floor_engines.append(engines)
+    timed, engines = engines_busy(placed.pids, lambda: reconcile("plan", str(placed.state), cwd=work, expect="No changes."))
+    f.plans.append(timed)
+    f.plan_engines.append(engines)
+
+
+def measure(group: list[tuple[Layout, int]], all_urls: list[str], all_pids: list[int], rounds: int, work: Path) -> list[Figures]:
+    placed = [place(layout, first, all_urls, all_pids, work) for layout, first in group]
     for r in range(rounds):
-        say(f"{layout}: round {r + 1} of {rounds}")
-        (seconds, cpu, seen), engines = engines_busy(pids, lambda: floor(urls))
-        if seen != layout.containers:
-            raise BenchFailed(f"the floor saw {seen} containers, expected {layout.containers}")
-        floors.append(seconds)
-        floor_cpus.append(cpu)
-        floor_engines.append(engines)
-        timed, engines = engines_busy(pids, lambda: reconcile("plan", str(state), cwd=work, expect="No changes."))
-        plans.append(timed)
-        plan_engines.append(engines)
-    say(f"{layout}: removed {remove_containers(urls)} containers")
-    return Figures(layout, len(urls), floors, floor_cpus, plans, floor_engines, plan_engines)
+        for one in placed:
+            say(f"{one.layout}: round {r + 1} of {rounds}")
+            measure_round(one, work)
+    say(f"removed {remove_containers(sorted({url for one in placed for url in one.urls}))} containers")
+    return [one.figures for one in placed]
 
 
 def report(figures: list[Figures]) -> list[str]:
@@ -331,7 +367,9 @@ def main() -> int:
         nargs="+",
         default=[parse_layout(t) for t in ("1x1000", "10x100", "50x20", "50x4", "50x10")],
     )
-    parser.add_argument("--engines", type=int, default=0, help="engines to start (default: the most hosts of a layout)")
+    parser.add_argument(
+        "--engines", type=int, default=0, help="engines to start (default: as many as the layouts have hosts together)"
+    )
     parser.add_argument(
         "--engine-prefix", default="benchh", help="engines are RECONCILER_ENGINE_NAME=<prefix>NN (default benchh)"
     )
@@ -339,7 +377,7 @@ def main() -> int:
     parser.add_argument("--keep-engines", action="store_true", help="leave the engines running at the end")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    engines = args.engines or max(layout.hosts for layout in args.layouts)
+    engines = args.engines or sum(layout.hosts for layout in args.layouts)
     say(f"starting (or finding) {engines} engines {args.engine_prefix}00..{engines - 1:02d}")
     with ThreadPoolExecutor(4) as pool:
         started = [
@@ -355,8 +393,9 @@ def main() -> int:
         print(f"reconcile multi-host benchmark: {engines} engines, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
         print(f"reconcile at {git_revision()}")
         say(f"compiled {compile_package()} to bytecode (as an install does)")
-        for layout in args.layouts:
-            figures.append(measure(layout, urls, engine_pids(args.engine_prefix, engines), args.rounds, work))
+        pids = engine_pids(args.engine_prefix, engines)
+        for group in batches(args.layouts, engines):
+            figures += measure(group, urls, pids, args.rounds, work)
         missed = report(figures)
     except KeyboardInterrupt:
         say("interrupted")
