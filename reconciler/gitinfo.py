@@ -98,6 +98,15 @@ def git_info(directory: Path, say: Callable[[str], None] = lambda _: None) -> Gi
     return GitInfo(commit=commit, branch=branch, dirty=dirty)
 
 
+def no_commit_reason(directory: Path) -> str:
+    """Why git_info found no commit for ``directory``, in words a user can act on."""
+    if _top_level(directory) is None:
+        return "the state directory is not in a git repository"
+    if _git_binary() is None:
+        return "there is no `git` binary on PATH to read the state directory's commit"
+    return "the state directory's git repository has no commit yet"
+
+
 def _under(path: str, directory: str) -> bool:
     return directory == "." or path == directory or path.startswith(directory.rstrip("/") + "/")
 

@@ -11,7 +11,7 @@ from reconciler import __version__
 from reconciler.costs.assess import assess
 from reconciler.errors import ReconcileError
 from reconciler.gitinfo import recorded_state_dir
-from reconciler.kinds import KINDS
+from reconciler.kinds import KINDS, in_use
 from reconciler.kinds.base import Kind, Observation, RunContext, Step
 from reconciler.model.load import LoadedState
 from reconciler.plan.digest import state_digest
@@ -72,8 +72,9 @@ def _with_dependencies(targets: Iterable[str], actions: Mapping[str, Action]) ->
 
 
 def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (), git: GitInfo | None = None) -> Planned:
-    kinds = {name: factory(ctx) for name, factory in KINDS.items()}
-    observed = _observe_all(kinds, loaded.state, ctx)
+    kinds = {name: factory(ctx) for name, factory in KINDS.items() if in_use(name, loaded.state)}
+    idle: dict[str, Mapping[str, Observation]] = {name: {} for name in KINDS if name not in kinds}
+    observed = idle | _observe_all(kinds, loaded.state, ctx)
     _share_observations(loaded.state, ctx, observed)
     actions: dict[str, Action] = {}
     steps: dict[str, Step] = {}

@@ -36,10 +36,11 @@ def last_applied(record: Record) -> Applied | None:
     return Applied(document["commit"], str(document.get("at", "")))
 
 
-def refusal(record: Record, git: GitInfo | None) -> str | None:
-    """Why the watcher must not apply the state as it is now, or None when it may."""
+def refusal(record: Record, git: GitInfo | None, no_commit: str) -> str | None:
+    """Why the watcher must not apply the state as it is now, or None when it may. ``no_commit``:
+    why there is no commit, when ``git`` is None (gitinfo.no_commit_reason)."""
     if git is None:
-        return "the state directory is not in a git repository, so an unmerged change cannot be told apart"
+        return f"{no_commit}, so an unmerged change cannot be told apart"
     if git.dirty:
         return f"the state directory has uncommitted changes (at {git.commit[:12]}); only a merged commit is applied"
     applied = last_applied(record)

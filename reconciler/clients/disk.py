@@ -14,14 +14,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import docker
-import paramiko
 
-from reconciler.clients.ssh import run_command
 from reconciler.errors import ReconcileError
+
+if TYPE_CHECKING:
+    import paramiko
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
@@ -139,6 +140,9 @@ def df_of(output: str, path: str) -> Filesystem:
 def df_over_ssh(ssh: paramiko.SSHClient, shown: str) -> Callable[[str], Filesystem]:
     """Read a path's filesystem with `df -P -k` over the host's own SSH connection (nothing runs in
     a container)."""
+    import paramiko  # in use already: ``ssh`` is its client
+
+    from reconciler.clients.ssh import run_command
 
     def measure(path: str) -> Filesystem:
         try:

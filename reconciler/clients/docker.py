@@ -1,7 +1,8 @@
 """Connections to Docker engines and the translation of their errors. No decisions are made here.
 
 A host is reached by its URL: ``unix://`` (or DOCKER_HOST, else the local socket, for a host
-without one), ``tcp://`` with TLS client certificates, or ``ssh://`` (clients/ssh.py). Every
+without one), ``tcp://`` with TLS client certificates, or ``ssh://`` (clients/ssh.py, imported with
+paramiko only when an ssh:// host connects: clients/ssh_on_demand.py). Every
 connection is made and checked at once (the engine's API version is asked within
 CONNECT_SECONDS), so a host that cannot be reached is known before any work starts on it, with
 the cause in words (`explain`)."""
@@ -13,34 +14,39 @@ import os
 import shutil
 import socket
 import ssl
+import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.constants
 import docker.errors
-import paramiko
 import requests.exceptions
 from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
 
-from reconciler.clients.ssh import SshAdapter, SshTarget, target_of
 from reconciler.clients.transport import negotiated_version, reuse_connections
 from reconciler.errors import ReconcileError
 from reconciler.model.sensitive import REDACTED, Sensitive, reveal
 from reconciler.model.spec import Host, Tls
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from reconciler.clients.ssh import SshAdapter, SshTarget
 
 NotFound = docker.errors.NotFound
 APIError = docker.errors.APIError
 
 CONNECT_SECONDS = 15
 CALL_SECONDS = 120
+_SSH_BASE_URL = "http+docker://ssh"  # as the SDK names an ssh:// engine
+_SSH_PLACEHOLDER_URL = "tcp://ssh.invalid:22"  # what an Engine over SSH is made on, then replaced; .invalid never resolves
 
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     docker.errors.DockerException,
-    requests.exceptions.RequestException,
-    paramiko.SSHException,
+    requests.exceptions.RequestException,  # over SSH, paramiko's errors too (clients/ssh.py)
     OSError,
     EOFError,
 )
@@ -64,7 +70,12 @@ def shown_url(host: Host) -> str:
 
 class Engine(docker.APIClient):
     """A low-level client of one host's engine, holding what its connection needs beyond the SDK:
-    the SSH connection (``ssh``) and the TLS files written from PEM text, removed on close."""
+    the SSH connection (``ssh``) and the TLS files written from PEM text, removed on close.
+
+    Over SSH the SDK is given no ssh:// URL: its ssh:// branch builds an adapter from what it bound
+    when first imported, which without paramiko (clients/ssh_on_demand.py) is nothing. The client
+    is made on a placeholder tcp:// URL, never connected to, and `_over_ssh` then does what that
+    branch does, with our adapter."""
 
     def __init__(
         self,
@@ -79,20 +90,30 @@ class Engine(docker.APIClient):
         self.scratch = scratch
         self.ssh_adapter: SshAdapter | None = None
         super().__init__(
-            base_url=base_url,
+            base_url=_SSH_PLACEHOLDER_URL if ssh is not None else base_url,
             version=docker.constants.MINIMUM_DOCKER_API_VERSION,  # the engine's own is asked below
             timeout=CONNECT_SECONDS,
             tls=tls,
             max_pool_size=pool_size,
-            use_ssh_client=ssh is not None,  # the SDK's own adapter then connects to nothing; ours replaces it
         )
         if ssh is not None:
-            self.ssh_adapter = SshAdapter(ssh, CALL_SECONDS, pool_size)
-            self._custom_adapter = self.ssh_adapter
-            self.mount("http+docker://ssh", self.ssh_adapter)
+            from reconciler.clients.ssh import SshAdapter
+
+            self._over_ssh(SshAdapter(ssh, CALL_SECONDS, pool_size))
         reuse_connections(self, self.base_url)
         self._version = negotiated_version(self)
         self.timeout = CALL_SECONDS
+
+    def _over_ssh(self, adapter: SshAdapter) -> None:
+        """What APIClient.__init__ does for an ssh:// URL, with our adapter: mounted where the SDK
+        mounts its own, plain HTTP(S) unmounted, and the base URL by which the SDK's stream code
+        (attach, logs) knows an SSH channel."""
+        self.ssh_adapter = adapter
+        self._custom_adapter = adapter
+        self.mount(_SSH_BASE_URL, adapter)
+        for scheme in ("http://", "https://"):
+            self.adapters.pop(scheme).close()
+        self.base_url = _SSH_BASE_URL
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
         """The host's own CA (tls.ca) is what verifies its engine; REQUESTS_CA_BUNDLE or
@@ -130,11 +151,11 @@ def connect(name: str, host: Host, pool_size: int, base_dir: Path | None = None)
         if url is None:
             from_env = os.environ.get("DOCKER_HOST", "")
             if from_env.startswith("ssh://"):
-                return Engine(name, from_env, pool_size, ssh=target_of(from_env))
+                return Engine(name, from_env, pool_size, ssh=_ssh_target(from_env))
             params = kwargs_from_env()
             return Engine(name, params.get("base_url"), pool_size, tls=params.get("tls", False))
         if url.startswith("ssh://"):
-            return Engine(name, url, pool_size, ssh=target_of(url, host.identity_file, base_dir))
+            return Engine(name, url, pool_size, ssh=_ssh_target(url, host.identity_file, base_dir))
         if host.tls is not None:
             tls, scratch = tls_files(name, host.tls, base_dir)
             return Engine(name, url, pool_size, tls=tls, scratch=scratch)
@@ -145,6 +166,12 @@ def connect(name: str, host: Host, pool_size: int, base_dir: Path | None = None)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
         raise DockerUnavailable(unreachable(name, shown_url(host), error)) from None
+
+
+def _ssh_target(url: str, identity_file: str | None = None, base_dir: Path | None = None) -> SshTarget:
+    from reconciler.clients.ssh import target_of  # imports paramiko: only an ssh:// host pays for it
+
+    return target_of(url, identity_file, base_dir)
 
 
 def unreachable(name: str, shown: str, error: BaseException) -> str:
@@ -186,6 +213,13 @@ def ssh_of(client: docker.APIClient) -> paramiko.SSHClient | None:
     return client.ssh if isinstance(client, Engine) else None
 
 
+def _paramiko_error(name: str) -> tuple[type[Any], ...]:
+    """paramiko's exception class ``name``, once paramiko is in use (an ssh:// host connected); ()
+    before: an error of paramiko cannot exist before paramiko is imported, so nothing imports it here."""
+    found = getattr(sys.modules.get("paramiko.ssh_exception"), name, None)
+    return (found,) if isinstance(found, type) and issubclass(found, BaseException) else ()
+
+
 def _causes(error: BaseException) -> list[BaseException]:
     """The error and everything it wraps (causes, contexts, urllib3's reasons, paramiko's
     per-address errors), outermost first."""
@@ -197,27 +231,30 @@ def _causes(error: BaseException) -> list[BaseException]:
             continue
         seen.append(current)
         pending += [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
-        if isinstance(current, paramiko.ssh_exception.NoValidConnectionsError):
-            pending += list(current.errors.values())
+        if isinstance(current, _paramiko_error("NoValidConnectionsError")):
+            pending += list(getattr(current, "errors", {}).values())
     return seen
 
 
 def _ssh_cause(errors: list[BaseException]) -> str | None:
+    bad_host_key, ssh_error, refused = (
+        _paramiko_error(name) for name in ("BadHostKeyException", "SSHException", "AuthenticationException")
+    )
     for error in errors:
-        if isinstance(error, paramiko.BadHostKeyException):
+        if isinstance(error, bad_host_key):
             return (
                 f"host key mismatch: {error.hostname} presented a {error.key.get_name()} key "
                 f"{error.key.fingerprint} that is not the one in known_hosts (if the host was rebuilt, "
                 "check the new key and replace the old line; otherwise someone may be in between)"
             )
     for error in errors:
-        if isinstance(error, paramiko.SSHException) and "not found in known_hosts" in str(error):
+        if isinstance(error, ssh_error) and "not found in known_hosts" in str(error):
             server = str(error).split("'")[1] if str(error).count("'") >= 2 else "the server"
             return (
                 f"unknown host key: {server} is not in known_hosts (verify its fingerprint, then add it, "
                 "e.g. by connecting once with ssh)"
             )
-        if isinstance(error, paramiko.AuthenticationException) or "No authentication methods available" in str(error):
+        if isinstance(error, refused) or "No authentication methods available" in str(error):
             return "SSH authentication failed: no key from the agent, identity_file or ~/.ssh was accepted"
     return None
 
@@ -251,7 +288,7 @@ def explain(error: BaseException) -> str:
         return said
     text = " ".join(str(cause) for cause in causes)
     rules: list[tuple[tuple[type[BaseException], ...], tuple[str, ...], str]] = [
-        ((ConnectionRefusedError, paramiko.ssh_exception.NoValidConnectionsError), ("Connection refused",), "connection refused"),
+        ((ConnectionRefusedError, *_paramiko_error("NoValidConnectionsError")), ("Connection refused",), "connection refused"),
         ((TimeoutError, requests.exceptions.Timeout), ("timed out",), "timed out"),
         ((socket.gaierror,), ("Name or service not known", "Temporary failure in name resolution"), "unknown host name"),
         ((FileNotFoundError,), ("FileNotFoundError", "No such file"), "no such socket"),

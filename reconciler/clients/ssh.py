@@ -3,6 +3,10 @@ SDK's own SSH transport does, but with what the SDK leaves out: the key of ``ide
 timeouts, every known_hosts file ``~/.ssh/config`` names, and unknown or changed host keys refused
 (``RejectPolicy``, never added). The Docker API then runs over ``docker system dial-stdio`` on the
 host, one SSH channel per HTTP connection, all on this one SSH connection. Nothing is decided here.
+
+Imported only when an ssh:// host connects (clients/ssh_on_demand.py): paramiko's errors leave this
+module as `SshConnectionError`, a requests ConnectionError with paramiko's error as its cause, so
+callers catch them with clients.docker.CONNECTION_ERRORS, which names no paramiko type.
 """
 
 from __future__ import annotations
@@ -11,16 +15,31 @@ import logging
 import os
 import shlex
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import paramiko
+import requests.exceptions
 from docker.transport.sshconn import SSHHTTPAdapter
 
 CONNECT_SECONDS = 15.0
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
+
+
+class SshConnectionError(requests.exceptions.ConnectionError):
+    """paramiko's error (the cause) on the way to an ssh:// host, as the connection error it is."""
+
+
+@contextmanager
+def _as_connection_error() -> Iterator[None]:
+    try:
+        yield
+    except paramiko.SSHException as error:
+        raise SshConnectionError(error) from error
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,8 @@ def target_of(url: str, identity_file: str | None = None, base_dir: Path | None 
     alias = parts.hostname or ""
     if not alias:
         raise ValueError(f"{url}: no host name")
-    config = _config_lookup(alias)
+    with _as_connection_error():  # a ~/.ssh/config paramiko cannot parse
+        config = _config_lookup(alias)
     keys: list[str] = []
     if identity_file:
         key = Path(identity_file).expanduser()
@@ -121,7 +141,8 @@ class SshAdapter(SSHHTTPAdapter):
         self.target = target
         self.reconnect_lock = threading.Lock()
         super().__init__(f"ssh://{target.alias}", timeout=timeout, max_pool_size=max_pool_size, shell_out=True)
-        self.ssh_client = open_ssh(target)
+        with _as_connection_error():
+            self.ssh_client = open_ssh(target)
 
     def _connect(self) -> None:
         with self.reconnect_lock:
@@ -132,11 +153,18 @@ class SshAdapter(SSHHTTPAdapter):
                 self.ssh_client = open_ssh(self.target)
 
     def get_connection(self, url: Any, proxies: Any = None) -> Any:
-        transport = self.ssh_client.get_transport() if self.ssh_client else None
-        if transport is None or not transport.is_active():
-            self._connect()
-            cast(Any, self.pools).clear()  # pools on the dropped connection
-        return super().get_connection(url, proxies)
+        with _as_connection_error():
+            transport = self.ssh_client.get_transport() if self.ssh_client else None
+            if transport is None or not transport.is_active():
+                self._connect()
+                cast(Any, self.pools).clear()  # pools on the dropped connection
+            return super().get_connection(url, proxies)
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """As requests sends, with paramiko's errors (a channel refused, the session gone) as
+        SshConnectionError: urllib3 wraps only socket and HTTP errors."""
+        with _as_connection_error():
+            return super().send(request, *args, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -211,10 +211,17 @@ def config_hash(spec: Container) -> str:
     return digest_json(spec.model_dump(mode="json"))
 
 
+_MAY_WAIT = ("command", "entrypoint", "environment", "healthcheck")
+
+
 def _known_at_apply_paths(spec: Container) -> list[str]:
-    """The fields that hold a value known only at apply, as a plan's changes name them."""
+    """The fields that hold a value known only at apply, as a plan's changes name them (only the
+    fields a value may wait in are looked at: see model/interpolate.py may_wait_for_apply)."""
     paths: list[str] = []
-    for path in unknowns(spec):
+    waiting = {name: getattr(spec, name) for name in Container.model_fields if name in _MAY_WAIT}  # in the model's order
+    if spec.healthcheck is not None:
+        waiting["healthcheck"] = {"test": spec.healthcheck.test}
+    for path in unknowns(waiting):
         field = re.sub(r"\[[0-9]+\]$", "", path)
         if field not in paths:
             paths.append(field)
@@ -243,6 +250,7 @@ class ContainerKind:
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe: what a killed apply began
         self.declares: dict[tuple[str, str], ImageDeclares] = {}  # (host, reference) → its EXPOSE, CMD, ENTRYPOINT
         self._declared: Declared | None = None
+        self._checked_images: dict[tuple[str, str, object], list[Finding]] = {}  # see _image_findings
 
     # --- connections ------------------------------------------------------------------------
 
@@ -490,11 +498,19 @@ class ContainerKind:
             found += declared_findings(address, desired, policies) + compose_findings(address, desired)
             found += lie_findings(address, name, self.declared(), policies)
             if desired.host not in self.unreachable:  # unread, not missing: the action says why
-                found += image_findings(address, desired, self.images.get((desired.host or "", desired.image)), policies)
+                found += self._image_findings(address, desired)
         seen: SeenContainer | None = observed.data if observed else None
         if seen is not None and (seen.managed or seen.legacy):
             found += health_findings(address, seen.health, self.ctx.now)
         return found
+
+    def _image_findings(self, address: str, desired: Container) -> list[Finding]:
+        """image_findings, worked out once for each image and healthcheck test on a host."""
+        where = (desired.host or "", desired.image)
+        key = (*where, desired.healthcheck.test if desired.healthcheck else None)
+        if key not in self._checked_images:
+            self._checked_images[key] = image_findings("", desired, self.images.get(where), self.ctx.state.policies)
+        return [finding.model_copy(update={"address": address}) for finding in self._checked_images[key]]
 
     def declared(self) -> Declared:
         """Every declared container and what its image declares, for the healthcheck lies (once a plan)."""

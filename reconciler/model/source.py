@@ -152,8 +152,10 @@ _SCALAR_TAGS = frozenset(("str", "int", "float", "bool", "null"))
 _BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False, "y": True, "n": False}
 
 
+@functools.cache
 def _resolvers(version: tuple[int, int]) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
-    """ruamel's implicit typing of plain scalars for one YAML version: first character → (tag, regex)."""
+    """ruamel's implicit typing of plain scalars for one YAML version: first character → (tag, regex).
+    Made on first use: a state in YAML 1.2 never compiles 1.1's."""
     table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
     for versions, tag, lazy, first in implicit_resolvers:
         if version in versions:
@@ -161,9 +163,6 @@ def _resolvers(version: tuple[int, int]) -> dict[str, list[tuple[str, re.Pattern
             for character in first:
                 table.setdefault(character, []).append((tag[len(_CORE) :], pattern))
     return table
-
-
-_RESOLVERS = {(1, 2): _resolvers((1, 2)), (1, 1): _resolvers((1, 1))}
 
 
 def _integer(text: str, yaml_1_1: bool) -> int:
@@ -257,7 +256,7 @@ class _Reader:
         self.total = 0
         self.documents = 0
         self.yaml_1_1 = False
-        self.resolvers = _RESOLVERS[(1, 2)]
+        self.resolvers = _resolvers((1, 2))
         self.root: tuple[Any, Children, Any] | None = None
 
     def problem(self, mark: Any, path: Path, message: str) -> None:
@@ -287,7 +286,7 @@ class _Reader:
                     )
                 self.documents += 1
                 self.yaml_1_1 = getattr(event, "version", None) == (1, 1)
-                self.resolvers = _RESOLVERS[(1, 1) if self.yaml_1_1 else (1, 2)]
+                self.resolvers = _resolvers((1, 1) if self.yaml_1_1 else (1, 2))
 
     def is_text(self, event: Any) -> bool:
         """An untagged scalar that YAML 1.2 reads as a string (most of them: the fast path)."""

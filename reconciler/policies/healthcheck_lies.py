@@ -140,13 +140,14 @@ def healthcheck_lies(name: str, declared: Declared) -> list[Lie]:
     test = [item for item in check.test if not isinstance(item, Unknown)]
     if len(test) != len(check.test):
         return []  # its words are known at apply: apply loads them, and the next plan checks them
-    scripts = _scripts(test)
-    if scripts is None:
+    analysed = _analysed(tuple(test))
+    if analysed is None:
         return []
+    scripts, reason, grep = analysed
     secret = any(isinstance(item, Sensitive) for item in check.test)
     own = declared.ports(name)
     lies: list[Lie] = []
-    if (reason := _cannot_fail(test, scripts)) is not None:
+    if reason is not None:
         shown = "" if secret else f" ({_explain(reason)})"
         lies.append(
             Lie(
@@ -156,11 +157,21 @@ def healthcheck_lies(name: str, declared: Declared) -> list[Lie]:
                 _cannot_fail_remedy(None if secret else reason, own),
             )
         )
-    if (grep := _process_grep(scripts)) is not None:
+    if grep is not None:
         lies.append(_process_lie(grep, secret, own))
     if not secret:
         lies += _probe_lies(name, declared, scripts)
     return lies
+
+
+@functools.lru_cache(maxsize=1024)  # the same check on many containers is judged once
+def _analysed(test: tuple[str | Sensitive, ...]) -> tuple[list[_Script], tuple[str, str] | None, _ProcessCheck | None] | None:
+    """What the test alone says, whoever runs it: its scripts, why it cannot fail, its process
+    grep; None when it cannot be parsed."""
+    scripts = _scripts(test)
+    if scripts is None:
+        return None
+    return scripts, _cannot_fail(test, scripts), _process_grep(scripts)
 
 
 # --- parsing --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from reconciler.apply.applied import record_applied, refusal
 from reconciler.apply.executor import ApplyResult, apply_planned
 from reconciler.apply.lock import backend_lock
 from reconciler.errors import ConfigError, LockHeld, ReconcileError
-from reconciler.gitinfo import git_info
+from reconciler.gitinfo import git_info, no_commit_reason
 from reconciler.kinds.base import Progress, RunContext, no_progress
 from reconciler.model.load import LoadedState, load_state
 from reconciler.plan.report import Outcome
@@ -134,7 +134,7 @@ class Watcher:
         return self._tell(result, waiting)
 
     def _why_not(self, plan: Plan, loaded: LoadedState, context: RunContext) -> str | None:
-        refused = refusal(context.record(APPLIED), plan.state.git)
+        refused = refusal(context.record(APPLIED), plan.state.git, no_commit_reason(loaded.directory))
         if refused is not None:
             self.metrics.refused.labels(reason="commit").inc()
             return f"not applied: {refused}"
