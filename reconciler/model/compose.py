@@ -100,14 +100,17 @@ class _Preparer:
         self.source = source
         self.fallback = fallback
         self.problems: list[Diagnostic] = []
+        self.directories: dict[str, FsPath] = {}  # each state file's directory, resolved once
 
     def report(self, path: Path, message: str, on_key: bool = True) -> None:
         position = self.source.nearest(path, prefer_key=on_key) or self.fallback
         self.problems.append(position.diagnostic(f"{dotted(path)}: {message}"))
 
     def directory_of(self, path: Path) -> FsPath:
-        position = self.source.nearest(path) or self.fallback
-        return FsPath(position.file).parent.resolve()
+        file = (self.source.nearest(path) or self.fallback).file
+        if file not in self.directories:
+            self.directories[file] = FsPath(file).parent.resolve()
+        return self.directories[file]
 
     def container(self, name: str, spec: dict[str, Any]) -> None:
         here: Path = ("containers", name)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from dotenv import dotenv_values
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from reconciler import units
@@ -326,6 +325,8 @@ def read_env_files(files: tuple[tuple[str, bool], ...]) -> dict[str, str | Sensi
             if required:
                 raise SubpathError(f"env_file {path}: no such file (mark it {{path: …, required: false}} if optional)", index)
             continue
+        from dotenv import dotenv_values  # here: a state without env_file never imports it
+
         try:
             parsed = dotenv_values(file, interpolate=False)
         except (OSError, UnicodeDecodeError) as error:

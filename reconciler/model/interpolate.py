@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
-from dotenv.parser import parse_stream
-
 from reconciler.errors import Diagnostic
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.source import Path, Position, SourceMap, dotted
@@ -261,6 +259,8 @@ def read_env_file(path: FsPath, display: str, environ: Mapping[str, str]) -> tup
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return {}, [Diagnostic(display, 1, 1, f"cannot read: {getattr(error, 'strerror', None) or error}")]
+    from dotenv.parser import parse_stream  # here: a state without a .env never imports it
+
     values: dict[str, str] = {}
     problems: list[Diagnostic] = []
     for binding in parse_stream(io.StringIO(text)):

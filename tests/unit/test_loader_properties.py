@@ -374,7 +374,9 @@ def mutate(draw: Any, files: dict[str, Any], kinds: list[str], secret_reference:
         "replace-with-reference": _scalar,
         "wrap-reference": _scalar,
     }[kind]
-    name, path = draw(st.sampled_from(candidates(files, wanted)))
+    options = candidates(files, wanted)
+    assume(options)  # an earlier mutation may have deleted every place this one could act on
+    name, path = draw(st.sampled_from(options))
     mutation = Mutation(kind, name, path)
     document = files[name]
     parent = at(document, path[:-1]) if path else None
