@@ -1,28 +1,37 @@
 """A no-op plan across many Docker hosts: it should grow with the containers, and stay flat with
 the number of hosts they are spread over (hosts are observed in parallel).
 
-    bench/run --hosts [--layouts 1x1000 10x100 50x20 50x4 50x10] [--engines 50] [--rounds 3]
+    bench/run --hosts [--layouts 1x1000 10x100 50x20 50x4 50x10] [--engines N] [--rounds 3]
                       [--engine-prefix benchh] [--keep-engines]
 
 Hosts are separate Docker engines on this machine (`RECONCILER_ENGINE_NAME=<prefix>NN
 scripts/docker-engine`: each its own dockerd, socket and data root), so each host entry of the
-state lists only its own containers, as a real host would. With fewer engines than hosts
-(--engines), host entries share engines round-robin (the code supports it: containers carry
-reconciler.host); each entry then lists every container of its engine, so the figures are only
-honest with one engine per host (the default: as many engines as the largest layout has hosts).
+state lists only its own containers, as a real host would. By default every layout gets engines
+of its own (as many engines as the layouts have hosts together), all layouts are applied first, and
+each round then measures every layout in turn: the load of a shared machine drifts over minutes,
+and it weighs on each layout alike. With fewer engines (--engines), layouts that do not fit beside
+each other are measured one group after the other, and a layout with more hosts than engines has
+host entries share engines round-robin (the code supports it: containers carry reconciler.host);
+each entry then lists every container of its engine, so those figures are not honest.
 
-A layout HxC is H hosts with C containers each. For each layout: a state of H*C containers
-(`state: stopped`: created, never started, so no process runs and only the engines' records are
-read), `reconcile apply` from none (not timed), then --rounds rounds of the floor and a no-op plan:
+A layout HxC is H hosts with C containers each: a state of H*C containers (`state: stopped`:
+created, never started, so no process runs and only the engines' records are read), `reconcile
+apply` from none (not timed); then --rounds rounds of the floor and a no-op plan of each layout:
 
   floor       a new python process: import the docker SDK, then for every engine at once (a thread
-              each) connect (version="auto"), list and inspect its containers, 10 threads an engine.
+              each) connect (version="auto"), list and inspect its containers, 10 threads an engine,
+              and make the other calls a plan cannot do without on each host: list its networks,
+              inspect the image, ask /info (see FLOOR_CALLS).
   no-op plan  `reconcile plan DIR`, timed as bench/run times it (wall; excluding start-up).
+
+Both are also timed in CPU seconds, the process's and the engines' (dockerd and the processes it
+waits for, from /proc): here every engine shares the 2 CPUs with reconcile, so engine work that
+grows with hosts lands in reconcile's wall time, as it would not on a fleet.
 
 Verdicts: "flat with hosts" — among layouts with the same number of containers, the slowest plan is
 at most 1.3x the fastest; "grows with containers" is shown as seconds per 100 containers.
 A measurement: exit 0 even when a target is missed; 1 only when it cannot run. Every container
-carries the label reconcile-bench and is removed after each layout, on error and on Ctrl-C;
+carries the label reconcile-bench and is removed after each group, on error and on Ctrl-C;
 engines this run started are stopped at the end (--keep-engines leaves them up).
 """
 
@@ -38,16 +47,20 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import docker
+from containers import compile_package
 from timing import PYTHON, REPO, BenchFailed, Timed, children_cpu, git_revision, reconcile, say
 
 IMAGE = "reconciler-test/busybox:1"
 BENCH_LABEL = "reconcile-bench"
 FLAT = 1.3
+T = TypeVar("T")
 
 FLOOR = """
 import sys
@@ -57,12 +70,20 @@ import docker
 def engine(url):
     api = docker.APIClient(base_url=url, version="auto", max_pool_size=12)
     with ThreadPoolExecutor(10) as pool:
-        return len(list(pool.map(api.inspect_container, [c["Id"] for c in api.containers(all=True)])))
+        ids = [c["Id"] for c in api.containers(all=True)]
+        inspected = list(pool.map(api.inspect_container, ids))
+        for call in (api.networks, api.info, lambda: api.inspect_image(IMAGE)):
+            call()
+        return len(inspected)
 
 urls = sys.argv[1:]
 with ThreadPoolExecutor(len(urls)) as pool:
     print(sum(pool.map(engine, urls)))
-"""
+""".replace("IMAGE", repr(IMAGE))
+FLOOR_CALLS = """Per engine, what a no-op plan cannot do without: connect (the SDK's version="auto"), list the
+containers and inspect them, list the networks (a network no longer declared is found that way),
+inspect the image the containers run (its defaults are part of the comparison) and ask /info (the
+engine's default log driver, which a container that declares no logging is compared with)."""
 
 
 def engine_url(prefix: str, index: int) -> str:
@@ -106,6 +127,24 @@ def stop_engine(prefix: str, index: int) -> None:
         return
     if "dockerd" in cmdline and engine_url(prefix, index) in cmdline:
         os.kill(pid, signal.SIGTERM)
+
+
+def engine_pids(prefix: str, count: int) -> list[int]:
+    pids = []
+    for index in range(count):
+        with contextlib.suppress(OSError, ValueError):
+            pids.append(int(Path(f"/run/reconciler-{prefix}{index:02d}-docker.pid").read_text().strip()))
+    return pids
+
+
+def engines_cpu(pids: list[int]) -> float:
+    """CPU seconds the engines (dockerd and the processes it ran and waited for) have used so far."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def remove_containers(urls: list[str]) -> int:
@@ -166,6 +205,14 @@ def floor(urls: list[str]) -> tuple[float, float, int]:
     return time.monotonic() - started, children_cpu() - cpu, int(done.stdout.strip())
 
 
+def engines_busy(pids: list[int], run: Callable[[], T]) -> tuple[T, float]:
+    """What ``run`` returns, and the engines' CPU seconds meanwhile: on one machine the engines'
+    work shares the CPUs with reconcile and is in its wall time, as it is not on a real fleet."""
+    before = engines_cpu(pids)
+    done = run()
+    return done, engines_cpu(pids) - before
+
+
 @dataclass
 class Figures:
     layout: Layout
@@ -173,6 +220,8 @@ class Figures:
     floor: list[float]
     floor_cpu: list[float]
     plans: list[Timed]
+    floor_engines: list[float]
+    plan_engines: list[float]
 
     @property
     def cpu(self) -> float:
@@ -190,44 +239,93 @@ class Figures:
     def floor_s(self) -> float:
         return statistics.median(self.floor)
 
+    @property
+    def floor_engines_s(self) -> float:
+        return statistics.median(self.floor_engines)
 
-def measure(layout: Layout, all_urls: list[str], rounds: int, work: Path) -> Figures:
-    urls = all_urls[: min(layout.hosts, len(all_urls))]
+    @property
+    def plan_engines_s(self) -> float:
+        return statistics.median(self.plan_engines)
+
+
+@dataclass
+class Placed:
+    """A layout applied on its engines, and what its rounds measured."""
+
+    layout: Layout
+    urls: list[str]
+    pids: list[int]
+    state: Path
+    figures: Figures
+
+
+def batches(layouts: list[Layout], engines: int) -> list[list[tuple[Layout, int]]]:
+    """Layouts grouped so that each group's layouts sit on engines of their own (a layout, with the
+    index of its first engine): a group's rounds then alternate between its layouts, so a machine
+    whose load drifts over minutes weighs on each alike. A layout with more hosts than engines is a
+    group alone, its host entries sharing engines round-robin."""
+    groups: list[list[tuple[Layout, int]]] = []
+    used = engines  # engines taken in the last group
+    for layout in layouts:
+        if not groups or used + layout.hosts > engines:
+            groups.append([])
+            used = 0
+        groups[-1].append((layout, used))
+        used += layout.hosts
+    return groups
+
+
+def place(layout: Layout, first: int, all_urls: list[str], all_pids: list[int], work: Path) -> Placed:
+    count = min(layout.hosts, len(all_urls))
+    urls, pids = all_urls[first : first + count], all_pids[first : first + count]
     state = work / f"state-{layout}"
     state.mkdir()
     write_state(state, layout, urls)
     say(f"{layout}: apply (creating {layout.containers} containers on {len(urls)} engines; not timed)")
     reconcile("apply", str(state), "--auto-approve", cwd=work, expect=f"Apply complete: {layout.containers} done.")
-    floors: list[float] = []
-    floor_cpus: list[float] = []
-    plans: list[Timed] = []
+    return Placed(layout, urls, pids, state, Figures(layout, len(urls), [], [], [], [], []))
+
+
+def measure_round(placed: Placed, work: Path) -> None:
+    f = placed.figures
+    (seconds, cpu, seen), engines = engines_busy(placed.pids, lambda: floor(placed.urls))
+    if seen != placed.layout.containers:
+        raise BenchFailed(f"the floor saw {seen} containers, expected {placed.layout.containers}")
+    f.floor.append(seconds)
+    f.floor_cpu.append(cpu)
+    f.floor_engines.append(engines)
+    timed, engines = engines_busy(placed.pids, lambda: reconcile("plan", str(placed.state), cwd=work, expect="No changes."))
+    f.plans.append(timed)
+    f.plan_engines.append(engines)
+
+
+def measure(group: list[tuple[Layout, int]], all_urls: list[str], all_pids: list[int], rounds: int, work: Path) -> list[Figures]:
+    placed = [place(layout, first, all_urls, all_pids, work) for layout, first in group]
     for r in range(rounds):
-        say(f"{layout}: round {r + 1} of {rounds}")
-        seconds, cpu, seen = floor(urls)
-        if seen != layout.containers:
-            raise BenchFailed(f"the floor saw {seen} containers, expected {layout.containers}")
-        floors.append(seconds)
-        floor_cpus.append(cpu)
-        plans.append(reconcile("plan", str(state), cwd=work, expect="No changes."))
-    say(f"{layout}: removed {remove_containers(urls)} containers")
-    return Figures(layout, len(urls), floors, floor_cpus, plans)
+        for one in placed:
+            say(f"{one.layout}: round {r + 1} of {rounds}")
+            measure_round(one, work)
+    say(f"removed {remove_containers(sorted({url for one in placed for url in one.urls}))} containers")
+    return [one.figures for one in placed]
 
 
 def report(figures: list[Figures]) -> list[str]:
     print()
     print(f"  {'layout':<10} {'hosts':>5} {'engines':>7} {'containers':>10} {'floor s':>8} {'plan s':>8} {'x floor':>8} "
-          f"{'excl. start-up':>14} {'plan CPU s':>10} {'x floor CPU':>11} {'CPU s / 100':>11}")  # fmt: skip
+          f"{'excl. start-up':>14} {'plan CPU s':>10} {'x floor CPU':>11} {'CPU s / 100':>11} "
+          f"{'engines CPU s: floor':>20} {'plan':>6}")  # fmt: skip
     for f in figures:
         per_100, floor_cpu = 100 * f.cpu / f.layout.containers, statistics.median(f.floor_cpu)
         print(f"  {f.layout!s:<10} {f.layout.hosts:>5} {f.engines:>7} {f.layout.containers:>10} {f.floor_s:>8.3f} "
               f"{f.plan:>8.3f} {f.plan / f.floor_s:>8.2f} {f.work:>14.3f} {f.cpu:>10.3f} {f.cpu / floor_cpu:>11.2f} "
-              f"{per_100:>11.3f}")  # fmt: skip
+              f"{per_100:>11.3f} {f.floor_engines_s:>20.3f} {f.plan_engines_s:>6.3f}")  # fmt: skip
     print()
     for f in figures:
         walls, works = ", ".join(f"{t.wall:.3f}" for t in f.plans), ", ".join(f"{t.work:.3f}" for t in f.plans)
         cpus, floor_cpus = ", ".join(f"{t.cpu:.3f}" for t in f.plans), ", ".join(f"{s:.3f}" for s in f.floor_cpu)
+        busy_floor, busy_plan = ", ".join(f"{s:.2f}" for s in f.floor_engines), ", ".join(f"{s:.2f}" for s in f.plan_engines)
         print(f"  {f.layout}: floor {', '.join(f'{s:.3f}' for s in f.floor)} (CPU {floor_cpus}); plan wall {walls}; "
-              f"excl. start-up {works}; CPU {cpus}")  # fmt: skip
+              f"excl. start-up {works}; CPU {cpus}; engines' CPU in the floor {busy_floor}, the plan {busy_plan}")  # fmt: skip
     missed: list[str] = []
     by_total: dict[int, list[Figures]] = defaultdict(list)
     for f in figures:
@@ -244,6 +342,9 @@ def report(figures: list[Figures]) -> list[str]:
         low, high = min(same, key=lambda f: f.cpu), max(same, key=lambda f: f.cpu)
         share = high.cpu / low.cpu
         print(f"    in CPU seconds: most ({high.layout}) {high.cpu:.3f} s = {share:.2f} x least ({low.layout}) {low.cpu:.3f} s")
+        low, high = min(same, key=lambda f: f.plan_engines_s), max(same, key=lambda f: f.plan_engines_s)
+        print(f"    the engines' CPU seconds during the plan (here on the same CPUs; on a fleet, each on its host): "
+              f"{low.layout} {low.plan_engines_s:.3f} s, {high.layout} {high.plan_engines_s:.3f} s")  # fmt: skip
         if mark == "MISSED":
             missed.append(f"flat with hosts at {total} containers: {ratio:.2f} x")
     by_hosts: dict[int, list[Figures]] = defaultdict(list)
@@ -266,7 +367,9 @@ def main() -> int:
         nargs="+",
         default=[parse_layout(t) for t in ("1x1000", "10x100", "50x20", "50x4", "50x10")],
     )
-    parser.add_argument("--engines", type=int, default=0, help="engines to start (default: the most hosts of a layout)")
+    parser.add_argument(
+        "--engines", type=int, default=0, help="engines to start (default: as many as the layouts have hosts together)"
+    )
     parser.add_argument(
         "--engine-prefix", default="benchh", help="engines are RECONCILER_ENGINE_NAME=<prefix>NN (default benchh)"
     )
@@ -274,7 +377,7 @@ def main() -> int:
     parser.add_argument("--keep-engines", action="store_true", help="leave the engines running at the end")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    engines = args.engines or max(layout.hosts for layout in args.layouts)
+    engines = args.engines or sum(layout.hosts for layout in args.layouts)
     say(f"starting (or finding) {engines} engines {args.engine_prefix}00..{engines - 1:02d}")
     with ThreadPoolExecutor(4) as pool:
         started = [
@@ -289,8 +392,10 @@ def main() -> int:
         remove_containers(urls)
         print(f"reconcile multi-host benchmark: {engines} engines, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
         print(f"reconcile at {git_revision()}")
-        for layout in args.layouts:
-            figures.append(measure(layout, urls, args.rounds, work))
+        say(f"compiled {compile_package()} to bytecode (as an install does)")
+        pids = engine_pids(args.engine_prefix, engines)
+        for group in batches(args.layouts, engines):
+            figures += measure(group, urls, pids, args.rounds, work)
         missed = report(figures)
     except KeyboardInterrupt:
         say("interrupted")

@@ -26,6 +26,7 @@ import requests.exceptions
 from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
 
+from reconciler.clients.transport import negotiated_version, reuse_connections
 from reconciler.errors import ReconcileError
 from reconciler.model.sensitive import REDACTED, Sensitive, reveal
 from reconciler.model.spec import Host, Tls
@@ -99,7 +100,8 @@ class Engine(docker.APIClient):
             from reconciler.clients.ssh import SshAdapter
 
             self._over_ssh(SshAdapter(ssh, CALL_SECONDS, pool_size))
-        self._version = self.version(api_version=False)["ApiVersion"]
+        reuse_connections(self, self.base_url)
+        self._version = negotiated_version(self)
         self.timeout = CALL_SECONDS
 
     def _over_ssh(self, adapter: SshAdapter) -> None:

@@ -312,22 +312,16 @@ class ContainerKind:
         alone = {name: temporary[name] for name in temporary if name not in wanted}
         wanted.update(alone)  # the old one is gone: observed as the temporary one (it takes the name)
         self.ctx.progress("container.*", f"inspecting {len(wanted)} containers on {host}")
-        with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
-            records = dict(zip(wanted, pool.map(client.inspect_container, wanted.values()), strict=True))
-            beside = {n: i for n, i in temporary.items() if n not in alone}
-            left = dict(zip(beside, pool.map(client.inspect_container, beside.values()), strict=True))
+        beside = {n: i for n, i in temporary.items() if n not in alone}
+        records, left, images, log_driver = self._inspect(client, wanted, beside, desired)
         leftovers = {n: leftover_of(r, CONFIG_HASH, alone=False) for n, r in left.items()}
         for name in alone:
             leftovers[name] = leftover_of(records[name], CONFIG_HASH, alone=True)
             records[name] = {**records[name], "Name": f"/{_engine_name(name, desired)}"}
-        with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
-            references = {spec.image for spec in desired.values()} | {r["Image"] for r in records.values()}
-            images = dict(zip(references, pool.map(lambda ref: inspect_image(client, ref), references), strict=True))
         self.declares.update({(host, ref): image_declares(record) for ref, record in images.items() if record})
         if self.ctx.state.policies.check_healthcheck_binaries:
             checked = {spec.image for spec in desired.values() if spec.healthcheck and spec.healthcheck.test}
             self._read_images(host, client, {ref: images[ref] for ref in checked})
-        log_driver = client.info().get("LoggingDriver", "json-file") if records else "json-file"
         names_by_id = {record["Id"]: record["Name"].lstrip("/") for record in records.values()}
         observed = {}
         for name, record in records.items():
@@ -340,6 +334,30 @@ class ContainerKind:
                 self.ctx.state.settings.name, leftovers.get(name),
             )  # fmt: skip
         return observed
+
+    def _inspect(
+        self, client: docker.APIClient, wanted: dict[str, str], beside: dict[str, str], desired: Mapping[str, Container]
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str, Any] | None], str]:
+        """On one pool of the host, at once: the containers (``wanted`` and the temporary ones
+        ``beside`` them, by name), the images their declarations name, the engine's default log
+        driver (only when a container found here leaves it to the engine), then the images the
+        containers run that the declared tags did not already give (by id: usually none).
+        Returns (records, records beside, images by reference or id, log driver)."""
+        tags = sorted({spec.image for spec in desired.values()})
+        asks_engine = any(name in desired and desired[name].logging is None for name in wanted)
+        with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
+            info = pool.submit(client.info) if asks_engine else None
+            tag_images = pool.map(lambda ref: inspect_image(client, ref), tags)
+            records = dict(zip(wanted, pool.map(client.inspect_container, wanted.values()), strict=True))
+            left = dict(zip(beside, pool.map(client.inspect_container, beside.values()), strict=True))
+            images = dict(zip(tags, tag_images, strict=True))
+            by_id = {record["Id"]: record for record in images.values() if record}
+            running = sorted({r["Image"] for r in records.values()} - images.keys())
+            images.update({image_id: by_id[image_id] for image_id in running if image_id in by_id})
+            unknown = [image_id for image_id in running if image_id not in by_id]
+            images.update(zip(unknown, pool.map(lambda ref: inspect_image(client, ref), unknown), strict=True))
+            log_driver = str(info.result().get("LoggingDriver", "json-file")) if info else "json-file"
+        return records, left, images, log_driver
 
     def _sees(self, name: str, labels: Mapping[str, str], host: str, container_id: str, desired: Mapping[str, Any]) -> bool:
         """A container reconcile made is ours to observe when it carries our state's name; another

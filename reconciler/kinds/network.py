@@ -5,6 +5,7 @@ in place: a differing one is replaced when no container is attached, else blocke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -98,14 +99,21 @@ class NetworkKind:
     def observe(self, desired: Mapping[str, Network]) -> Mapping[str, Observation]:
         if self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers:
             return {}
-        observed: dict[str, Observation] = {}
-        for host in self.ctx.state.hosts:
+        hosts = list(self.ctx.state.hosts)
+
+        def one(host: str) -> dict[str, Observation]:
             try:
-                observed.update(self._observe_host(host, {n: s for n, s in desired.items() if s.host == host}))
+                return self._observe_host(host, {n: s for n, s in desired.items() if s.host == host})
             except DockerUnavailable as error:
                 self.unreachable[host] = str(error)
             except CONNECTION_ERRORS as error:
                 self.unreachable[host] = unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+            return {}
+
+        observed: dict[str, Observation] = {}
+        with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:  # hosts at once, as the containers' observe
+            for seen in pool.map(one, hosts):
+                observed.update(seen)
         return observed
 
     def _observe_host(self, host: str, desired: Mapping[str, Network]) -> dict[str, Observation]:

@@ -114,11 +114,12 @@ def test_plan_apply_noop_on_three_hosts(
     ours = {
         a["address"]: (a["action"], a["host"], a["blocked"]) for a in actions if a["address"].startswith(f"container.{prefix}")
     }
+    on_engines = {**names(docker_client, prefix), **names(tls_client, prefix)}  # if this fails: were they removed?
     assert ours == {
         f"container.{prefix}-a": ("noop", "local", None),
         f"container.{prefix}-b": ("noop", "vps", None),
         f"container.{prefix}-c": ("noop", "tls", None),
-    }
+    }, f"on the engines now: {on_engines}"
     if len(actions) == len(ours):  # the shared engine holds no other test's containers just now
         assert again.returncode == 0, again.stderr + again.stdout
     key_text = tls_engine.certificates.client_key.read_text().splitlines()[1]
