@@ -448,12 +448,13 @@ def report(f: Figures, rounds: int, health_interval: str) -> list[str]:
     print()
     print("  where the no-op plan's time goes (medians; load and observe re-timed in this process with reconcile's")
     print("  own load_state and ContainerKind.observe):")
-    print(f"    start-up: interpreter + imports               {noop_wall - noop_work:7.3f} s")
+    print(f"    start-up: interpreter + the CLI's imports     {noop_wall - noop_work:7.3f} s")
     print(f"    load_state: read + parse the YAML, validate    {loading:7.3f} s")
     print(f"    container observe: list, inspect, images, info {observing:7.3f} s  = {observing / observe:.2f} x in-process")
     rest = noop_work - loading - observing
     noise = "  (within noise)" if rest < 0 else ""
-    print(f"    the rest: diff, render, threads, exit          {max(0.0, rest):7.3f} s{noise}")
+    print(f"    the rest: what the plan imports when it runs   {max(0.0, rest):7.3f} s{noise}")
+    print("      (pydantic and the model, the docker SDK, the kinds), the first connection, diff, render, exit")
     print(f"  load average when this N ended: {os.getloadavg()[0]:.2f} (2 CPUs: above 2, other work shares them)")
     missed, figure = [], ""
     for name, seconds, ratio, target, mark in rows:
