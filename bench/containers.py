@@ -39,9 +39,7 @@ the end if this run started it (--keep-engine leaves it up).
 from __future__ import annotations
 
 import argparse
-import compileall
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -59,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from timing import PYTHON, RECONCILE, REPO, BenchFailed, Timed, children_cpu, git_revision, print_verdict, say
+from timing import PYTHON, RECONCILE, REPO, BenchFailed, Timed, children_cpu, compile_package, git_revision, print_verdict, say
 from timing import reconcile as reconcile_process
 
 from reconciler.kinds.base import RunContext
@@ -242,18 +240,6 @@ def timed_process(argv: list[str]) -> tuple[float, float]:
     started, cpu = time.monotonic(), children_cpu()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     return time.monotonic() - started, children_cpu() - cpu
-
-
-def compile_package() -> Path:
-    """Write reconcile's bytecode (__pycache__) before anything is timed, as `pip install` does. Where
-    PYTHONDONTWRITEBYTECODE is set (it is on the machine these figures come from), python never
-    writes it, and every process compiled reconcile's ~65 modules from source again: ~0.15 s of CPU
-    that an installed reconcile does not pay."""
-    spec = importlib.util.find_spec("reconciler")
-    assert spec is not None and spec.submodule_search_locations, "reconciler is not importable"
-    package = Path(next(iter(spec.submodule_search_locations)))
-    compileall.compile_dir(package, quiet=1)
-    return package
 
 
 def startup_costs(rounds: int) -> tuple[float, float, float, float]:

@@ -54,8 +54,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import docker
-from containers import compile_package
-from timing import PYTHON, REPO, BenchFailed, Timed, children_cpu, git_revision, reconcile, say
+from timing import PYTHON, REPO, BenchFailed, Timed, children_cpu, compile_package, git_revision, reconcile, say
 
 IMAGE = "reconciler-test/busybox:1"
 BENCH_LABEL = "reconcile-bench"

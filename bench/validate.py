@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from timing import PYTHON, REPO, WRAPPER, BenchFailed, git_revision, print_verdict, say
+from timing import PYTHON, REPO, WRAPPER, BenchFailed, compile_package, git_revision, print_verdict, say
 
 from reconciler.model.load import load_state
 
@@ -201,6 +201,7 @@ def main() -> int:
     args = parser.parse_args()
     print(f"reconcile validate benchmark: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     print(f"reconcile at {git_revision()}; python {sys.version.split()[0]}")
+    say(f"compiled {compile_package()} to bytecode (as an install does)")
     missed: list[str] = []
     try:
         with tempfile.TemporaryDirectory(prefix="reconcile-bench-validate-") as tmp:
