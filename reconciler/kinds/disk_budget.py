@@ -29,7 +29,6 @@ from reconciler.clients.docker import (
     CONNECTION_ERRORS,
     APIError,
     DockerUnavailable,
-    connect,
     engine_url,
     explain,
     shown_url,
@@ -153,9 +152,7 @@ class DiskBudgetKind:
         self.unreachable: dict[str, str] = {}  # host → why observe could not read it
 
     def client(self, host: str) -> docker.APIClient:
-        spec = self.ctx.state.hosts[host]
-        client: docker.APIClient = self.ctx.client(f"docker:{host}", lambda: connect(host, spec, self.ctx.parallelism + 2))
-        return client
+        return self.ctx.docker(host)
 
     def _measure(self, host: str, path: str) -> Filesystem:
         spec = self.ctx.state.hosts[host]
