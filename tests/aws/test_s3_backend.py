@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.clients.aws import ClientError, connect
+from reconciler.clients.aws import ClientError
 from reconciler.clients.backend import S3Backend
 from reconciler.clients.journal import Journal
 from reconciler.clients.records import Record, RecordConflict
@@ -25,21 +25,14 @@ pytestmark = pytest.mark.aws
 BACKEND = "s3://ops-state/team-a"
 
 
-@pytest.fixture
-def s3(aws: MotoServer) -> Any:
-    client = connect("s3", "us-east-1")
-    client.create_bucket(Bucket="ops-state")
-    return client
-
-
-def stored(s3: Any, name: str) -> Any:
+def stored(state_s3: Any, name: str) -> Any:
     try:
-        return json.loads(s3.get_object(Bucket="ops-state", Key=f"team-a/{name}.json")["Body"].read())
+        return json.loads(state_s3.get_object(Bucket="ops-state", Key=f"team-a/{name}.json")["Body"].read())
     except ClientError:
         return None
 
 
-def test_records_are_written_with_conditional_puts_and_a_conflict_is_read_again(s3: Any, tmp_path: Path) -> None:
+def test_records_are_written_with_conditional_puts_and_a_conflict_is_read_again(state_s3: Any, tmp_path: Path) -> None:
     backend = S3Backend(BACKEND, "us-east-1")
     first = backend.write("restarts", {"n": 1}, None)
     with pytest.raises(RecordConflict):
@@ -52,15 +45,15 @@ def test_records_are_written_with_conditional_puts_and_a_conflict_is_read_again(
     assert theirs.document() == {"items": ["a"]}
     ours.update(lambda doc: {"items": [*(doc or {}).get("items", []), "b"]})
     theirs.update(lambda doc: {"items": [*(doc or {}).get("items", []), "c"]})  # conflict → read again → both kept
-    assert stored(s3, "journal") == {"items": ["a", "b", "c"]}
+    assert stored(state_s3, "journal") == {"items": ["a", "b", "c"]}
 
 
-def test_a_state_moving_to_s3_starts_from_its_local_records(s3: Any, tmp_path: Path) -> None:
+def test_a_state_moving_to_s3_starts_from_its_local_records(state_s3: Any, tmp_path: Path) -> None:
     (tmp_path / ".reconcile.adopted.json").write_text('{"version": 1, "adopted": {"local/abc": "container.web"}}')
     record = Record(S3Backend(BACKEND, "us-east-1", tmp_path), "adopted")
     assert record.document() == {"version": 1, "adopted": {"local/abc": "container.web"}}
     record.update(lambda doc: {**doc, "adopted": {**doc["adopted"], "local/def": "container.db"}})
-    assert stored(s3, "adopted")["adopted"] == {"local/abc": "container.web", "local/def": "container.db"}
+    assert stored(state_s3, "adopted")["adopted"] == {"local/abc": "container.web", "local/def": "container.db"}
 
 
 def test_a_missing_backend_bucket_is_named(aws: MotoServer, tmp_path: Path) -> None:
@@ -95,17 +88,17 @@ def killed_after_create(tmp_path: Path) -> None:
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
 
 
-def user_buckets(s3: Any) -> set[str]:
-    return {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]} - {"ops-state"}
+def user_buckets(state_s3: Any) -> set[str]:
+    return {bucket["Name"] for bucket in state_s3.list_buckets()["Buckets"]} - {"ops-state"}
 
 
-def test_a_bucket_created_by_a_killed_apply_is_tagged_and_adopted_by_the_next(s3: Any, tmp_path: Path) -> None:
+def test_a_bucket_created_by_a_killed_apply_is_tagged_and_adopted_by_the_next(state_s3: Any, tmp_path: Path) -> None:
     state = tmp_path / "desired_state"
     state.mkdir()
     buckets_state(state, "exports-a", "exports-b")
     killed_after_create(tmp_path)
-    assert user_buckets(s3) == {"exports-a"}  # created, never tagged
-    assert "s3_bucket.exports-a" in stored(s3, "journal")["intents"]
+    assert user_buckets(state_s3) == {"exports-a"}  # created, never tagged
+    assert "s3_bucket.exports-a" in stored(state_s3, "journal")["intents"]
 
     plan = run_reconcile("plan", "desired_state", "--format", "json", cwd=tmp_path)
     action = next(a for a in json.loads(plan.stdout)["actions"] if a["address"] == "s3_bucket.exports-a")
@@ -123,12 +116,12 @@ def test_a_bucket_created_by_a_killed_apply_is_tagged_and_adopted_by_the_next(s3
     assert applied.returncode == 0, applied.stdout + applied.stderr
     again = run_reconcile("plan", "desired_state", "--detailed-exitcode", cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert user_buckets(s3) == {"exports-a", "exports-b"}
-    assert stored(s3, "journal")["intents"] == {}
+    assert user_buckets(state_s3) == {"exports-a", "exports-b"}
+    assert stored(state_s3, "journal")["intents"] == {}
     assert not list(state.glob(".reconcile.*"))  # every record, and the lock, is in S3
 
 
-def test_a_bucket_created_by_a_killed_apply_and_no_longer_declared_is_removed(s3: Any, tmp_path: Path) -> None:
+def test_a_bucket_created_by_a_killed_apply_and_no_longer_declared_is_removed(state_s3: Any, tmp_path: Path) -> None:
     state = tmp_path / "desired_state"
     state.mkdir()
     buckets_state(state, "exports-a", "exports-b")
@@ -136,19 +129,19 @@ def test_a_bucket_created_by_a_killed_apply_and_no_longer_declared_is_removed(s3
     buckets_state(state, "exports-b")  # the pull request is reverted
     plan = run_reconcile("plan", "desired_state", cwd=tmp_path).stdout
     assert "s3_bucket.exports-a" in plan and "the create is undone" in plan and "~ recovery:" in plan, plan
-    lock = json.loads(s3.get_object(Bucket="ops-state", Key="team-a/lock")["Body"].read())
+    lock = json.loads(state_s3.get_object(Bucket="ops-state", Key="team-a/lock")["Body"].read())
     run_reconcile("force-unlock", lock["id"], "desired_state", cwd=tmp_path)
     applied = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert user_buckets(s3) == {"exports-b"}
+    assert user_buckets(state_s3) == {"exports-b"}
     assert run_reconcile("plan", "desired_state", "--detailed-exitcode", cwd=tmp_path).returncode == 0
 
 
-def test_an_untagged_bucket_the_journal_does_not_know_stays_blocked(s3: Any, tmp_path: Path) -> None:
+def test_an_untagged_bucket_the_journal_does_not_know_stays_blocked(state_s3: Any, tmp_path: Path) -> None:
     state = tmp_path / "desired_state"
     state.mkdir()
     buckets_state(state, "exports-a")
-    s3.create_bucket(Bucket="exports-a")  # made by hand: not ours, and different (no versioning)
+    state_s3.create_bucket(Bucket="exports-a")  # made by hand: not ours, and different (no versioning)
     Journal(Record(S3Backend(BACKEND, "us-east-1"), "journal")).end(["s3_bucket.exports-a"])
     plan = json.loads(run_reconcile("plan", "desired_state", "--format", "json", cwd=tmp_path).stdout)
     action = next(a for a in plan["actions"] if a["address"] == "s3_bucket.exports-a")

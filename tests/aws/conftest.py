@@ -1,0 +1,18 @@
+"""Fixtures of the AWS tests (the moto server itself: tests/conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.clients.aws import connect
+from tests.support.moto_server import MotoServer
+
+
+@pytest.fixture
+def state_s3(aws: MotoServer) -> Any:
+    """An S3 client of the moto server, with the bucket a state's backend or lock lives in made."""
+    client = connect("s3", "us-east-1")
+    client.create_bucket(Bucket="ops-state")
+    return client
