@@ -559,32 +559,29 @@ def _cannot_fail(test: Sequence[str | Sensitive], scripts: list[_Script]) -> tup
     return status.masks[-1] if status.masks else ("only", _short(script.text))
 
 
+_MASKS: dict[str, tuple[str, str]] = {  # how a check is made to succeed: (why it cannot fail, what to write instead)
+    "or": (
+        "`|| {text}` turns every failure into success",
+        "let the probe's status through: write `|| exit 1` instead of `|| {text}`",
+    ),
+    "then": ("`{text}` runs last, whatever the probe said", "end with the probe, not `{text}`, so its status is the check's"),
+    "pipe": (
+        "a pipeline's status is its last command's, and `{text}` always succeeds",
+        "drop the last pipe (or set -o pipefail under bash) so the probe's status counts",
+    ),
+    "if": ("an `if` without `else` succeeds when `{text}` fails", "add `else exit 1`, or run the probe alone"),
+}
+_ONLY = ("`{text}` always succeeds and checks nothing", "probe what the container serves")
+
+
 def _explain(reason: tuple[str, str]) -> str:
     kind, text = reason
-    text = _short(text, 40)
-    if kind == "or":
-        return f"`|| {text}` turns every failure into success"
-    if kind == "then":
-        return f"`{text}` runs last, whatever the probe said"
-    if kind == "pipe":
-        return f"a pipeline's status is its last command's, and `{text}` always succeeds"
-    if kind == "if":
-        return f"an `if` without `else` succeeds when `{text}` fails"
-    return f"`{text}` always succeeds and checks nothing"
+    return _MASKS.get(kind, _ONLY)[0].format(text=_short(text, 40))
 
 
 def _cannot_fail_remedy(reason: tuple[str, str] | None, own: Mapping[int, str]) -> str:
-    probe = _own_probe(own)
     kind, text = reason or ("", "")
-    if kind == "or":
-        return f"let the probe's status through: write `|| exit 1` instead of `|| {_short(text, 40)}`; e.g. {probe}"
-    if kind == "then":
-        return f"end with the probe, not `{_short(text, 40)}`, so its status is the check's; e.g. {probe}"
-    if kind == "pipe":
-        return f"drop the last pipe (or set -o pipefail under bash) so the probe's status counts; e.g. {probe}"
-    if kind == "if":
-        return f"add `else exit 1`, or run the probe alone; e.g. {probe}"
-    return f"probe what the container serves; e.g. {probe}"
+    return f"{_MASKS.get(kind, _ONLY)[1].format(text=_short(text, 40))}; e.g. {_own_probe(own)}"
 
 
 def _own_probe(own: Mapping[int, str]) -> str:
