@@ -211,16 +211,17 @@ def config_hash(spec: Container) -> str:
     return digest_json(spec.model_dump(mode="json"))
 
 
-_MAY_WAIT = ("command", "entrypoint", "environment", "healthcheck")
-
-
 def _known_at_apply_paths(spec: Container) -> list[str]:
     """The fields that hold a value known only at apply, as a plan's changes name them (only the
-    fields a value may wait in are looked at: see model/interpolate.py may_wait_for_apply)."""
+    fields a value may wait in are looked at, in the model's order: see model/interpolate.py
+    may_wait_for_apply)."""
     paths: list[str] = []
-    waiting = {name: getattr(spec, name) for name in Container.model_fields if name in _MAY_WAIT}  # in the model's order
-    if spec.healthcheck is not None:
-        waiting["healthcheck"] = {"test": spec.healthcheck.test}
+    waiting = {
+        "command": spec.command,
+        "entrypoint": spec.entrypoint,
+        "environment": spec.environment,
+        "healthcheck": {"test": spec.healthcheck.test} if spec.healthcheck else None,
+    }
     for path in unknowns(waiting):
         field = re.sub(r"\[[0-9]+\]$", "", path)
         if field not in paths:
