@@ -25,14 +25,6 @@ class Stored:
     version: str  # an S3 ETag, a file's digest; "" for a record not written to this backend yet
 
 
-def read_record(path: Path) -> Any | None:
-    """The document, or None when there is none yet or it is damaged (a record never stops a run)."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def write_record(path: Path, document: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")

@@ -131,10 +131,6 @@ class SourceMap:
     def values(self) -> _Lookup:
         return _Lookup(self, key=False)
 
-    def key_or_value(self, path: Path) -> Position | None:
-        place = self.place(path)
-        return None if place is None else _position(place, True) or _position(place, False)
-
     def nearest(self, path: Path, prefer_key: bool = False) -> Position | None:
         """Where ``path`` is written (its key if ``prefer_key``, else its value), or else where
         its closest written ancestor's key is."""
