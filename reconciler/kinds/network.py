@@ -13,6 +13,7 @@ import docker
 
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
+    HOST_UNREACHABLE,
     APIError,
     DockerUnavailable,
     NotFound,
@@ -105,17 +106,19 @@ class NetworkKind:
         return self.ctx.docker(host)
 
     def observe(self, desired: Mapping[str, Network]) -> Mapping[str, Observation]:
-        if self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers:
-            return {}
         hosts = list(self.ctx.state.hosts)
+        engine_optional = self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers
 
         def one(host: str) -> dict[str, Observation]:
             try:
                 return self._observe_host(host, {n: s for n, s in desired.items() if s.host == host})
-            except DockerUnavailable as error:
-                self.unreachable[host] = str(error)
-            except CONNECTION_ERRORS as error:
-                self.unreachable[host] = unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+            except HOST_UNREACHABLE as error:
+                if engine_optional:
+                    return {}  # no engine, nothing of ours on it: a state of AWS resources alone needs none
+                self.unreachable[host] = (
+                    str(error) if isinstance(error, DockerUnavailable)
+                    else unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+                )  # fmt: skip
             return {}
 
         observed: dict[str, Observation] = {}

@@ -193,3 +193,22 @@ def test_another_states_network_is_never_planned_and_a_declaration_of_it_is_bloc
         "create", f"network {p}-front belongs to state blue",
     )  # fmt: skip
     assert reconcile(blue, "plan", "--detailed-exitcode").returncode == 0  # blue: still its own, unchanged
+
+
+@pytest.mark.usefixtures("cleanup_networks")
+def test_removing_the_last_container_and_network_of_a_state_without_hosts_deletes_them(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    p = f"t{uuid.uuid4().hex[:6]}"
+    state = tmp_path / "solo"
+    state.mkdir()
+    (state / "state.yaml").write_text(f"networks:\n  {p}-net: {{}}\ncontainers:\n" + container(f"{p}-last"))
+    applied = reconcile(state, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    (state / "state.yaml").write_text("containers: {}\n")  # no hosts: section, nothing declared any more
+    assert changes(plan_json(state)) == {f"container.{p}-last": "delete", f"network.{p}-net": "delete"}
+    applied = reconcile(state, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{p}-last$"})
+    assert not docker_client.networks.list(names=[f"{p}-net"])
