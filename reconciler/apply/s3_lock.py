@@ -98,11 +98,20 @@ class S3Lock:
             )
         except ClientError as error:
             if error_code(error) in CONFLICT_CODES:
-                return False
+                return self._ours_already()
             raise self._failure("write", error) from None
         except BotoCoreError as error:
             raise self._failure("write", error) from None
         self.etag = str(answer["ETag"])
+        return True
+
+    def _ours_already(self) -> bool:
+        """The lock exists: is it the one we just wrote? (A put that took effect and whose answer was
+        lost is retried, and the retry finds our own lock: its body holds our lock id.)"""
+        found = self.holder()
+        if found is None or found[0].get("id") != self.id:
+            return False
+        self.etag = found[1]
         return True
 
     def _held_by(self) -> str:

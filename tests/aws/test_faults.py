@@ -1,0 +1,118 @@
+"""AWS misbehaving on purpose: `reconcile` run as a user does, reaching moto's server through the
+fault proxy (tests/support/fault_proxy.py), which throttles, fails, stalls and resets chosen calls,
+before or after they took effect. Each test says what the user sees and what is left in S3."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.clients.aws import ClientError
+from tests.support.cli import run_reconcile
+from tests.support.fault_proxy import FaultProxy
+
+pytestmark = pytest.mark.aws
+
+BACKEND = "s3://ops-state/team-a"
+
+
+def write_state(tmp_path: Path, buckets: str, backend: bool = False) -> Path:
+    state = tmp_path / "desired_state"
+    state.mkdir(exist_ok=True)
+    settings = f"settings: {{backend: '{BACKEND}'}}\n" if backend else ""
+    (state / "state.yaml").write_text(f"{settings}aws: {{region: us-east-1}}\ns3_buckets:{buckets}\n")
+    return state
+
+
+def through(faults: FaultProxy, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_reconcile(*args, cwd=cwd, env={"AWS_ENDPOINT_URL": faults.url, **(env or {})})
+
+
+def tags_of(s3: Any, name: str) -> dict[str, str]:
+    try:
+        return {tag["Key"]: tag["Value"] for tag in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+    except ClientError:
+        return {}
+
+
+def lock_object(s3: Any) -> Any:
+    try:
+        return json.loads(s3.get_object(Bucket="ops-state", Key="team-a/lock")["Body"].read())
+    except ClientError:
+        return None
+
+
+def plan_actions(faults: FaultProxy, cwd: Path) -> dict[str, dict[str, Any]]:
+    done = through(faults, "plan", "desired_state", "--format", "json", cwd=cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {action["address"]: action for action in json.loads(done.stdout)["actions"]}
+
+
+# --- 1. a create killed (or whose answer was lost) before tagging is recovered AND tracked ---------
+
+
+def kill_after_create(faults: FaultProxy, cwd: Path) -> None:
+    done = through(faults, "apply", "desired_state", "--auto-approve", cwd=cwd, env={"RECONCILE_TEST_KILL_AT": "s3_bucket.created"})
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+
+
+def lose_the_create_answer(faults: FaultProxy, cwd: Path) -> None:
+    """CreateBucket takes effect, its answer is lost, and every retry fails too: the step fails."""
+    faults.inject("CreateBucket", "reset-after")
+    faults.inject("CreateBucket", "error5xx", count=10)
+    done = through(faults, "apply", "desired_state", "--auto-approve", cwd=cwd)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "InternalError" in done.stdout + done.stderr
+    faults.clear()
+
+
+@pytest.mark.parametrize("interrupt", [kill_after_create, lose_the_create_answer], ids=["kill -9", "answer lost"])
+def test_a_create_cut_short_before_tagging_is_recovered_tracked_and_later_deleted(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path, interrupt: Any
+) -> None:
+    write_state(tmp_path, "\n  exports-a: {protect: false}")  # nothing to configure but our tags
+    interrupt(faults, tmp_path)
+    assert "exports-a" in {b["Name"] for b in state_s3.list_buckets()["Buckets"]}
+    assert tags_of(state_s3, "exports-a") == {}
+
+    action = plan_actions(faults, tmp_path)["s3_bucket.exports-a"]
+    assert action["action"] == "update" and action["changes"][0]["path"] == "recovery", action
+
+    applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert tags_of(state_s3, "exports-a")["reconciler:address"] == "s3_bucket.exports-a"
+    clean = through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    write_state(tmp_path, " {}")  # the declaration removed: the bucket is ours, so it is deleted
+    assert plan_actions(faults, tmp_path)["s3_bucket.exports-a"]["action"] == "delete"
+
+
+# --- 2. the S3 lock does not lock the state against itself -------------------------------------
+
+
+def test_a_lock_put_whose_answer_was_lost_is_recognised_as_our_own(faults: FaultProxy, state_s3: Any, tmp_path: Path) -> None:
+    write_state(tmp_path, "\n  exports-a: {protect: false}", backend=True)
+    faults.inject("PutObject", "reset-after", key="team-a/lock")  # the lock is written; the retry gets 412
+    applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert faults.injected("reset-after") == [("PutObject", "/ops-state/team-a/lock", "reset-after")]
+    assert "locked by" not in applied.stdout + applied.stderr
+    assert lock_object(state_s3) is None  # released at the end, as ours
+    assert tags_of(state_s3, "exports-a")["reconciler:address"] == "s3_bucket.exports-a"
+
+
+def test_a_lock_held_by_another_apply_is_still_refused(faults: FaultProxy, state_s3: Any, tmp_path: Path) -> None:
+    write_state(tmp_path, "\n  exports-a: {protect: false}", backend=True)
+    other = {"id": "0ther", "host": "ci-runner-7", "pid": 4242, "started": "2026-12-07T10:00:00+00:00"}
+    state_s3.put_object(Bucket="ops-state", Key="team-a/lock", Body=json.dumps(other).encode())
+    faults.inject("PutObject", "reset-after", key="team-a/lock")  # a lost answer; the lock is another's
+    refused = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "the state is locked by ci-runner-7 pid 4242" in refused.stderr and "lock id 0ther" in refused.stderr
+    assert lock_object(state_s3) == other
