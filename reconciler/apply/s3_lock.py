@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain
+from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain, object_body
 from reconciler.errors import LockHeld, ReconcileError
 
 POLL_SECONDS = 1.0
@@ -75,8 +75,7 @@ class S3Lock:
     def holder(self) -> tuple[dict[str, Any], str] | None:
         """The lock object's holder and ETag, None if there is no lock."""
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key)
-            body = answer["Body"].read()
+            body, etag = object_body(self.client, self.bucket, self.key)
         except ClientError as error:
             if error_code(error) == "NoSuchKey":
                 return None
@@ -87,7 +86,7 @@ class S3Lock:
             holder = json.loads(body)
         except ValueError:
             holder = {}
-        return (holder if isinstance(holder, dict) else {}), str(answer["ETag"])
+        return (holder if isinstance(holder, dict) else {}), etag
 
     def _try_put(self) -> bool:
         started = datetime.now(UTC).isoformat(timespec="seconds")

@@ -15,6 +15,7 @@ import pytest
 from reconciler.clients.aws import ClientError
 from tests.support.cli import run_reconcile
 from tests.support.fault_proxy import FaultProxy
+from tests.support.full_disk import fill, mounted_tmpfs, release
 
 pytestmark = pytest.mark.aws
 
@@ -57,7 +58,9 @@ def plan_actions(faults: FaultProxy, cwd: Path) -> dict[str, dict[str, Any]]:
 
 
 def kill_after_create(faults: FaultProxy, cwd: Path) -> None:
-    done = through(faults, "apply", "desired_state", "--auto-approve", cwd=cwd, env={"RECONCILE_TEST_KILL_AT": "s3_bucket.created"})
+    done = through(
+        faults, "apply", "desired_state", "--auto-approve", cwd=cwd, env={"RECONCILE_TEST_KILL_AT": "s3_bucket.created"}
+    )
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
 
 
@@ -116,3 +119,73 @@ def test_a_lock_held_by_another_apply_is_still_refused(faults: FaultProxy, state
     assert refused.returncode == 1
     assert "the state is locked by ci-runner-7 pid 4242" in refused.stderr and "lock id 0ther" in refused.stderr
     assert lock_object(state_s3) == other
+
+
+# --- 6. a damaged record is an error naming it; a reset mid-body on a record read is retried ------
+
+
+def test_a_half_written_journal_is_an_error_naming_it_not_a_forgotten_create(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    state = write_state(tmp_path, "\n  exports-a: {protect: false}")
+    kill_after_create(faults, tmp_path)
+    journal = state / ".reconcile.journal.json"
+    journal.write_bytes(journal.read_bytes()[: len(journal.read_bytes()) // 2])  # cut short, as a crash mid-write leaves it
+    for command in (["plan", "desired_state"], ["apply", "desired_state", "--auto-approve"]):
+        done = through(faults, *command, cwd=tmp_path)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
+        assert "the record desired_state/.reconcile.journal.json is damaged (not JSON" in done.stderr
+        assert "it holds the steps a killed apply began: restore it from a backup" in done.stderr
+    assert tags_of(state_s3, "exports-a") == {}  # nothing was done on a guess
+
+
+def test_a_damaged_record_in_s3_is_named_by_its_key(faults: FaultProxy, state_s3: Any, tmp_path: Path) -> None:
+    write_state(tmp_path, "\n  exports-a: {protect: false}", backend=True)
+    state_s3.put_object(Bucket="ops-state", Key="team-a/journal.json", Body=b'{"version": 1, "intents": {"s3_buc')
+    done = through(faults, "plan", "desired_state", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "the record s3://ops-state/team-a/journal.json is damaged (not JSON" in done.stderr, done.stderr
+
+
+def test_a_reset_mid_body_while_reading_a_record_is_read_again(faults: FaultProxy, state_s3: Any, tmp_path: Path) -> None:
+    write_state(tmp_path, "\n  exports-a: {protect: false}", backend=True)
+    assert through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path).returncode == 0
+    write_state(tmp_path, "\n  exports-a: {protect: false}\n  exports-b: {protect: false}", backend=True)
+    faults.inject("GetObject", "reset-mid-body", key="team-a/journal.json")
+    applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert faults.injected() == [("GetObject", "/ops-state/team-a/journal.json", "reset-mid-body")]
+    assert tags_of(state_s3, "exports-b")["reconciler:address"] == "s3_bucket.exports-b"
+
+
+# --- 5. a full disk under the state directory: an error naming the file, no record lost ----------
+
+
+def test_a_full_disk_under_the_state_directory_names_the_file_and_loses_no_record(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    with mounted_tmpfs(tmp_path / "desired_state") as state:
+        write_state(tmp_path, "\n  exports-a: {protect: false}")
+        assert through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path).returncode == 0
+        journal = (state / ".reconcile.journal.json").read_bytes()
+        write_state(tmp_path, "\n  exports-a: {protect: false}\n  exports-b: {protect: false}")
+
+        fillers = fill(state)  # not a byte left: the lock's holder cannot be written
+        full = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+        assert full.returncode == 1 and "Traceback" not in full.stderr, full.stdout + full.stderr
+        assert "cannot write desired_state/.reconcile.lock.info: No space left on device; the file is unchanged" in full.stderr
+        assert not (state / ".reconcile.lock.info").exists()  # never left empty
+        release(fillers)
+
+        fillers = fill(state, pages_left=1)  # room for the lock's holder, none for the journal's intent
+        full = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+        assert full.returncode == 1 and "Traceback" not in full.stderr, full.stdout + full.stderr
+        assert "cannot write desired_state/.reconcile.journal.json: No space left on device" in full.stdout + full.stderr
+        assert (state / ".reconcile.journal.json").read_bytes() == journal
+        assert "exports-b" not in {b["Name"] for b in state_s3.list_buckets()["Buckets"]}  # intent first, so no action
+        assert not [p.name for p in state.iterdir() if p.name.endswith(".tmp")]
+        release(fillers)
+
+        applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path).returncode == 0

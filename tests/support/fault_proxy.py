@@ -115,9 +115,7 @@ class FaultProxy:
     seen: list[tuple[str, str, str]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def inject(
-        self, operation: str, kind: str, count: int = 1, key: str = "", skip: int = 0, seconds: float = 0.0
-    ) -> Fault:
+    def inject(self, operation: str, kind: str, count: int = 1, key: str = "", skip: int = 0, seconds: float = 0.0) -> Fault:
         fault = Fault(operation, kind, count, key, skip, seconds)
         with self._lock:
             self.faults.append(fault)
