@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain, object_body
+from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain, object_body, retried
 from reconciler.errors import LockHeld, ReconcileError
 
 POLL_SECONDS = 1.0
@@ -135,6 +135,8 @@ class S3Lock:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
         except ClientError as failure:
+            if error_code(failure) == "NoSuchKey" and retried(failure):
+                return  # our first delete took effect, its answer was lost: the retry found it gone
             if error_code(failure) == "NoSuchKey":
                 self.say(f"the lock {self.url} was already removed (force-unlock?)")
             elif error_code(failure) == "PreconditionFailed":

@@ -99,6 +99,14 @@ def http_status(error: BaseException) -> int:
     return 0
 
 
+def retried(error: BaseException) -> bool:
+    """botocore sent the call more than once before this answer: an earlier attempt may have taken
+    effect though its answer was lost (a delete answered "no such key" was then our own)."""
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) > 0
+    return False
+
+
 def explain(error: BaseException) -> str:
     """One line a user can act on, from any botocore error."""
     if isinstance(error, ClientError):

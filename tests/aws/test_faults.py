@@ -9,10 +9,11 @@ import signal
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
-from reconciler.clients.aws import ClientError
+from reconciler.clients.aws import ClientError, connect
 from tests.support.cli import run_reconcile
 from tests.support.fault_proxy import FaultProxy
 from tests.support.full_disk import fill, mounted_tmpfs, release
@@ -189,3 +190,86 @@ def test_a_full_disk_under_the_state_directory_names_the_file_and_loses_no_recor
         applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path).returncode == 0
+
+
+def test_a_lock_release_whose_answer_was_lost_is_not_reported_as_someone_elses(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    write_state(tmp_path, "\n  exports-a: {protect: false}", backend=True)
+    faults.inject("DeleteObject", "reset-after", key="team-a/lock")  # released; the retry finds no lock
+    applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert faults.injected() == [("DeleteObject", "/ops-state/team-a/lock", "reset-after")]
+    assert "already removed" not in applied.stdout + applied.stderr
+    assert lock_object(state_s3) is None
+
+
+# --- faults that hold: the apply retries or recovers, converges, and makes each thing once -------
+
+WORLD = (
+    f"settings: {{backend: '{BACKEND}'}}\naws: {{region: us-east-1}}\n"
+    "s3_buckets:\n  exports-a: {versioning: true, protect: false}\n"
+    "ec2_instances:\n  worker: {instance_type: t3.micro, ami: ami-0123456789abcdef0}\n"
+)
+
+
+def live_instances(address: str) -> list[str]:
+    ec2 = connect("ec2", "us-east-1")
+    found = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    return [
+        i["InstanceId"]
+        for i in found
+        if {"Key": "reconciler:address", "Value": address} in i.get("Tags", []) and i["State"]["Name"] not in ("terminated",)
+    ]
+
+
+@pytest.mark.slow  # 11 applies and plans through retries and back-offs: ~10 s each
+@pytest.mark.parametrize(
+    ("operation", "kind", "count", "key"),
+    [
+        ("CreateBucket", "throttle", 3, ""),
+        ("PutBucketTagging", "slowdown", 2, ""),
+        ("PutBucketVersioning", "error5xx", 2, ""),
+        ("CreateBucket", "reset-before", 2, ""),
+        ("PutBucketTagging", "reset-after", 1, ""),
+        ("GetBucketTagging", "stall", 1, ""),
+        ("RunInstances", "throttle", 2, ""),
+        ("DescribeInstances", "error5xx", 2, ""),
+        ("PutObject", "throttle", 2, "team-a/journal.json"),
+        ("PutObject", "reset-after", 1, "team-a/journal.json"),
+        ("GetObject", "slowdown", 2, "team-a/journal.json"),
+    ],
+)
+def test_a_fault_that_is_retried_or_recovered_converges_in_one_apply(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path, operation: str, kind: str, count: int, key: str
+) -> None:
+    (tmp_path / "desired_state").mkdir()
+    (tmp_path / "desired_state" / "state.yaml").write_text(WORLD)
+    faults.inject(operation, kind, count=count, key=key, seconds=3.0)
+    applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert len(faults.injected(kind)) == count, faults.seen
+    clean = through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert tags_of(state_s3, "exports-a")["reconciler:address"] == "s3_bucket.exports-a"
+    assert len(live_instances("ec2_instance.worker")) == 1
+    assert lock_object(state_s3) is None
+
+
+def test_a_launch_whose_answer_was_lost_is_retried_with_the_same_client_token(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    """AWS makes one instance of two RunInstances with one ClientToken; moto ignores tokens and makes
+    two, so here the next plan must at least say so (duplicate-instance), never hide the second."""
+    (tmp_path / "desired_state").mkdir()
+    (tmp_path / "desired_state" / "state.yaml").write_text(WORLD)
+    faults.inject("RunInstances", "reset-after")
+    applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    tokens = [parse_qs(body.decode())["ClientToken"] for operation, body in faults.bodies if operation == "RunInstances"]
+    assert len(tokens) == 2 and tokens[0] == tokens[1], tokens
+    launched = live_instances("ec2_instance.worker")
+    plan = through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    if len(launched) > 1:  # an endpoint that ignores ClientToken (moto)
+        assert "duplicate-instance: 1 more live instance(s) carry this address" in plan.stdout

@@ -113,6 +113,7 @@ class FaultProxy:
     url: str = ""
     faults: list[Fault] = field(default_factory=list)
     seen: list[tuple[str, str, str]] = field(default_factory=list)
+    bodies: list[tuple[str, bytes]] = field(default_factory=list)  # (operation, request body), every request
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def inject(self, operation: str, kind: str, count: int = 1, key: str = "", skip: int = 0, seconds: float = 0.0) -> Fault:
@@ -125,6 +126,7 @@ class FaultProxy:
         with self._lock:
             self.faults.clear()
             self.seen.clear()
+            self.bodies.clear()
 
     def injected(self, kind: str | None = None) -> list[tuple[str, str, str]]:
         return [entry for entry in self.seen if entry[2] and (kind is None or entry[2] == kind)]
@@ -141,9 +143,10 @@ class FaultProxy:
                 return fault
             return None
 
-    def _log(self, operation: str, path: str, fault: Fault | None) -> None:
+    def _log(self, operation: str, path: str, fault: Fault | None, body: bytes) -> None:
         with self._lock:
             self.seen.append((operation, path, fault.kind if fault else ""))
+            self.bodies.append((operation, body))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -201,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         operation = operation_of(self.command, self.path, self.headers, body)
         fault = self.proxy._choose(operation, self.path)
-        self.proxy._log(operation, self.path, fault)
+        self.proxy._log(operation, self.path, fault, body)
         kind = fault.kind if fault else ""
         if kind in ERRORS:
             status, content_type, payload = error_answer(operation, self.headers, *ERRORS[kind])
