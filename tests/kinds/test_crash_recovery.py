@@ -20,7 +20,7 @@ import pytest
 
 from reconciler.clients.aws import connect
 from tests.support.cli import run_reconcile
-from tests.support.crash_loop import crash_rounds
+from tests.support.crash_loop import Options, crash_rounds
 from tests.support.docker_engine import TEST_IMAGE
 from tests.support.moto_server import MotoServer
 
@@ -133,4 +133,17 @@ def test_a_fresh_checkout_with_an_s3_backend_plans_clean_after_an_adoption(
 def test_random_kill_9_rounds_converge(tmp_path: Path, docker_client: docker.DockerClient, prefix: str, aws: MotoServer) -> None:
     s3 = connect("s3", "us-east-1")
     rounds = crash_rounds(tmp_path, prefix, RANDOM_ROUNDS, seed=16, docker_api=docker_client.api, s3=s3, look=False)
+    assert [r.problems for r in rounds] == [[]] * RANDOM_ROUNDS
+
+
+@pytest.mark.aws
+@pytest.mark.slow  # 2 rounds of 3 to 5 runs of reconcile each, with EC2 and the S3 backend: ~1 minute
+def test_random_kill_9_rounds_converge_with_an_s3_backend_and_ec2_instances(
+    tmp_path: Path, docker_client: docker.DockerClient, prefix: str, aws: MotoServer
+) -> None:
+    s3, ec2 = connect("s3", "us-east-1"), connect("ec2", "us-east-1")
+    rounds = crash_rounds(
+        tmp_path, prefix, RANDOM_ROUNDS, seed=24, docker_api=docker_client.api, s3=s3, look=False,
+        options=Options(backend=True, instances=True), ec2=ec2,
+    )  # fmt: skip
     assert [r.problems for r in rounds] == [[]] * RANDOM_ROUNDS
