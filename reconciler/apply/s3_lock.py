@@ -115,7 +115,14 @@ class S3Lock:
 
     def _held_by(self) -> str:
         found = self.holder()
-        return describe(found[0]) if found else "another apply (it was just released)"
+        if found is None:
+            return "another apply (it was just released)"
+        if "id" not in found[0]:
+            return (
+                "a lock object without a holder reconcile can read (damaged, or not written by reconcile); "
+                f"if no apply runs, remove it yourself (aws s3 rm {self.url})"
+            )
+        return describe(found[0])
 
     def __enter__(self) -> S3Lock:
         deadline = time.monotonic() + self.timeout

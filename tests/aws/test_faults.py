@@ -192,6 +192,16 @@ def test_a_full_disk_under_the_state_directory_names_the_file_and_loses_no_recor
         assert through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path).returncode == 0
 
 
+def test_a_damaged_lock_object_is_named_with_how_to_remove_it(faults: FaultProxy, state_s3: Any, tmp_path: Path) -> None:
+    write_state(tmp_path, "\n  exports-a: {protect: false}", backend=True)
+    state_s3.put_object(Bucket="ops-state", Key="team-a/lock", Body=b'{"id": "ab')  # cut short
+    refused = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "locked by a lock object without a holder reconcile can read" in refused.stderr
+    assert "remove it yourself (aws s3 rm s3://ops-state/team-a/lock)" in refused.stderr
+    assert "None pid None" not in refused.stderr
+
+
 def test_a_lock_release_whose_answer_was_lost_is_not_reported_as_someone_elses(
     faults: FaultProxy, state_s3: Any, tmp_path: Path
 ) -> None:
