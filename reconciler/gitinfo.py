@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.model.refs import repository_root
 from reconciler.plan.schema import GitInfo
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) 
 def project_root(directory: Path) -> Path:
     """The git top level that holds ``directory`` (where its `.git` is), else its parent (as cost
     doc paths are read). Found without git or GitPython: every plan records it."""
-    return _top_level(directory) or directory.resolve().parent
+    return repository_root(directory)
 
 
 def recorded_state_dir(directory: Path) -> str:

@@ -193,6 +193,31 @@ def _pattern(pattern: str, what: str, example: str) -> Callable[[object], str]:
     return check
 
 
+# Docker's reference grammar (github.com/distribution/reference, regexp.go), as the engine checks it.
+_ALNUM = r"[a-z0-9]+"
+_PATH_COMPONENT = rf"{_ALNUM}(?:(?:[._]|__|-+){_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_IMAGE_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_REFERENCE_PATTERN = rf"(?P<name>{_IMAGE_NAME})(?::{_TAG})?(?:@{_DIGEST})?"
+
+
+def _image_reference(value: object) -> str:
+    text = _text(value, "an image reference")
+    matched = re.fullmatch(IMAGE_REFERENCE_PATTERN, text)
+    if matched is None or len(matched.group("name")) > 255:
+        raise ValueError(
+            f"invalid image reference {text!r}: expected [REGISTRY[:PORT]/]NAME[:TAG][@DIGEST], the name in "
+            "lowercase (e.g. reconciler-demo/frontend:1)"
+        )
+    return text
+
+
+ImageReference = Annotated[str, *_checked(_image_reference, {"type": "string"})]
+
+
 Region = Annotated[
     str, *_checked(_pattern(units.REGION_PATTERN, "AWS region", "us-east-1"), {"type": "string", "pattern": units.REGION_PATTERN})
 ]
