@@ -1,0 +1,149 @@
+"""A host URL in a pull request points wherever it likes: at a service that is not a Docker engine
+(its answer must not be reflected into the plan or the comment), or at a server that answers one
+header line every 5 s (it must not hold the plan). Real servers on 127.0.0.1; the other host is
+the test engine, planned all the same (issue 23, files and hosts)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import Reconcile, run_reconcile
+from tests.support.docker_engine import TEST_IMAGE
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
+
+CANARY = "canary-internal-answer-7f3a"
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class _Internal(BaseHTTPRequestHandler):
+    """An internal HTTP service: every path is 404 with a body worth stealing."""
+
+    def do_GET(self) -> None:
+        body = f'{{"message": "{CANARY}: admin token t0ps3cret"}}'.encode()
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _SaysOk(BaseHTTPRequestHandler):
+    """A health endpoint: 200 OK to everything, no Api-Version header."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"OK")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def internal_service() -> Iterator[str]:
+    yield from _serve(_Internal)
+
+
+@pytest.fixture
+def says_ok() -> Iterator[str]:
+    yield from _serve(_SaysOk)
+
+
+@pytest.fixture
+def trickling_host() -> Iterator[str]:
+    """Answers every connection with a status line, then one header line every 5 s, forever."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle(connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+                line = 0
+                while not stop.wait(5):
+                    line += 1
+                    connection.sendall(f"X-Trickle-{line}: {CANARY}\r\n".encode())
+            except OSError:
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+
+
+def _state(tmp_path: Path, docker_host: str, other: str) -> str:
+    prefix = f"hostile-{uuid.uuid4().hex[:6]}"
+    (tmp_path / "desired_state" / "state.yaml").write_text(
+        f"hosts:\n  local: {{docker: '{docker_host}'}}\n  other: {{docker: '{other}'}}\n"
+        f"containers:\n"
+        f"  {prefix}-here: {{image: {TEST_IMAGE}, host: local, command: [sleep, '300'], network_mode: none}}\n"
+        f"  {prefix}-there: {{image: {TEST_IMAGE}, host: other, command: [sleep, '300'], network_mode: none}}\n"
+    )
+    return prefix
+
+
+@pytest.mark.parametrize("server", ["internal_service", "says_ok"])
+def test_an_endpoint_that_is_not_a_docker_engine_is_blocked_and_its_answer_never_shown(
+    tmp_path: Path, reconcile: Reconcile, docker_host: str, server: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(server)
+    prefix = _state(tmp_path, docker_host, url)
+    planned = reconcile("plan", "desired_state", "--out", "plan.json", "--comment", "comment.md")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    for shown in (planned.stdout, planned.stderr, (tmp_path / "plan.json").read_text(), (tmp_path / "comment.md").read_text()):
+        assert CANARY not in shown and "t0ps3cret" not in shown
+    assert f"container.{prefix}-here" in planned.stdout and "1 to add" in planned.stdout
+    status = "404" if server == "internal_service" else "200 without an Api-Version header"
+    assert f"host other: cannot reach the Docker engine at {url}: not a Docker engine: GET /_ping answered HTTP {status}" in (
+        planned.stdout
+    )
+
+
+def test_a_host_that_trickles_its_answer_is_blocked_with_the_time_waited(
+    tmp_path: Path, reconcile: Reconcile, docker_host: str, trickling_host: str
+) -> None:
+    """The connection's check (GET /_ping) has 15 s; every later call 120 s (or what the SDK asks
+    for a longer call, such as a stop's grace period), each a wall-clock deadline on the answer."""
+    prefix = _state(tmp_path, docker_host, trickling_host)
+    started = time.monotonic()
+    planned = run_reconcile("plan", "desired_state", "--detailed-exitcode", cwd=tmp_path, timeout=60)  # before: forever
+    took = time.monotonic() - started
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert took < 30, took  # the connect deadline (15 s) and the plan of the other host
+    assert f"container.{prefix}-here" in planned.stdout and "1 to add" in planned.stdout
+    assert (
+        f"blocked: host other: cannot reach the Docker engine at {trickling_host}: no whole answer within 15 s (waited 15"
+        in planned.stdout
+    ), planned.stdout
+    assert CANARY not in planned.stdout + planned.stderr
