@@ -133,3 +133,30 @@ def test_a_bad_image_reference_is_an_error_at_that_container(tmp_path: Path, ima
 def test_good_image_references_are_accepted(tmp_path: Path, image: str) -> None:
     (tmp_path / "state.yaml").write_text(f'containers:\n  web:\n    image: "{image}"\n')
     assert load_state(tmp_path, environ={}).state.containers["web"].image == image
+
+
+@pytest.mark.parametrize("path", [".github/CODEOWNERS", "README.md", "desired_state/costs.md", "docs", "docsx/costs.md"])
+def test_a_cost_doc_outside_the_docs_directory_is_a_located_error(tmp_path: Path, path: str) -> None:
+    top = repository(tmp_path)
+    (top / "desired_state" / "state.yaml").write_text(f"cost_docs:\n  - path: docs/costs.md\n  - path: {path}\n")
+    [message] = errors_of(top / "desired_state")
+    assert message.startswith(f"{top / 'desired_state' / 'state.yaml'}:3:")
+    assert f"cost_docs[1].path: {path!r} is not under the repository's docs/ directory" in message
+
+
+def test_a_cost_doc_that_links_out_of_the_docs_directory_is_a_located_error(tmp_path: Path) -> None:
+    top = repository(tmp_path)
+    (top / ".github").mkdir()
+    (top / ".github" / "CODEOWNERS").write_text("* @owners\n")
+    (top / "docs").mkdir()
+    (top / "docs" / "costs.md").symlink_to(top / ".github" / "CODEOWNERS")
+    (top / "desired_state" / "state.yaml").write_text("cost_docs:\n  - path: docs/costs.md\n")
+    [message] = errors_of(top / "desired_state")
+    assert "state.yaml:2:" in message and "not under the repository's docs/ directory" in message
+
+
+def test_cost_docs_under_docs_are_accepted(tmp_path: Path) -> None:
+    top = repository(tmp_path)
+    (top / "desired_state" / "state.yaml").write_text("cost_docs:\n  - path: docs/costs.md\n  - path: docs/team/q3.md\n")
+    docs = load_state(top / "desired_state", environ={}).state.cost_docs
+    assert [doc.path for doc in docs] == ["docs/costs.md", "docs/team/q3.md"]
