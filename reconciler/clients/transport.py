@@ -110,7 +110,9 @@ def _seconds(timeout: object) -> float | None:
     return None  # no timeout asked (the SDK's wait without one): none imposed
 
 
-def answered_within(send: Callable[..., requests.Response], request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+def answered_within(
+    send: Callable[..., requests.Response], request: requests.PreparedRequest, **kwargs: Any
+) -> requests.Response:
     """``send(request, **kwargs)``, its ``timeout`` a wall-clock deadline on the answer (its headers,
     and its body unless streamed). Past it, DeadlineExceeded with the time waited; the call is left
     to its own thread, which ends when the server closes or a read times out."""

@@ -166,8 +166,7 @@ class _Preparer:
             if inside is None:
                 self.report(
                     at,
-                    f"env_file {path!r} is outside the repository: write a path relative to this file, "
-                    f"inside {self.repository}",
+                    f"env_file {path!r} is outside the repository: write a path relative to this file, inside {self.repository}",
                     on_key=False,
                 )
                 continue

@@ -14,7 +14,6 @@ from reconciler.model.source import Path, Position, SourceMap, dotted
 from reconciler.model.spec import IMPLICIT_HOST
 from reconciler.model.suggest import did_you_mean
 
-
 DOCS_DIRECTORY = "docs"  # under the repository root: where cost docs live (README, Cost docs)
 
 
