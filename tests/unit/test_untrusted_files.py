@@ -119,7 +119,9 @@ def test_nesting_that_real_states_use_still_works(tmp_path: Path) -> None:
     assert load_state(tmp_path, environ={"B": "2"}).state.containers["web"].image == "app:2"
 
 
-@pytest.mark.parametrize("image", ["UPPER/Case::bad", "app::1", "Nginx", "a___b:1", "app:" + "x" * 129])
+@pytest.mark.parametrize(
+    "image", ["UPPER/Case::bad", "app::1", "Nginx", "a___b:1", "app:" + "x" * 129, "app@sha256:" + "a" * 32, "a" * 238]
+)
 def test_a_bad_image_reference_is_an_error_at_that_container(tmp_path: Path, image: str) -> None:
     (tmp_path / "state.yaml").write_text(f'containers:\n  good:\n    image: app:1\n  bad:\n    image: "{image}"\n')
     [message] = errors_of(tmp_path)
