@@ -54,7 +54,8 @@ def test_the_docs_job_commits_only_what_apply_rewrote_under_docs(tmp_path: Path)
     applied = tmp_path / "apply-workspace"  # the apply job's checkout, after `reconcile apply`
     git(tmp_path, "clone", "-q", str(origin), str(applied))
     (applied / "docs" / "costs.md").write_text("# Costs\n$2\n")  # what apply rewrote
-    (applied / "docs" / "new.md").write_text("a new cost doc\n")
+    (applied / "docs" / "team").mkdir()
+    (applied / "docs" / "team" / "new.md").write_text("a new cost doc\n")
     (applied / ".github" / "CODEOWNERS").write_text("* @attacker\n")  # anything else in the tree
     (applied / "README.md").write_text("changed\n")
     (applied / "desired_state" / "state.yaml").write_text("changed\n")
@@ -62,7 +63,7 @@ def test_the_docs_job_commits_only_what_apply_rewrote_under_docs(tmp_path: Path)
     kept = run_step(script("apply", "Keep the cost docs it rewrote, as a patch for the docs job"), applied, {})
     assert kept.returncode == 0, kept.stderr
     patch = (applied / "out" / "docs.patch").read_text()
-    assert "docs/costs.md" in patch and "docs/new.md" in patch
+    assert "docs/costs.md" in patch and "docs/team/new.md" in patch
     assert "CODEOWNERS" not in patch and "README.md" not in patch and "desired_state" not in patch
 
     # A patch that names more than docs/ (however it was made): the docs job takes docs/ only.
@@ -84,5 +85,5 @@ def test_the_docs_job_commits_only_what_apply_rewrote_under_docs(tmp_path: Path)
     )  # fmt: skip
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     changed = git(origin, "show", "--name-only", "--format=%s", "main").split()
-    assert sorted(changed[changed.index("0123456789ab") + 1 :]) == ["docs/costs.md", "docs/new.md"]
+    assert sorted(changed[changed.index("0123456789ab") + 1 :]) == ["docs/costs.md", "docs/team/new.md"]
     assert git(origin, "show", "main:.github/CODEOWNERS") == "* @owners\n"
