@@ -263,6 +263,8 @@ def _ssh_cause(errors: list[BaseException]) -> str | None:
                 f"unknown host key: {server} is not in known_hosts (verify its fingerprint, then add it, "
                 "e.g. by connecting once with ssh)"
             )
+        if isinstance(error, ssh_error) and str(error).startswith("Indecipherable protocol version"):
+            return "not an SSH server: it answered without an SSH banner (what it sent is not shown)"
         if isinstance(error, refused) or "No authentication methods available" in str(error):
             return "SSH authentication failed: no key from the agent, identity_file or ~/.ssh was accepted"
     return None

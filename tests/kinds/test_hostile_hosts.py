@@ -71,6 +71,26 @@ def says_ok() -> Iterator[str]:
 
 
 @pytest.fixture
+def talks_lines() -> Iterator[str]:
+    """Any line-based service on a port an ssh:// URL names: 150 lines of its own, then nothing."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def talk() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.sendall(b"".join(b"line %d %s\r\n" % (n, CANARY.encode()) for n in range(150)))
+                time.sleep(1)
+
+    threading.Thread(target=talk, daemon=True).start()
+    yield f"ssh://root@127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+@pytest.fixture
 def trickling_host() -> Iterator[str]:
     """Answers every connection with a status line, then one header line every 5 s, forever."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -113,7 +133,7 @@ def _state(tmp_path: Path, docker_host: str, other: str) -> str:
     return prefix
 
 
-@pytest.mark.parametrize("server", ["internal_service", "says_ok"])
+@pytest.mark.parametrize("server", ["internal_service", "says_ok", "talks_lines"])
 def test_an_endpoint_that_is_not_a_docker_engine_is_blocked_and_its_answer_never_shown(
     tmp_path: Path, reconcile: Reconcile, docker_host: str, server: str, request: pytest.FixtureRequest
 ) -> None:
@@ -124,10 +144,12 @@ def test_an_endpoint_that_is_not_a_docker_engine_is_blocked_and_its_answer_never
     for shown in (planned.stdout, planned.stderr, (tmp_path / "plan.json").read_text(), (tmp_path / "comment.md").read_text()):
         assert CANARY not in shown and "t0ps3cret" not in shown
     assert f"container.{prefix}-here" in planned.stdout and "1 to add" in planned.stdout
-    status = "404" if server == "internal_service" else "200 without an Api-Version header"
-    assert f"host other: cannot reach the Docker engine at {url}: not a Docker engine: GET /_ping answered HTTP {status}" in (
-        planned.stdout
-    )
+    said = {
+        "internal_service": "not a Docker engine: GET /_ping answered HTTP 404",
+        "says_ok": "not a Docker engine: GET /_ping answered HTTP 200 without an Api-Version header",
+        "talks_lines": "not an SSH server: it answered without an SSH banner",
+    }[server]
+    assert f"host other: cannot reach the Docker engine at {url}: {said}" in planned.stdout
 
 
 def test_a_host_that_trickles_its_answer_is_blocked_with_the_time_waited(
