@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 import docker
 import requests
@@ -110,28 +110,26 @@ def _seconds(timeout: object) -> float | None:
     return None  # no timeout asked (the SDK's wait without one): none imposed
 
 
-def answered_within(
-    send: Callable[..., requests.Response], request: requests.PreparedRequest, **kwargs: Any
-) -> requests.Response:
-    """``send(request, **kwargs)``, its ``timeout`` a wall-clock deadline on the answer (its headers,
-    and its body unless streamed). Past it, DeadlineExceeded with the time waited; the call is left
-    to its own thread, which ends when the server closes or a read times out."""
-    seconds = _seconds(kwargs.get("timeout"))
-    if seconds is None:
-        return send(request, **kwargs)
-    outcome: list[requests.Response | BaseException] = []
+T = TypeVar("T")
+
+
+def within_deadline(seconds: float, call: Callable[[], T]) -> T:
+    """``call()``, given at most ``seconds`` of wall-clock time. Past it, DeadlineExceeded with the
+    time waited; the call is left to its own thread, which ends when the peer closes or a read
+    times out."""
+    outcome: list[T | BaseException] = []
     done = threading.Event()
 
-    def call() -> None:
+    def run() -> None:
         try:
-            outcome.append(send(request, **kwargs))
+            outcome.append(call())
         except BaseException as error:  # handed to the caller's thread
             outcome.append(error)
         finally:
             done.set()
 
     started = time.monotonic()
-    threading.Thread(target=call, name="engine-call", daemon=True).start()
+    threading.Thread(target=run, name="host-call", daemon=True).start()
     if not done.wait(seconds):
         waited = time.monotonic() - started
         raise DeadlineExceeded(f"no whole answer within {seconds:g} s (waited {waited:.1f} s)")
@@ -139,3 +137,14 @@ def answered_within(
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+def answered_within(
+    send: Callable[..., requests.Response], request: requests.PreparedRequest, **kwargs: Any
+) -> requests.Response:
+    """``send(request, **kwargs)``, its ``timeout`` a wall-clock deadline on the answer (its headers,
+    and its body unless streamed)."""
+    seconds = _seconds(kwargs.get("timeout"))
+    if seconds is None:
+        return send(request, **kwargs)
+    return within_deadline(seconds, lambda: send(request, **kwargs))
