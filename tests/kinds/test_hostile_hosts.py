@@ -169,3 +169,36 @@ def test_a_host_that_trickles_its_answer_is_blocked_with_the_time_waited(
         in planned.stdout
     ), planned.stdout
     assert CANARY not in planned.stdout + planned.stderr
+
+
+PRIVATE_KEY_LINES = [
+    "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+    "QyNTUxOQAAACBjYW5hcnlrZXlsaW5lY2FuYXJ5a2V5bGluZWNhbmFyeQ==",
+    "-----END OPENSSH PRIVATE KEY-----",
+]
+
+
+@pytest.mark.parametrize("where", ["inside", "outside"])
+def test_a_private_key_named_as_an_env_file_reaches_no_comment_and_no_plan(
+    tmp_path: Path, reconcile: Reconcile, docker_host: str, where: str
+) -> None:
+    """The pull request's env_file names a private key: in the repository (a line that is not
+    KEY=VALUE), or outside it by a symlink; the plan fails with a located error and nothing of the
+    key is in the comment, the output or a plan file."""
+    key = (tmp_path / "desired_state" if where == "inside" else tmp_path.parent) / f"id_{uuid.uuid4().hex[:6]}"
+    key.write_text("\n".join(PRIVATE_KEY_LINES) + "\n")
+    if where == "outside":
+        (tmp_path / "desired_state" / "deploy.env").symlink_to(key)
+    (tmp_path / "desired_state" / "state.yaml").write_text(
+        f"hosts:\n  local: {{docker: '{docker_host}'}}\ncontainers:\n"
+        f"  keyed-{uuid.uuid4().hex[:6]}:\n    image: {TEST_IMAGE}\n    network_mode: none\n"
+        f"    env_file: {key.name if where == 'inside' else 'deploy.env'}\n"
+    )
+    planned = reconcile("plan", "desired_state", "--out", "plan.json", "--comment", "comment.md")
+    assert planned.returncode == 1, planned.stdout + planned.stderr
+    assert "state.yaml:7:" in planned.stderr
+    shown = planned.stdout + planned.stderr + (tmp_path / "comment.md").read_text()
+    shown += (tmp_path / "plan.json").read_text() if (tmp_path / "plan.json").exists() else ""
+    for line in PRIVATE_KEY_LINES:
+        assert line.strip("-=") not in shown, line
