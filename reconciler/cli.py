@@ -386,7 +386,7 @@ def _apply(
         raise ReconcileError(f"--wait-for-quota: {error}") from None
     path = source or _state_dir(None)
     saved = _read_saved_plan(path) if path.is_file() else None
-    loaded = load_state(saved_state_dir(saved.state.dir) if saved else path)
+    loaded = load_state(saved_state_dir(saved.state.dir, saved.state.path) if saved else path)
     with (
         ProgressView(_err.real()) as progress,
         backend_lock(loaded.state, loaded.directory, wait_for_lock, progress.say),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler.model.refs import repository_root
 from reconciler.plan.schema import GitInfo
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) 
 def project_root(directory: Path) -> Path:
     """The git top level that holds ``directory`` (where its `.git` is), else its parent (as cost
     doc paths are read). Found without git or GitPython: every plan records it."""
-    return _top_level(directory) or directory.resolve().parent
+    return repository_root(directory)
 
 
 def recorded_state_dir(directory: Path) -> str:
@@ -64,10 +65,12 @@ def recorded_state_dir(directory: Path) -> str:
     return directory.resolve().relative_to(project_root(directory)).as_posix()
 
 
-def saved_state_dir(recorded: str) -> Path:
+def saved_state_dir(recorded: str, made_at: str | None = None) -> Path:
     """Where a saved plan's state directory is from here: under the git top level of the current
-    directory if it is there, else under the current directory (an absolute path, from an older
-    plan, as is). Run `apply PLANFILE` anywhere in the repository the plan was made of."""
+    directory, else under the current directory, else where the plan was made (``made_at``, the
+    absolute path it recorded), in that order; an absolute ``recorded`` (an older plan) as is. Run
+    `apply PLANFILE` in any checkout of the repository the plan was made of, or anywhere on the
+    machine that made it."""
     path = Path(recorded)
     if path.is_absolute():
         return path
@@ -75,7 +78,9 @@ def saved_state_dir(recorded: str) -> Path:
     top = _top_level(here)
     if top is not None and (top / path).is_dir():
         return Path(os.path.relpath(top / path, here))
-    return path
+    if path.is_dir() or made_at is None or not Path(made_at).is_dir():
+        return path
+    return Path(made_at)
 
 
 def git_info(directory: Path, say: Callable[[str], None] = lambda _: None) -> GitInfo | None:

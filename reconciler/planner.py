@@ -99,6 +99,7 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
         tool_version=__version__,
         state=StateInfo(
             dir=recorded_state_dir(loaded.directory),
+            path=str(loaded.directory.resolve()),
             name=loaded.state.settings.name,
             digest=state_digest(loaded.directory, loaded.paths, loaded.variables),
             git=git,

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 import docker
 import docker.constants
 import docker.errors
+import requests
 import requests.exceptions
 from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
 
-from reconciler.clients.transport import negotiated_version, reuse_connections
+from reconciler.clients.transport import DeadlineExceeded, NotAnEngine, answered_within, negotiated_version, reuse_connections
 from reconciler.errors import ReconcileError
 from reconciler.model.sensitive import REDACTED, Sensitive, reveal
 from reconciler.model.spec import Host, Tls
@@ -117,6 +118,11 @@ class Engine(docker.APIClient):
         for scheme in ("http://", "https://"):
             self.adapters.pop(scheme).close()
         self.base_url = _SSH_BASE_URL
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Every call to the engine, its timeout a wall-clock deadline (CONNECT_SECONDS for the
+        first, CALL_SECONDS after, or what the SDK asks for a longer call such as a stop)."""
+        return answered_within(super().send, request, **kwargs)
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
         """The host's own CA (tls.ca) is what verifies its engine; REQUESTS_CA_BUNDLE or
@@ -257,6 +263,8 @@ def _ssh_cause(errors: list[BaseException]) -> str | None:
                 f"unknown host key: {server} is not in known_hosts (verify its fingerprint, then add it, "
                 "e.g. by connecting once with ssh)"
             )
+        if isinstance(error, ssh_error) and str(error).startswith("Indecipherable protocol version"):
+            return "not an SSH server: it answered without an SSH banner (what it sent is not shown)"
         if isinstance(error, refused) or "No authentication methods available" in str(error):
             return "SSH authentication failed: no key from the agent, identity_file or ~/.ssh was accepted"
     return None
@@ -285,6 +293,8 @@ def explain(error: BaseException) -> str:
     """One line a user can act on, from whatever the SDK (or paramiko, or the TLS layer) raised."""
     if isinstance(error, docker.errors.APIError):
         return str(error.explanation or error).strip()
+    if isinstance(error, (NotAnEngine, DeadlineExceeded)):
+        return str(error)  # our own words, nothing of the server's
     causes = _causes(error)
     said = _ssh_cause(causes) or _tls_cause(causes)
     if said:

@@ -26,6 +26,8 @@ import paramiko
 import requests.exceptions
 from docker.transport.sshconn import SSHHTTPAdapter
 
+from reconciler.clients.transport import within_deadline
+
 CONNECT_SECONDS = 15.0
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
 
@@ -175,8 +177,13 @@ class Ran:
 
 
 def run_command(client: paramiko.SSHClient, argv: list[str], timeout: float = 30.0) -> Ran:
-    """Run one command on the host (quoted for its shell), over the open connection."""
-    _stdin, stdout, stderr = client.exec_command(shlex.join(argv), timeout=timeout)
-    out = stdout.read().decode(errors="replace")
-    said = stderr.read().decode(errors="replace")
-    return Ran(stdout.channel.recv_exit_status(), out, said)
+    """Run one command on the host (quoted for its shell), over the open connection; ``timeout`` is
+    a wall-clock deadline on the whole of it (DeadlineExceeded past it)."""
+
+    def run() -> Ran:
+        _stdin, stdout, stderr = client.exec_command(shlex.join(argv), timeout=timeout)
+        out = stdout.read().decode(errors="replace")
+        said = stderr.read().decode(errors="replace")
+        return Ran(stdout.channel.recv_exit_status(), out, said)
+
+    return within_deadline(timeout, run)

@@ -15,17 +15,25 @@ per host, its connections kept open for the next call.
 
 Requests on those transports never go through a proxy, so asking the environment for proxy and
 CA settings before each of them (requests' ``trust_env``: a scan of the whole environment per
-call) only costs time; `reuse_connections` turns it off for them (tcp:// engines keep it)."""
+call) only costs time; `reuse_connections` turns it off for them (tcp:// engines keep it).
+
+An endpoint is a Docker engine when ``/_ping`` answers ``200 OK`` with an ``Api-Version`` header;
+anything else is `NotAnEngine`, told by its status alone: a URL in a pull request must not make
+reconcile a proxy that reflects some other service's answer into the plan.
+
+A call's timeout is a wall-clock deadline on its whole answer (`answered_within`): the SDK's own
+timeout bounds each read, so a server that trickles a header line every few seconds would
+otherwise hold a plan forever."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import MutableMapping
-from typing import Any
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any, TypeVar
 
 import docker
 import requests
-from docker.errors import create_api_error_from_http_exception
 
 LOCAL_BASE = "http+docker://"  # the SDK's base URL for unix:// (http+docker://localhost) and ssh:// engines
 
@@ -74,14 +82,69 @@ def reuse_connections(session: requests.Session, base_url: str) -> None:
         session.trust_env = False
 
 
+class NotAnEngine(requests.exceptions.ConnectionError):
+    """The endpoint answered, but not as a Docker engine; what it said is not repeated."""
+
+
+class DeadlineExceeded(requests.exceptions.Timeout):
+    """No whole answer within the call's time."""
+
+
 def negotiated_version(client: docker.APIClient) -> str:
-    """The engine's API version, from the ``Api-Version`` header of its ``/_ping`` answer."""
-    response = client.get(f"{client.base_url}/_ping", timeout=client.timeout)  # the connect timeout, as the SDK's calls
-    try:
-        response.raise_for_status()
-    except requests.exceptions.HTTPError as error:
-        raise create_api_error_from_http_exception(error) from None  # as the SDK's own calls raise it
-    version = response.headers.get("Api-Version")
-    if version:
-        return str(version)
-    return str(client.version(api_version=False)["ApiVersion"])
+    """The engine's API version, from the ``Api-Version`` header of its ``/_ping`` answer, once the
+    answer shows a Docker engine (see the module's docstring)."""
+    response = client.get(f"{client.base_url}/_ping", timeout=client.timeout, stream=True)  # the connect timeout
+    with response:
+        version = response.headers.get("Api-Version")
+        if response.status_code == 200 and version and response.raw.read(8, decode_content=True).strip() == b"OK":
+            return str(version)
+    header = "" if version else " without an Api-Version header"
+    raise NotAnEngine(f"not a Docker engine: GET /_ping answered HTTP {response.status_code}{header} (its body is not shown)")
+
+
+def _seconds(timeout: object) -> float | None:
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    if isinstance(timeout, tuple) and all(isinstance(part, (int, float)) for part in timeout):
+        return float(sum(timeout))
+    return None  # no timeout asked (the SDK's wait without one): none imposed
+
+
+T = TypeVar("T")
+
+
+def within_deadline(seconds: float, call: Callable[[], T]) -> T:
+    """``call()``, given at most ``seconds`` of wall-clock time. Past it, DeadlineExceeded with the
+    time waited; the call is left to its own thread, which ends when the peer closes or a read
+    times out."""
+    outcome: list[T | BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:  # handed to the caller's thread
+            outcome.append(error)
+        finally:
+            done.set()
+
+    started = time.monotonic()
+    threading.Thread(target=run, name="host-call", daemon=True).start()
+    if not done.wait(seconds):
+        waited = time.monotonic() - started
+        raise DeadlineExceeded(f"no whole answer within {seconds:g} s (waited {waited:.1f} s)")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def answered_within(
+    send: Callable[..., requests.Response], request: requests.PreparedRequest, **kwargs: Any
+) -> requests.Response:
+    """``send(request, **kwargs)``, its ``timeout`` a wall-clock deadline on the answer (its headers,
+    and its body unless streamed)."""
+    seconds = _seconds(kwargs.get("timeout"))
+    if seconds is None:
+        return send(request, **kwargs)
+    return within_deadline(seconds, lambda: send(request, **kwargs))

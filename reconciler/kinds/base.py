@@ -14,6 +14,7 @@ from reconciler.clients.backend import Backend, open_backend
 from reconciler.clients.journal import RECORD as JOURNAL
 from reconciler.clients.journal import Journal
 from reconciler.clients.records import Record
+from reconciler.errors import ReconcileError
 from reconciler.model.spec import State
 from reconciler.plan.schema import Action, Finding
 
@@ -45,6 +46,7 @@ class RunContext:
     clients: dict[str, Any] = field(default_factory=dict)  # a kind's own connections, by its key
     lock: threading.Lock = field(default_factory=threading.Lock)
     connecting: dict[str, threading.Lock] = field(default_factory=dict)  # one lock per key while its client is made
+    unreachable: dict[str, ReconcileError] = field(default_factory=dict)  # keys whose connection failed: not tried twice
     observed: Mapping[str, Mapping[str, Observation]] | None = None  # by kind, set by the planner after observe
     reobserve: Callable[[str], Mapping[str, Observation]] | None = None  # a fresh observe of one kind, set by the planner
     values_wait_for_apply: bool = True  # some variable has no value at plan (LoadedState.unknown); False: none to look for
@@ -78,7 +80,9 @@ class RunContext:
 
     def client(self, key: str, connect: Callable[[], Any]) -> Any:
         """One shared connection per key (e.g. one Docker client per host), made on first use;
-        connections to different keys are made at once (50 hosts: 50 handshakes in parallel)."""
+        connections to different keys are made at once (50 hosts: 50 handshakes in parallel). A
+        connection that failed is not tried again in this run: every kind on a host that timed
+        out would wait out its deadline once more."""
         with self.lock:
             if key in self.clients:
                 return self.clients[key]
@@ -87,7 +91,14 @@ class RunContext:
             with self.lock:
                 if key in self.clients:
                     return self.clients[key]
-            made = connect()
+                if key in self.unreachable:
+                    raise self.unreachable[key]
+            try:
+                made = connect()
+            except ReconcileError as error:
+                with self.lock:
+                    self.unreachable[key] = error
+                raise
             with self.lock:
                 self.clients[key] = made
             return made

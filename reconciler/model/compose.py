@@ -96,7 +96,8 @@ def is_extension(key: object) -> bool:
 
 
 class _Preparer:
-    def __init__(self, source: SourceMap, fallback: Position) -> None:
+    def __init__(self, source: SourceMap, fallback: Position, repository: FsPath) -> None:
+        self.repository = repository.resolve()  # what a file the state reads must stay in
         self.source = source
         self.fallback = fallback
         self.problems: list[Diagnostic] = []
@@ -135,7 +136,7 @@ class _Preparer:
                 del reservations["devices"]
         base = self.directory_of(here)
         self._volumes(spec, base)
-        self._env_files(spec, base)
+        self._env_files(spec, base, here)
         self._labels(spec)
 
     def _volumes(self, spec: dict[str, Any], base: FsPath) -> None:
@@ -149,16 +150,44 @@ class _Preparer:
             elif isinstance(item, dict) and item.get("type") == "bind" and isinstance(item.get("source"), str):
                 item["source"] = _absolute(item["source"], base)
 
-    def _env_files(self, spec: dict[str, Any], base: FsPath) -> None:
+    def _env_files(self, spec: dict[str, Any], base: FsPath, here: Path) -> None:
+        """Each env_file made absolute; one outside the repository (absolute, ``~``, escaping by
+        ``..`` or through a symlink) is an error at its place, and is left out: never read."""
         files = spec.get("env_file")
+        items = [files] if isinstance(files, str) else files if isinstance(files, list) else []
+        kept = []
+        for index, item in enumerate(items):
+            path = item.get("path") if isinstance(item, dict) else item
+            if not isinstance(path, str):
+                kept.append(item)
+                continue
+            at = (*here, "env_file") if isinstance(files, str) else (*here, "env_file", index)
+            inside = self._inside_repository(path, base)
+            if inside is None:
+                self.report(
+                    at,
+                    f"env_file {path!r} is outside the repository: write a path relative to this file, inside {self.repository}",
+                    on_key=False,
+                )
+                continue
+            kept.append({**item, "path": inside} if isinstance(item, dict) else inside)
         if isinstance(files, str):
-            spec["env_file"] = str(base / os.path.expanduser(files))
+            if kept:
+                spec["env_file"] = kept[0]
+            else:
+                del spec["env_file"]
         elif isinstance(files, list):
-            for index, item in enumerate(files):
-                if isinstance(item, str):
-                    files[index] = str(base / os.path.expanduser(item))
-                elif isinstance(item, dict) and isinstance(item.get("path"), str):
-                    item["path"] = str(base / os.path.expanduser(item["path"]))
+            spec["env_file"] = kept
+
+    def _inside_repository(self, path: str, base: FsPath) -> str | None:
+        """``path`` (relative to ``base``) made absolute, or None when it is not a relative path
+        that stays in the repository once ``..`` and symlinks are followed."""
+        if path.startswith("~") or os.path.isabs(path):
+            return None
+        absolute = os.path.normpath(base / path)
+        if not FsPath(absolute).resolve().is_relative_to(self.repository):
+            return None
+        return absolute
 
     def _labels(self, spec: dict[str, Any]) -> None:
         """Compose's `- key` and `key:` (no value) are labels with an empty value."""
@@ -202,9 +231,10 @@ def _absolute(source: str, base: FsPath) -> str:
     return source
 
 
-def prepare(document: dict[str, Any], source: SourceMap, fallback: Position) -> list[Diagnostic]:
-    """Rewrite ``document`` in place as described above; the problems found, located."""
-    preparer = _Preparer(source, fallback)
+def prepare(document: dict[str, Any], source: SourceMap, fallback: Position, repository: FsPath) -> list[Diagnostic]:
+    """Rewrite ``document`` in place as described above; the problems found, located. Files the
+    state names to read (env_file) must be inside ``repository``."""
+    preparer = _Preparer(source, fallback, repository)
     handlers = (("containers", preparer.container), ("networks", preparer.network), ("volumes", preparer.volume))
     for section, handle in handlers:
         resources = document.get(section)

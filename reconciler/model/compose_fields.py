@@ -4,6 +4,7 @@ normalised value, says what is wrong in a user's words, and describes itself in 
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,9 +316,14 @@ EnvFiles = Annotated[
 ]
 
 
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
 def read_env_files(files: tuple[tuple[str, bool], ...]) -> dict[str, str | Sensitive]:
     """The variables of each env file, later files winning, as compose reads them. The values are
-    sensitive: an env file is where compose users keep their secrets."""
+    sensitive: an env file is where compose users keep their secrets. A line that is not
+    ``KEY=VALUE`` (or a comment) is an error naming its line and quoting nothing of it: a file that
+    is no env file (a private key) must not come out line by line as keys."""
     values: dict[str, str | Sensitive] = {}
     for index, (path, required) in enumerate(files):
         file = Path(path)
@@ -325,14 +331,22 @@ def read_env_files(files: tuple[tuple[str, bool], ...]) -> dict[str, str | Sensi
             if required:
                 raise SubpathError(f"env_file {path}: no such file (mark it {{path: …, required: false}} if optional)", index)
             continue
-        from dotenv import dotenv_values  # here: a state without env_file never imports it
-
         try:
-            parsed = dotenv_values(file, interpolate=False)
+            text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise SubpathError(f"env_file {path}: cannot read it ({error})", index) from None
-        for key, text in parsed.items():
-            values[key] = Sensitive(text or "")
+            raise SubpathError(f"env_file {path}: cannot read it ({getattr(error, 'strerror', None) or error})", index) from None
+        from dotenv.parser import parse_stream  # here: a state without env_file never imports it
+
+        for binding in parse_stream(io.StringIO(text)):
+            if binding.key is None and not binding.error:
+                continue  # a comment or a blank line
+            if binding.error or binding.value is None or not ENV_KEY.fullmatch(binding.key or ""):
+                line = binding.original.line + len(binding.original.string) - len(binding.original.string.lstrip("\n"))
+                raise SubpathError(
+                    f"env_file {path}:{line}: not KEY=VALUE (a name of letters, digits and _, then =); the line is not shown",
+                    index,
+                )
+            values[binding.key or ""] = Sensitive(binding.value)
     return values
 
 

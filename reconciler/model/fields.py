@@ -193,6 +193,46 @@ def _pattern(pattern: str, what: str, example: str) -> Callable[[object], str]:
     return check
 
 
+# Docker's reference grammar (github.com/distribution/reference, regexp.go), as the engine checks it:
+# a name of lowercase path components, at most 255 characters once normalised (docker.io/library/…),
+# after an optional registry host[:port]; a tag; a digest of an algorithm the engine knows.
+_ALNUM = r"[a-z0-9]+"
+_PATH_COMPONENT = rf"{_ALNUM}(?:(?:[._]|__|-+){_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
+_IMAGE_NAME = rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}"
+IMAGE_REFERENCE_PATTERN = rf"{_IMAGE_NAME}(?::{_TAG})?(?:@(?:{_DIGEST}))?"
+
+
+def _normalised_name(domain: str | None, path: str) -> str | None:
+    """The name as the engine measures it: docker.io/library/NAME when no registry is written (a
+    first component is a registry when it has a '.' or ':', or is localhost, as Docker decides);
+    None when the first component is neither a registry nor a lowercase path component."""
+    if domain is not None and ("." in domain or ":" in domain or domain == "localhost"):
+        return f"{domain}/{path}"
+    if domain is not None and domain != domain.lower():
+        return None
+    path = path if domain is None else f"{domain}/{path}"
+    return f"docker.io/{path}" if "/" in path else f"docker.io/library/{path}"
+
+
+def _image_reference(value: object) -> str:
+    text = _text(value, "an image reference")
+    matched = re.fullmatch(IMAGE_REFERENCE_PATTERN, text)
+    name = matched and _normalised_name(matched.group("domain"), matched.group("path"))
+    if not name or len(name) > 255:
+        raise ValueError(
+            f"invalid image reference {text!r}: expected [REGISTRY[:PORT]/]NAME[:TAG][@DIGEST], the name in "
+            "lowercase, at most 255 characters (e.g. reconciler-demo/frontend:1)"
+        )
+    return text
+
+
+ImageReference = Annotated[str, *_checked(_image_reference, {"type": "string"})]
+
+
 Region = Annotated[
     str, *_checked(_pattern(units.REGION_PATTERN, "AWS region", "us-east-1"), {"type": "string", "pattern": units.REGION_PATTERN})
 ]

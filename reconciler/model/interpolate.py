@@ -35,6 +35,7 @@ NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 NAME_PATTERN = r"^[_A-Za-z][_A-Za-z0-9]*$"
 OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 ENV_FILE = ".env"
+MAX_NESTING = 32  # ${A:-${B:-…}} levels: far more than any real default chain, far less than Python's stack
 MAY_WAIT_FOR_APPLY = "a container's environment, command, entrypoint and healthcheck.test"
 
 
@@ -77,8 +78,11 @@ def _closing_brace(text: str, start: int) -> int:
     raise TemplateError(f"unterminated ${{ in {text!r}: close it with }}, or write $$ for a literal $")
 
 
-def parse(text: str) -> tuple[Node, ...]:
-    """A template → literal text and references. Raises TemplateError on a malformed ``${…}``."""
+def parse(text: str, depth: int = 0) -> tuple[Node, ...]:
+    """A template → literal text and references. Raises TemplateError on a malformed ``${…}``, or
+    on references nested more than MAX_NESTING deep."""
+    if depth > MAX_NESTING:
+        raise TemplateError(f"variable references nested more than {MAX_NESTING} deep (${{A:-${{B:-…}}}}): flatten them")
     nodes: list[Node] = []
     literal: list[str] = []
     index = 0
@@ -101,7 +105,7 @@ def parse(text: str) -> tuple[Node, ...]:
         elif following == "{":
             end = _closing_brace(text, index + 2)
             flush()
-            nodes.append(_braced(text[index + 2 : end]))
+            nodes.append(_braced(text[index + 2 : end], depth))
             index = end + 1
         elif (named := NAME.match(text, index + 1)) is not None:
             flush()
@@ -114,7 +118,7 @@ def parse(text: str) -> tuple[Node, ...]:
     return tuple(nodes)
 
 
-def _braced(body: str) -> Reference:
+def _braced(body: str, depth: int) -> Reference:
     named = NAME.match(body)
     if named is None:
         raise TemplateError(
@@ -130,7 +134,7 @@ def _braced(body: str) -> Reference:
             f"unsupported variable reference ${{{body}}}: Compose knows ${{VAR}}, ${{VAR:-default}}, ${{VAR-default}}, "
             "${VAR:?error}, ${VAR?error}, ${VAR:+alternative} and ${VAR+alternative}"
         )
-    return Reference(named.group(), operator, parse(rest[len(operator) :]))
+    return Reference(named.group(), operator, parse(rest[len(operator) :], depth + 1))
 
 
 # --- evaluation ----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from reconciler.errors import ConfigError, Diagnostic, ReconcileError
 from reconciler.model.compose import is_extension, prepare, section_problem
 from reconciler.model.diagnose import diagnostics_from
 from reconciler.model.interpolate import ENV_FILE, Mode, left_out_message, resolve, secrets_declared, variables_for
-from reconciler.model.refs import check_references
+from reconciler.model.refs import check_references, repository_root
 from reconciler.model.source import (
     Document,
     Path,
@@ -157,7 +157,7 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
     problems += env_problems + resolution.problems
     data = resolution.data
     fallback = Position(displays[0], 1, 1)
-    problems.extend(prepare(data, merger.source, fallback))
+    problems.extend(prepare(data, merger.source, fallback, repository_root(root)))
     reference_problems = check_references(data, merger.source, fallback, root)
     problems.extend(reference_problems)
     state = None

@@ -14,6 +14,8 @@ from reconciler.model.source import Path, Position, SourceMap, dotted
 from reconciler.model.spec import IMPLICIT_HOST
 from reconciler.model.suggest import did_you_mean
 
+DOCS_DIRECTORY = "docs"  # under the repository root: where cost docs live (README, Cost docs)
+
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
@@ -143,11 +145,25 @@ class _Checker:
             path = _mapping(doc).get("path")
             if not isinstance(path, str):
                 continue
-            if path in seen:
+            if path.startswith("/") or ".." in path.split("/"):
+                continue  # not a relative path: the field's own error says so
+            if not self._in_docs_directory(path):
+                self.report(
+                    ("cost_docs", index, "path"),
+                    f"{path!r} is not under the repository's {DOCS_DIRECTORY}/ directory: cost docs live there "
+                    f"(e.g. {DOCS_DIRECTORY}/costs.md), so that apply rewrites nothing else",
+                )
+            elif path in seen:
                 first = self.source.nearest(("cost_docs", seen[path], "path")) or self.fallback
                 self.report(("cost_docs", index, "path"), f"{path!r} is already declared at {first.file}:{first.line}")
             else:
                 seen[path] = index
+
+    def _in_docs_directory(self, path: str) -> bool:
+        """``path`` names a file under DOCS_DIRECTORY, also once symlinks are followed."""
+        docs = (repository_root(self.base) / DOCS_DIRECTORY).resolve()
+        resolved = (docs.parent / path).resolve()
+        return path.split("/")[0] == DOCS_DIRECTORY and resolved.is_relative_to(docs) and resolved != docs
 
     def user_data_files(self) -> None:
         for name, instance in self.section("ec2_instances").items():

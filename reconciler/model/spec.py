@@ -56,6 +56,7 @@ from reconciler.model.fields import (
     Duration,
     Environment,
     HealthcheckTest,
+    ImageReference,
     InstanceTypeName,
     Labels,
     LogOptions,
@@ -277,7 +278,7 @@ MEMORY_FIELDS = (("limits", "memory", "mem_limit"), ("limits", "cpus", "cpus"), 
 class Container(Section):
     host: Name | None = None
     """The host (under hosts:) to run on; defaults to the only host."""
-    image: String
+    image: ImageReference
     """The image reference, e.g. reconciler-demo/frontend:1."""
     container_name: Name | None = None
     """The engine's name for the container; default: its key under containers:."""

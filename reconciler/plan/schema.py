@@ -123,7 +123,8 @@ class GitInfo(Record):
 
 
 class StateInfo(Record):
-    dir: str
+    dir: str  # relative to the project root (gitinfo.recorded_state_dir)
+    path: str | None = None  # where it was, absolute: apply's last place to look (gitinfo.saved_state_dir)
     name: str = "default"  # settings.name: the state whose resources this plan sees
     digest: str
     git: GitInfo | None = None
