@@ -629,13 +629,11 @@ class ContainerKind:
         for port in spec.ports if spec.network_mode != "host" else ():  # host networking publishes nothing
             for offset in range(port.container_end - port.container_start + 1):
                 key = f"{port.container_start + offset}/{port.protocol}"
-                host_port = (
-                    None if port.host_start is None else port.host_start + (offset if port.host_start != port.host_end else 0)
-                )
+                host_port = port.host_port(offset)
                 bindings[key] = (port.host_ip or "", host_port) if host_port else ((port.host_ip,) if port.host_ip else None)
         host_config = client.create_host_config(
             port_bindings=bindings or None,
-            binds=[f"{v.source}:{v.target}:{'ro' if v.read_only else 'rw'}" for v in spec.volumes] or None,
+            binds=[f"{v.source}:{v.target}:{','.join(v.options or ['rw'])}" for v in spec.volumes] or None,
             restart_policy=_restart_policy(spec),
             log_config=LogConfig(type=spec.logging.driver, config=dict(spec.logging.options)) if spec.logging else None,
             network_mode=first_network(spec) or spec.network_mode,

@@ -99,7 +99,7 @@ class _Checker:
         containers = {name: c for name, c in self.section("containers").items() if isinstance(c, dict)}
         for name, container in containers.items():
             mode = container.get("network_mode")
-            if not (isinstance(mode, str) and mode.startswith("container:")):
+            if not (isinstance(mode, str) and mode.startswith(("container:", "service:"))):
                 continue
             target = mode.partition(":")[2]
             path = ("containers", name, "network_mode")

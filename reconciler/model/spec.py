@@ -59,6 +59,7 @@ from reconciler.model.fields import (
     InstanceTypeName,
     Labels,
     LogOptions,
+    MemorySize,
     Name,
     NetworkMode,
     NonNegativeDecimal,
@@ -249,14 +250,14 @@ class Logging(Section):
 
 class ResourceLimits(Section):
     cpus: Cpus | None = None
-    memory: Size | None = None
+    memory: MemorySize | None = None
     pids: int_in(-1) | None = None  # type: ignore[valid-type]
 
 
 class ResourceReservations(Section):
     cpus: Cpus | None = None
     """Accepted as compose does; the engine has no CPU reservation, so it sets nothing."""
-    memory: Size | None = None
+    memory: MemorySize | None = None
 
 
 class Resources(Section):
@@ -316,13 +317,13 @@ class Container(Section):
     dns_search: Strings = ()
     dns_opt: Strings = ()
     working_dir: AbsolutePath | None = None
-    mem_limit: Size | None = None
-    mem_reservation: Size | None = None
-    memswap_limit: Size | None = None
+    mem_limit: MemorySize | None = None
+    mem_reservation: MemorySize | None = None
+    memswap_limit: MemorySize | None = None
     cpus: PositiveFloat | None = None
     pids_limit: int_in(-1) | None = None  # type: ignore[valid-type]
     ulimits: Ulimits = {}
-    shm_size: Size | None = None
+    shm_size: MemorySize | None = None
     deploy: Deploy | None = None
     """Only deploy.resources (limits: cpus, memory, pids; reservations: memory), as compose applies them."""
     user: User | None = None
