@@ -38,6 +38,11 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts)
 
 
+def stop_seconds(grace: timedelta) -> int:
+    """A stop grace period as the engine's whole seconds, cut as compose cuts it (1500ms → 1)."""
+    return int(grace.total_seconds())
+
+
 # --- sizes -------------------------------------------------------------------------------------
 
 _SIZE_UNITS = {

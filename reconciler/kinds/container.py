@@ -78,6 +78,7 @@ from reconciler.policies.containers import (
 )
 from reconciler.policies.healthcheck_lies import Declared, ImageDeclares
 from reconciler.policies.image_view import ImageView
+from reconciler.units import stop_seconds
 
 MANAGED = "reconciler.managed"
 ADDRESS = "reconciler.address"
@@ -616,8 +617,8 @@ class ContainerKind:
         self._wait_for_dependencies(spec, address)
         self.ctx.progress(address, f"creating {container_name}")
         created = client.create_container(**self._create_arguments(client, name, spec, container_name))
-        for network, aliases in later_networks(spec):
-            client.connect_container_to_network(created["Id"], network, aliases=aliases or None)
+        for network, aliases in later_networks(name, spec):
+            client.connect_container_to_network(created["Id"], network, aliases=aliases)
         if spec.state == "running":
             client.start(created["Id"])
             with self.started_lock:
@@ -659,11 +660,11 @@ class ContainerKind:
             else None,
             "user": spec.user,
             "stop_signal": spec.stop_signal,
-            "stop_timeout": round(spec.stop_grace_period.total_seconds()) if spec.stop_grace_period else None,
+            "stop_timeout": stop_seconds(spec.stop_grace_period) if spec.stop_grace_period else None,
             "ports": [tuple(p.split("/")) for p in exposed_ports(spec)] or None,
             "host_config": host_config,
             "detach": True,
-            **compose_create_arguments(spec, client),
+            **compose_create_arguments(name, spec, client),
         }
 
     def _ensure_image(self, client: docker.APIClient, spec: Container, address: str) -> None:

@@ -12,7 +12,7 @@ from reconciler.kinds.compose_view import UNDECLARED, desired_compose_view, firs
 from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.spec import Container, Healthcheck
 from reconciler.model.unknown import holds_unknown
-from reconciler.units import VolumeMount, parse_port
+from reconciler.units import VolumeMount, parse_port, stop_seconds
 
 IN_PLACE = frozenset({"restart", "mem_limit", "cpus", "state", "health", "mem_reservation", "pids_limit"})
 NANOSECOND = 1_000_000_000
@@ -120,7 +120,7 @@ def desired_view(spec: Container, image: ImageDefaults | None, log_driver: str) 
         "user": spec.user or defaults.user or None,
         "init": spec.init,
         "stop_signal": spec.stop_signal or defaults.stop_signal,
-        "stop_grace_period": round(spec.stop_grace_period.total_seconds()) if spec.stop_grace_period else None,
+        "stop_grace_period": stop_seconds(spec.stop_grace_period) if spec.stop_grace_period else None,
         "state": "stopped" if spec.state == "stopped" else "running",
         **desired_compose_view(spec, defaults),
     }

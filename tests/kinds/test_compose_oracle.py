@@ -59,7 +59,9 @@ def pasted(text: str, project: str) -> str:
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in CORPUS.iterdir() if p.is_dir()))
-def test_reconcile_creates_the_containers_docker_compose_creates(example: str, tmp_path: Path, engine: docker.DockerClient) -> None:
+def test_reconcile_creates_the_containers_docker_compose_creates(
+    example: str, tmp_path: Path, engine: docker.DockerClient
+) -> None:
     source = CORPUS / example
     state = tmp_path / "desired_state"
     shutil.copytree(source, state)

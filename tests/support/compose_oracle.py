@@ -57,7 +57,12 @@ def netns_engine() -> str:
         raise RuntimeError(f"scripts/docker-engine failed (exit {result.returncode}):\n{result.stderr}{result.stdout}")
     host = lines[-1].removeprefix("DOCKER_HOST=")
     images = subprocess.run(
-        [str(IMAGES_SCRIPT), TEST_IMAGE], capture_output=True, text=True, env={**env, "DOCKER_HOST": host}, timeout=600, check=False
+        [str(IMAGES_SCRIPT), TEST_IMAGE],
+        capture_output=True,
+        text=True,
+        env={**env, "DOCKER_HOST": host},
+        timeout=600,
+        check=False,
     )
     if images.returncode != 0:
         raise RuntimeError(f"scripts/demo-images failed:\n{images.stderr}{images.stdout}")

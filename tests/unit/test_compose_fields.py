@@ -58,6 +58,11 @@ def web(tmp_path: Path, fields: str, environ: dict[str, str] | None = None) -> C
         ("sysctls: [net.core.somaxconn=1024]", "sysctls", {"net.core.somaxconn": "1024"}),
         ("sysctls: {net.core.somaxconn: 1024}", "sysctls", {"net.core.somaxconn": "1024"}),
         ("devices: [/dev/fuse, '/dev/a:/dev/b', '/dev/c:r']", "devices", ("/dev/fuse:/dev/fuse:rwm", "/dev/a:/dev/b:rwm", "/dev/c:/dev/c:r")),
+        ("devices: [{source: /dev/a, target: /dev/b, permissions: r}]", "devices", ("/dev/a:/dev/b:r",)),
+        ("volumes: ['/srv:/srv:ro,Z', '/a:/a:z']", "volumes", (VolumeMount("/srv", "/srv", True, "Z"), VolumeMount("/a", "/a", False, "z"))),
+        ("volumes: [{type: bind, source: /s, target: /s, bind: {selinux: z}}]", "volumes", (VolumeMount("/s", "/s", False, "z"),)),
+        ("mem_limit: 128mb", "mem_limit", 128 * 1024**2),
+        ("deploy: {resources: {limits: {memory: 1GB}}}", "mem_limit", 1024**3),
         ("expose: [3000, '8000-8001', 53/udp]", "expose", ("53/udp", "3000/tcp", "8000/tcp", "8001/tcp")),
         ("dns: 10.0.0.53", "dns", ("10.0.0.53",)),
         ("pull_policy: if_not_present", "pull_policy", "missing"),
@@ -156,6 +161,70 @@ def test_profiles_not_active_make_a_container_absent(tmp_path: Path) -> None:
     assert [state.containers[n].state for n in ("always", "debug", "dev")] == ["running", "running", "absent"]
 
 
+def test_compose_profiles_in_env_activate_profiles_as_settings_do(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("COMPOSE_PROFILES=debug,test\n")
+    state = load(tmp_path, "containers:\n  debug: {image: app:1, profiles: [debug]}\n  dev: {image: app:1, profiles: [dev]}\n")
+    assert [state.containers[n].state for n in ("debug", "dev")] == ["running", "absent"]
+
+
+def test_containers_that_name_no_network_join_the_states_default_network_as_in_compose(tmp_path: Path) -> None:
+    state = load(
+        tmp_path,
+        """\
+        settings: {name: shop}
+        networks: {back: }
+        containers:
+          db: {image: app:1, container_name: shop-db}
+          web: {image: app:1, networks: [default, back]}
+          worker: {image: app:1, networks: [back]}
+          metrics: {image: app:1, network_mode: host}
+          bridged: {image: app:1, network_mode: bridge}
+          off: {image: app:1, profiles: [never]}
+          sidecar: {image: app:1, network_mode: "service:db"}
+        """,
+    )
+    assert sorted(state.networks) == ["back", "shop_default"] and state.networks["shop_default"].host == "local"
+    joined = {name: sorted(c.networks) for name, c in state.containers.items()}
+    assert joined == {"db": ["shop_default"], "web": ["back", "shop_default"], "worker": ["back"], "metrics": [],
+                      "bridged": [], "off": [], "sidecar": []}  # fmt: skip
+    assert state.containers["sidecar"].network_mode == "container:db"  # compose's service:NAME
+
+
+def test_typed_after_interpolation_and_empty_is_unset_as_in_compose(tmp_path: Path) -> None:
+    env = {"RETRIES": "3", "CPUS": "0.5", "INIT": "true", "SHM": "128mb"}
+    container = web(
+        tmp_path,
+        """\
+        healthcheck: {test: [CMD, "true"], retries: $RETRIES}
+        cpus: $CPUS
+        init: $INIT
+        shm_size: $SHM
+        platform: ${DOCKER_PLATFORM:-}
+        container_name: ${NAME:-}
+        ports: ["${HOST_IP:-}:2283:2283", "8100-8101:80"]
+        stop_grace_period: 1500ms
+        """,
+        env,
+    )
+    assert container.healthcheck is not None and container.healthcheck.retries == 3
+    assert (container.cpus, container.init, container.shm_size) == (0.5, True, 134_217_728)
+    assert (container.platform, container.container_name) == (None, None)
+    assert [str(p) for p in container.ports] == ["2283:2283", "8100-8101:80"]
+    assert [p.host_port(0) for p in container.ports] == ["2283", "8100-8101"]  # the engine picks one of the range
+    [message] = errors(tmp_path, "containers:\n  web:\n    image: app:1\n    healthcheck: {retries: three}\n")
+    assert "state.yaml:4:" in message and "expected an integer, got 'three'" in message
+
+
+def test_build_beside_image_is_not_run_and_says_so_build_alone_is_refused(tmp_path: Path) -> None:
+    from reconciler.policies.compose import compose_findings
+
+    container = web(tmp_path, "build: {context: .}\n")
+    [finding] = compose_findings("container.web", container)
+    assert finding.severity == "warning" and "not run" in finding.message and "push it, and pin its tag" in finding.remedy
+    messages = errors(tmp_path, "containers:\n  web:\n    build: .\n")
+    assert any("not supported: build — reconcile never builds images" in message for message in messages)
+
+
 def test_an_optional_dependency_may_be_missing_a_required_one_may_not(tmp_path: Path) -> None:
     assert web(tmp_path, "depends_on: {gone: {required: false}}").depends_on == {"gone": Dependency(required=False)}
     [message] = errors(tmp_path, "containers:\n  web:\n    image: app:1\n    depends_on: {gone: {condition: service_started}}\n")
@@ -174,7 +243,6 @@ def test_a_network_a_container_joins_must_be_declared(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("fields", "says"),
     [
-        ("build: .", "not supported: build — reconcile never builds images"),
         ("secrets: [db_password]", "not supported: secrets — mount the file with volumes:"),
         ("configs: [app]", "not supported: configs"),
         ("gpus: all", "not supported: gpus"),
