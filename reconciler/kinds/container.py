@@ -40,7 +40,7 @@ from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.compose_view import (
     compose_create_arguments,
     compose_host_config,
-    exposed_ports,
+    exposed_to_create,
     first_network,
     later_networks,
 )
@@ -661,7 +661,7 @@ class ContainerKind:
             "user": spec.user,
             "stop_signal": spec.stop_signal,
             "stop_timeout": stop_seconds(spec.stop_grace_period) if spec.stop_grace_period else None,
-            "ports": [tuple(p.split("/")) for p in exposed_ports(spec)] or None,
+            "ports": exposed_to_create(spec) or None,  # a mapping: docker-py hands it to the engine as written
             "host_config": host_config,
             "detach": True,
             **compose_create_arguments(name, spec, client),

@@ -217,24 +217,22 @@ Devices = Annotated[
 
 
 def _expose(value: object) -> tuple[str, ...]:
-    """``[3000, "8000-8001", "53/udp"]`` → sorted ``PORT/PROTOCOL``, ranges expanded."""
+    """``[3000, "8000-8001", "53/udp"]`` → sorted, each as written: compose hands the engine what
+    was declared, and the engine keeps it so (the container kind compares them port by port)."""
     value = _plain(value, "a list")
     if not isinstance(value, list):
         raise ValueError(f"expected a list of ports, got {type(value).__name__}")
     ports = set()
     for index, item in enumerate(value):
         text = str(item) if isinstance(item, (int, str)) and not isinstance(item, bool) else ""
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?", text)
-        if not match:
+        if not re.fullmatch(r"(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?", text):
             raise SubpathError(f"expected a port like 3000 or 53/udp, got {item!r}", index)
-        start, end = int(match.group(1)), int(match.group(2) or match.group(1))
-        ports |= {f"{port}/{match.group(3) or 'tcp'}" for port in range(start, end + 1)}
+        ports.add(text)
     return tuple(sorted(ports, key=_port_order))
 
 
 def _port_order(text: str) -> tuple[int, str]:
-    number, _, protocol = text.partition("/")
-    return int(number), protocol
+    return int(text.partition("/")[0].partition("-")[0]), text
 
 
 Expose = Annotated[

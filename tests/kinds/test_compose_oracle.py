@@ -6,6 +6,7 @@ sets (tests/support/compose_oracle.py). The engine runs in a network namespace o
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from tests.support.cli import run_reconcile
-from tests.support.compose_oracle import compose, differences, netns_engine, projection, stand_in
+from tests.support.compose_oracle import compose, differences, netns_engine, netns_engine_name, projection, stand_in
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -93,11 +94,54 @@ def test_reconcile_creates_the_containers_docker_compose_creates(
         clear(engine)
 
     assert sorted(by_reconcile) == sorted(by_compose)
+    compose_ids = {record["Id"]: service for service, record in by_compose.items()}
+    reconcile_ids = {record["Id"]: service for service, record in by_reconcile.items()}
     found = {
         service: differences(
-            projection(by_compose[service], services[service], project),
-            projection(by_reconcile[service], services[service], project),
+            projection(by_compose[service], services[service], project, compose_ids),
+            projection(by_reconcile[service], services[service], project, reconcile_ids),
         )
         for service in sorted(by_compose)
     }
     assert found == {service: [] for service in found}
+
+
+REACH = """\
+settings: {name: shop}
+containers:
+  db:
+    image: reconciler-test/busybox:1
+    container_name: shop-db
+    command: ["httpd", "-f", "-p", "5432", "-h", "/"]
+    init: true
+  web:
+    image: reconciler-test/busybox:1
+    command: ["httpd", "-f", "-p", "80", "-h", "/"]
+    init: true
+    depends_on: [db]
+"""
+
+
+def test_the_services_of_a_pasted_file_reach_each_other_by_name(tmp_path: Path, engine: docker.DockerClient) -> None:
+    """As in compose: each container answers on the state's default network to its service name
+    and its container_name, and connects to the others by them. The engine runs in a network
+    namespace of its own: its bridge and the containers' traffic never reach the machine's."""
+    pid = Path(f"/run/reconciler-{netns_engine_name()}-docker.pid").read_text().strip()
+    assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+    (tmp_path / "desired_state").mkdir()
+    (tmp_path / "desired_state" / "shop.yaml").write_text(REACH)
+    clear(engine)
+    try:
+        applied = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path, env={"DOCKER_HOST": netns_engine()})
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert "+ network.shop_default" in applied.stdout
+        web, db = engine.containers.get("web"), engine.containers.get("shop-db")
+        for name in ("db", "shop-db"):
+            resolved = web.exec_run(["nslookup", name])
+            assert resolved.exit_code == 0, resolved.output.decode()
+            connected = web.exec_run(["nc", "-z", "-w", "3", name, "5432"])
+            assert connected.exit_code == 0, f"web cannot connect to {name}:5432: {connected.output.decode()}"
+        back = db.exec_run(["nc", "-z", "-w", "3", "web", "80"])
+        assert back.exit_code == 0, back.output.decode()
+    finally:
+        clear(engine)

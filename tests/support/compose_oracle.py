@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import subprocess
 import tarfile
 from collections.abc import Callable
@@ -124,10 +125,13 @@ def _env(record: dict[str, Any]) -> list[str]:
 
 
 def _mounts(record: dict[str, Any], project: str) -> list[tuple[str, ...]]:
+    """Each mount: type, source (a volume by its name less compose's PROJECT_), target, read-write,
+    and its SELinux label (z, Z) if any; ro/rw in the mode are the RW column."""
     mounts = []
     for mount in record["Mounts"]:
         source = mount.get("Name", "").removeprefix(f"{project}_") if mount["Type"] == "volume" else mount["Source"]
-        mounts.append((mount["Type"], source, mount["Destination"], str(mount["RW"])))
+        label = ",".join(m for m in (mount.get("Mode") or "").split(",") if m in ("z", "Z"))
+        mounts.append((mount["Type"], source, mount["Destination"], str(mount["RW"]), label))
     return sorted(mounts)
 
 
@@ -137,9 +141,18 @@ def _labels(record: dict[str, Any]) -> dict[str, str]:
 
 
 def _networks(record: dict[str, Any], project: str) -> dict[str, list[str]]:
-    own = {record["Name"].lstrip("/"), record["Id"][:12]}
+    """Each network, and the names the container answers to on it: its aliases and its own name,
+    less its short id and compose's generated PROJECT-SERVICE-N (a name of compose's making)."""
+    own = record["Name"].lstrip("/")
     networks = record["NetworkSettings"]["Networks"] or {}
-    return {name: sorted(set(n["Aliases"] or []) - own) for name, n in networks.items()}
+    return {
+        name: sorted(
+            alias
+            for alias in {*(n["Aliases"] or []), own}
+            if alias != record["Id"][:12] and not re.fullmatch(rf"{re.escape(project)}-.+-\d+", alias)
+        )
+        for name, n in networks.items()
+    }
 
 
 def _host(*keys: str) -> Callable[[dict[str, Any]], Any]:
@@ -194,9 +207,13 @@ FIELDS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
-def projection(record: dict[str, Any], service: dict[str, Any], project: str) -> dict[str, Any]:
-    """What `docker inspect` says about each field `service` sets, and always its networks."""
+def projection(record: dict[str, Any], service: dict[str, Any], project: str, services_by_id: dict[str, str]) -> dict[str, Any]:
+    """What `docker inspect` says about each field `service` sets, and always its networks and
+    mounts. A container another one shares the network of is named by its service."""
     seen = {key: FIELDS[key](record) for key in service if key in FIELDS}
+    mode = record["HostConfig"]["NetworkMode"]
+    if "network_mode" in service and mode.startswith("container:"):
+        seen["network_mode"] = {"NetworkMode": f"service:{services_by_id.get(mode.partition(':')[2], mode.partition(':')[2])}"}
     seen["volumes"] = _mounts(record, project)
     if service.get("network_mode") is None:
         seen["networks"] = _networks(record, project)
