@@ -169,13 +169,7 @@ def compose_host_config(spec: Container) -> dict[str, Any]:
     }
 
 
-def aliases(name: str, spec: Container, network: str) -> list[str]:
-    """A container's names on a network, as compose gives them: its aliases, its key (the service
-    name) and its container_name, so the others reach it by any of them."""
-    return sorted({*spec.networks[network].aliases, name, spec.container_name or name})
-
-
-def compose_create_arguments(name: str, spec: Container, client: Any) -> dict[str, Any]:
+def compose_create_arguments(spec: Container, client: Any) -> dict[str, Any]:
     """The create_container arguments of these fields; the first network's endpoint with its aliases."""
     first = first_network(spec)
     return {
@@ -186,14 +180,14 @@ def compose_create_arguments(name: str, spec: Container, client: Any) -> dict[st
         "stdin_open": spec.stdin_open,
         "platform": spec.platform,
         "networking_config": client.create_networking_config(
-            {first: client.create_endpoint_config(aliases=aliases(name, spec, first))}
+            {first: client.create_endpoint_config(aliases=list(spec.networks[first].aliases) or None)}
         )
         if first
         else None,
     }
 
 
-def later_networks(name: str, spec: Container) -> list[tuple[str, list[str]]]:
+def later_networks(spec: Container) -> list[tuple[str, list[str]]]:
     """The networks to connect after create, before start, with their aliases."""
     first = first_network(spec)
-    return [(network, aliases(name, spec, network)) for network in sorted(spec.networks) if network != first]
+    return [(name, list(a.aliases)) for name, a in sorted(spec.networks.items()) if name != first]

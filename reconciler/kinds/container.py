@@ -617,8 +617,8 @@ class ContainerKind:
         self._wait_for_dependencies(spec, address)
         self.ctx.progress(address, f"creating {container_name}")
         created = client.create_container(**self._create_arguments(client, name, spec, container_name))
-        for network, aliases in later_networks(name, spec):
-            client.connect_container_to_network(created["Id"], network, aliases=aliases)
+        for network, aliases in later_networks(spec):
+            client.connect_container_to_network(created["Id"], network, aliases=aliases or None)
         if spec.state == "running":
             client.start(created["Id"])
             with self.started_lock:
@@ -664,7 +664,7 @@ class ContainerKind:
             "ports": exposed_to_create(spec) or None,  # a mapping: docker-py hands it to the engine as written
             "host_config": host_config,
             "detach": True,
-            **compose_create_arguments(name, spec, client),
+            **compose_create_arguments(spec, client),
         }
 
     def _ensure_image(self, client: docker.APIClient, spec: Container, address: str) -> None:

@@ -736,7 +736,8 @@ class State(Section):
     def _join_default_network(self) -> None:
         """As compose does: a container that names no network and no network_mode joins the state's
         default network, as does one that names ``default``; a top-level ``networks: default``
-        configures it. With several hosts there is no one default network: nothing is joined."""
+        configures it. With several hosts there is no one default network: nothing is joined. A
+        container with a container_name answers to its key (the service name) too, on every network."""
         default = self.default_network
         declared = self.networks.pop("default", None)
         if len(self.hosts) != 1:
@@ -756,6 +757,12 @@ class State(Section):
         if joined and default not in self.networks:
             self.networks[default] = declared or Network()
             self.networks[default].host = next(iter(self.hosts))
+        for name, container in self.containers.items():
+            if container.container_name not in (None, name):  # its own name resolves; its service name too, as in compose
+                container.networks = {
+                    network: Attachment(tuple(sorted({*attachment.aliases, name})))
+                    for network, attachment in container.networks.items()
+                }
 
 
 SCHEMA_ID = "https://github.com/reconciler/reconciler/schema/desired-state.json"

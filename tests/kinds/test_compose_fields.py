@@ -125,7 +125,7 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     assert docker_client.api.inspect_network("quiet")["Internal"] is True
     assert docker_client.api.inspect_network("backend")["Labels"]["team"] == "ops"
     assert (config["Hostname"], config["Domainname"], config["WorkingDir"]) == ("box", "example.test", "/tmp")
-    assert set(config["ExposedPorts"]) == {"8080/tcp", "53/udp"}
+    assert set(config["ExposedPorts"]) == {"8080", "53/udp"}  # as declared, as compose hands them over
     assert sorted(host["ExtraHosts"]) == ["cache.internal:10.0.0.6", "db.internal:10.0.0.5"]
     assert (host["Dns"], host["DnsSearch"], host["DnsOptions"]) == (["10.0.0.53"], ["example.test"], ["ndots:2"])
     assert sorted((u["Name"], u["Soft"], u["Hard"]) for u in host["Ulimits"]) == [("nofile", 1024, 2048), ("nproc", 512, 512)]
@@ -136,7 +136,7 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     assert sorted(host["Binds"]) == sorted(
         [f"{state / 'data'}:/data:ro", "i19b-compose-fields:/vol:rw", f"{state / 'conf'}:/conf:ro"]
     )
-    assert host["ShmSize"] == 32_000_000
+    assert host["ShmSize"] == 32 * 1024**2  # 32mb in docker's units
     assert host["Sysctls"] == {"net.core.somaxconn": "1024"}
     assert host["Devices"] == [{"PathOnHost": "/dev/zero", "PathInContainer": "/dev/myzero", "CgroupPermissions": "r"}]
     assert host["SecurityOpt"] == ["no-new-privileges:true"]
@@ -203,7 +203,7 @@ def test_mastodons_compose_file_pasted_under_containers_plans_and_applies(
     assert "SECRET_KEY_BASE=not-a-real-secret" in web["Config"]["Env"]
     assert web["HostConfig"]["PortBindings"] == {"3000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "3000"}]}
     db = docker_client.api.inspect_container("db")
-    assert db["HostConfig"]["ShmSize"] == 256_000_000
+    assert db["HostConfig"]["ShmSize"] == 256 * 1024**2
     assert db["HostConfig"]["Binds"] == [f"{state / 'postgres14'}:/var/lib/postgresql/data:rw"]
     assert docker_client.api.inspect_network("internal_network")["Internal"] is True
     again = reconcile("plan", "desired_state", "--detailed-exitcode")

@@ -63,7 +63,7 @@ def web(tmp_path: Path, fields: str, environ: dict[str, str] | None = None) -> C
         ("volumes: [{type: bind, source: /s, target: /s, bind: {selinux: z}}]", "volumes", (VolumeMount("/s", "/s", False, "z"),)),
         ("mem_limit: 128mb", "mem_limit", 128 * 1024**2),
         ("deploy: {resources: {limits: {memory: 1GB}}}", "mem_limit", 1024**3),
-        ("expose: [3000, '8000-8001', 53/udp]", "expose", ("53/udp", "3000/tcp", "8000/tcp", "8001/tcp")),
+        ("expose: [3000, '8000-8001', 53/udp]", "expose", ("53/udp", "3000", "8000-8001")),  # as written: compose hands them over so
         ("dns: 10.0.0.53", "dns", ("10.0.0.53",)),
         ("pull_policy: if_not_present", "pull_policy", "missing"),
         ("shm_size: 256m", "shm_size", 256 * 1024**2),
@@ -188,6 +188,7 @@ def test_containers_that_name_no_network_join_the_states_default_network_as_in_c
     assert joined == {"db": ["shop_default"], "web": ["back", "shop_default"], "worker": ["back"], "metrics": [],
                       "bridged": [], "off": [], "sidecar": []}  # fmt: skip
     assert state.containers["sidecar"].network_mode == "container:db"  # compose's service:NAME
+    assert state.containers["db"].networks == {"shop_default": Attachment(("db",))}  # its service name, beside shop-db
 
 
 def test_typed_after_interpolation_and_empty_is_unset_as_in_compose(tmp_path: Path) -> None:
@@ -317,7 +318,8 @@ FIELD_CASES: list[tuple[dict[str, Any], Edit, str]] = [
     ({"hostname": "box"}, _config(Hostname="box"), "replace"),
     ({"domainname": "example.test"}, _config(Domainname="example.test"), "replace"),
     ({"working_dir": "/srv"}, _config(WorkingDir="/srv"), "replace"),
-    ({"expose": [8080]}, _config(ExposedPorts={"8080/tcp": {}}), "replace"),
+    ({"expose": [8080]}, _config(ExposedPorts={"8080/tcp": {}}), "replace"),  # made before expose was written as declared
+    ({"expose": ["8080-8081"]}, _config(ExposedPorts={"8080-8081": {}}), "replace"),
     ({"extra_hosts": ["db:10.0.0.5"]}, _host(ExtraHosts=["db:10.0.0.5"]), "replace"),
     ({"dns": ["10.0.0.53"]}, _host(Dns=["10.0.0.53"]), "replace"),
     ({"dns_search": ["example.test"]}, _host(DnsSearch=["example.test"]), "replace"),
