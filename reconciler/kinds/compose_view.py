@@ -145,6 +145,11 @@ def observed_compose_view(record: dict[str, Any], image: Any | None) -> dict[str
     }
 
 
+def _engine_capabilities(names: tuple[str, ...]) -> list[str] | None:
+    """As compose hands them over: CAP_NAME (ALL stays ALL)."""
+    return [name if name == "ALL" else f"CAP_{name}" for name in names] or None
+
+
 def compose_host_config(spec: Container) -> dict[str, Any]:
     """The create_host_config arguments of these fields (None: the engine's default)."""
     return {
@@ -158,8 +163,8 @@ def compose_host_config(spec: Container) -> dict[str, Any]:
         "ulimits": [Ulimit(name=name, soft=soft, hard=hard) for name, (soft, hard) in spec.ulimits.items()] or None,
         "shm_size": spec.shm_size,
         "group_add": list(spec.group_add) or None,
-        "cap_add": list(spec.cap_add) or None,
-        "cap_drop": list(spec.cap_drop) or None,
+        "cap_add": _engine_capabilities(spec.cap_add),
+        "cap_drop": _engine_capabilities(spec.cap_drop),
         "privileged": spec.privileged,
         "read_only": spec.read_only or None,
         "security_opt": list(spec.security_opt) or None,

@@ -35,7 +35,7 @@ STUBS = {
     "mysqladmin": "echo mysqld is alive",
     "redis-cli": "echo PONG",
     "curl": "echo OK",
-    "forever": "trap 'exit 0' TERM; while :; do sleep 1; done",
+    "forever": "trap 'exit 0' TERM INT; while :; do sleep 1; done",  # also /cron.sh (Nextcloud's cron entrypoint)
     "docker-entrypoint.sh": 'exec forever "$@"',
     "bundle": 'exec sh -c "trap \'exit 0\' TERM; while :; do sleep 1; done" "$* 6"',
     "node": 'exec forever "$@"',
@@ -87,6 +87,7 @@ def compose(
 
 
 STAND_IN = "reconciler-test/stand-in:1"
+_STAND_IN_BUILT: set[str] = set()
 
 
 def build_stand_in(client: docker.DockerClient, tag: str, entrypoint: str | None = None) -> None:
@@ -94,7 +95,7 @@ def build_stand_in(client: docker.DockerClient, tag: str, entrypoint: str | None
     with `entrypoint`, that stub is the ENTRYPOINT (as docker-entrypoint.sh is in many images)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        lines = [f"FROM {TEST_IMAGE}", "COPY bin/ /usr/local/bin/", 'CMD ["forever"]']
+        lines = [f"FROM {TEST_IMAGE}", "COPY bin/ /usr/local/bin/", "COPY bin/forever /cron.sh", 'CMD ["forever"]']
         if entrypoint:
             lines.append(f'ENTRYPOINT ["{entrypoint}"]')
         files = {
@@ -111,8 +112,9 @@ def build_stand_in(client: docker.DockerClient, tag: str, entrypoint: str | None
 
 def stand_in(client: docker.DockerClient, ref: str) -> None:
     """The stand-in image (ENTRYPOINT docker-entrypoint.sh, which runs until stopped), also known as `ref`."""
-    if not client.images.list(name=STAND_IN):
+    if client.api.base_url not in _STAND_IN_BUILT:  # once a session (the engine's build cache keeps it quick)
         build_stand_in(client, STAND_IN, entrypoint="docker-entrypoint.sh")
+        _STAND_IN_BUILT.add(client.api.base_url)
     repository, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
     client.images.get(STAND_IN).tag(repository, tag)
 
@@ -129,10 +131,25 @@ def _mounts(record: dict[str, Any], project: str) -> list[tuple[str, ...]]:
     and its SELinux label (z, Z) if any; ro/rw in the mode are the RW column."""
     mounts = []
     for mount in record["Mounts"]:
+        if mount["Type"] == "tmpfs":
+            continue  # compared as a tmpfs (_tmpfs), however it was asked for
         source = mount.get("Name", "").removeprefix(f"{project}_") if mount["Type"] == "volume" else mount["Source"]
         label = ",".join(m for m in (mount.get("Mode") or "").split(",") if m in ("z", "Z"))
         mounts.append((mount["Type"], source, mount["Destination"], str(mount["RW"]), label))
     return sorted(mounts)
+
+
+def _tmpfs(record: dict[str, Any]) -> dict[str, str]:
+    """Each tmpfs, by its path, with its options (its size in bytes), whether the engine was asked
+    for it in HostConfig.Tmpfs (`tmpfs:`, and reconcile's long-syntax tmpfs volumes) or as a tmpfs
+    mount (compose's long-syntax tmpfs volumes): the same filesystem in the container."""
+    host = record["HostConfig"]
+    found = {path: ",".join(sorted(options.split(","))) for path, options in (host.get("Tmpfs") or {}).items()}
+    for mount in host.get("Mounts") or []:
+        if mount.get("Type") == "tmpfs":
+            size = (mount.get("TmpfsOptions") or {}).get("SizeBytes")
+            found[mount["Target"]] = f"size={size}" if size else ""
+    return found
 
 
 def _labels(record: dict[str, Any]) -> dict[str, str]:
@@ -189,7 +206,7 @@ FIELDS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "user": _config("User"),
     "working_dir": _config("WorkingDir"),
     "hostname": _config("Hostname"),
-    "tmpfs": _host("Tmpfs"),
+    "tmpfs": _tmpfs,
     "cap_add": _host("CapAdd"),
     "cap_drop": _host("CapDrop"),
     "extra_hosts": lambda r: sorted(r["HostConfig"]["ExtraHosts"] or []),
@@ -215,6 +232,7 @@ def projection(record: dict[str, Any], service: dict[str, Any], project: str, se
     if "network_mode" in service and mode.startswith("container:"):
         seen["network_mode"] = {"NetworkMode": f"service:{services_by_id.get(mode.partition(':')[2], mode.partition(':')[2])}"}
     seen["volumes"] = _mounts(record, project)
+    seen["tmpfs"] = _tmpfs(record)
     if service.get("network_mode") is None:
         seen["networks"] = _networks(record, project)
     if "container_name" in service:

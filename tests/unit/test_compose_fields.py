@@ -430,3 +430,16 @@ def test_a_network_is_removed_after_the_containers_of_its_host() -> None:
     kind.ctx.observed = {"container": {"gone": orphan}}
     action = kind.diff("front", None, Observation("sha256:x", seen_network(containers=("gone-engine-name",))))
     assert (action.action, action.depends_on) == ("delete", ["container.gone", "container.web"])
+
+
+def test_a_container_on_the_engines_bridge_is_replaced_onto_the_default_network_and_the_plan_says_why() -> None:
+    from tests.unit.test_container_diff import SPEC
+
+    declared = {key: value for key, value in SPEC.items() if key != "network_mode"}
+    state = State.model_validate({"settings": {"name": "shop"}, "containers": {"fixture": declared}})
+    action = diff(state.containers["fixture"], record(lambda r: r["HostConfig"].update(NetworkMode="bridge")))
+    assert one_line(action) == (
+        'replace container.fixture (network_mode: "bridge" → "shop_default", networks.shop_default: null → [])'
+    )
+    assert action.reasons == ["network_mode changed", "networks.shop_default changed"]
+    assert "network.shop_default" in action.depends_on  # the network is made first
