@@ -487,7 +487,8 @@ class ContainerKind:
                 restart_change = Change(path="health", before="unhealthy", after="restart")
                 return action("update", [restart.reason], [restart_change], restart.blocked)
             return action("noop", [_waiting_reason(waiting)] if unknown_changes else [], [])
-        reasons = [_reason(change) for change in changes if in_place or not _in_place(change)]
+        default_network = self.ctx.state.default_network
+        reasons = [_reason(change, default_network) for change in changes if in_place or not _in_place(change)]
         if restart is not None:
             reasons = [r for r in reasons if r != "health changed"] + [restart.reason]
         if unknown_changes:
@@ -945,9 +946,11 @@ def _in_place(change: FieldChange) -> bool:
     return change.in_place and (change.path not in ("mem_limit", "cpus") or change.after is not None)
 
 
-def _reason(change: FieldChange) -> str:
+def _reason(change: FieldChange, default_network: str) -> str:
     if change.path == "state":
         return "start" if change.after == "running" else "stop"
+    if change.path == "network_mode" and change.after == default_network:
+        return f"joins the default network {default_network} (it names no network: compose's PROJECT_default)"
     return f"{change.path} changed"
 
 

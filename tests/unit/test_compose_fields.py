@@ -436,10 +436,13 @@ def test_a_container_on_the_engines_bridge_is_replaced_onto_the_default_network_
     from tests.unit.test_container_diff import SPEC
 
     declared = {key: value for key, value in SPEC.items() if key != "network_mode"}
-    state = State.model_validate({"settings": {"name": "shop"}, "containers": {"fixture": declared}})
+    state = State.model_validate({"containers": {"fixture": declared}})  # settings.name: default, as the kind's
     action = diff(state.containers["fixture"], record(lambda r: r["HostConfig"].update(NetworkMode="bridge")))
     assert one_line(action) == (
-        'replace container.fixture (network_mode: "bridge" → "shop_default", networks.shop_default: null → [])'
+        'replace container.fixture (network_mode: "bridge" → "default_default", networks.default_default: null → [])'
     )
-    assert action.reasons == ["network_mode changed", "networks.shop_default changed"]
-    assert "network.shop_default" in action.depends_on  # the network is made first
+    assert action.reasons == [
+        "joins the default network default_default (it names no network: compose's PROJECT_default)",
+        "networks.default_default changed",
+    ]
+    assert "network.default_default" in action.depends_on  # the network is made first
