@@ -87,6 +87,8 @@ def test_reconcile_creates_the_containers_docker_compose_creates(
 
         applied = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path, env={"DOCKER_HOST": netns_engine()})
         assert applied.returncode == 0, applied.stdout + applied.stderr
+        again = run_reconcile("plan", "desired_state", "--detailed-exitcode", cwd=tmp_path, env={"DOCKER_HOST": netns_engine()})
+        assert again.returncode == 0, again.stdout  # what compose's forms became is no drift
         by_reconcile = inspected(engine, f"reconciler.state={project}", "")
         names = {spec.get("container_name", name): name for name, spec in services.items()}
         by_reconcile = {names.get(name, name): record for name, record in by_reconcile.items()}
@@ -135,6 +137,8 @@ def test_the_services_of_a_pasted_file_reach_each_other_by_name(tmp_path: Path, 
         applied = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path, env={"DOCKER_HOST": netns_engine()})
         assert applied.returncode == 0, applied.stdout + applied.stderr
         assert "+ network.shop_default" in applied.stdout
+        again = run_reconcile("plan", "desired_state", "--detailed-exitcode", cwd=tmp_path, env={"DOCKER_HOST": netns_engine()})
+        assert again.returncode == 0, again.stdout  # the default network and the aliases are no drift
         web, db = engine.containers.get("web"), engine.containers.get("shop-db")
         for name in ("db", "shop-db"):
             resolved = web.exec_run(["nslookup", name])
