@@ -120,8 +120,8 @@ class _Checker:
                 if not isinstance(network, str):
                     continue
                 path = ("containers", name, "networks", network if isinstance(joined, dict) else names.index(network))
-                if network == "default" and network not in declared:
-                    continue  # compose's default network: there for every container that asks
+                if network == "default" and network not in declared and len(self.section("hosts")) <= 1:
+                    continue  # compose's default network: there for every container that asks (one host)
                 if network not in declared:
                     hint = did_you_mean(network, declared) or "; declare it under the top-level networks:"
                     self.report(path, f"no network {network!r}{hint}", on_key=isinstance(joined, dict))

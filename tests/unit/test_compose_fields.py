@@ -446,3 +446,11 @@ def test_a_container_on_the_engines_bridge_is_replaced_onto_the_default_network_
         "networks.default_default changed",
     ]
     assert "network.default_default" in action.depends_on  # the network is made first
+
+
+def test_with_several_hosts_there_is_no_default_network_to_name(tmp_path: Path) -> None:
+    hosts = "hosts:\n  a: {docker: 'unix:///a.sock'}\n  b: {docker: 'unix:///b.sock'}\n"
+    [message] = errors(tmp_path, f"{hosts}containers:\n  web:\n    image: app:1\n    host: a\n    networks: [default]\n")
+    assert "no network 'default'" in message
+    state = load(tmp_path, f"{hosts}containers:\n  web: {{image: app:1, host: a}}\n")
+    assert state.containers["web"].networks == {} and not state.networks  # stays on the engine's bridge
