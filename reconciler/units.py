@@ -38,6 +38,11 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts)
 
 
+def stop_seconds(grace: timedelta) -> int:
+    """A stop grace period as the engine's whole seconds, cut as compose cuts it (1500ms → 1)."""
+    return int(grace.total_seconds())
+
+
 # --- sizes -------------------------------------------------------------------------------------
 
 _SIZE_UNITS = {
@@ -71,6 +76,25 @@ def parse_size(value: int | str) -> int:
     if not match or match.group(2).lower() not in _SIZE_UNITS:
         raise ValueError(f"invalid size {value!r}: use bytes or a unit, e.g. 512MB, 1GB, 1.5GiB")
     return int(Decimal(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+_RAM_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
+RAM_PATTERN = r"^\d+(\.\d+)?\s?([kKmMgGtTpP]?[iI]?[bB]?)$"
+
+
+def parse_ram(value: int | str) -> int:
+    """A size as docker and compose read one (go-units' RAMInBytes): every unit binary, any case,
+    with or without i and b: ``128mb`` = ``128M`` = ``128MiB`` = 134217728, or plain bytes."""
+    if isinstance(value, bool):
+        raise ValueError("a size must be a number of bytes or a string like 512m")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"a size cannot be negative ({value})")
+        return value
+    match = re.fullmatch(r"(\d+(?:\.\d+)?) ?([kKmMgGtTpP]?)[iI]?[bB]?", value.strip())
+    if not match or (not match.group(2) and re.search(r"[iI]", value)):
+        raise ValueError(f"invalid size {value!r}: use bytes or a unit, e.g. 512m, 128mb, 1g (docker's units, powers of 1024)")
+    return int(Decimal(match.group(1)) * _RAM_UNITS[match.group(2).lower()])
 
 
 def parse_decimal(value: object) -> Decimal:
@@ -150,7 +174,8 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 
 @dataclass(frozen=True)
 class PortMapping:
-    """One published port (a range is expanded by the caller if needed)."""
+    """One published port (a range is expanded by the caller if needed). A host range onto one
+    container port (``8100-8101:80``) lets the engine choose one host port of the range."""
 
     container_start: int
     container_end: int
@@ -158,6 +183,17 @@ class PortMapping:
     host_end: int | None = None
     host_ip: str | None = None
     protocol: str = "tcp"
+
+    def host_port(self, offset: int) -> str | None:
+        """The host port of the container port ``container_start + offset``, as the engine takes
+        it: one port, a range to choose from (onto one container port), or None (any)."""
+        if self.host_start is None or self.host_end is None:
+            return None
+        if self.host_start == self.host_end:
+            return str(self.host_start)
+        if self.container_start == self.container_end:
+            return f"{self.host_start}-{self.host_end}"
+        return str(self.host_start + offset)
 
     def __str__(self) -> str:
         def span(start: int, end: int) -> str:
@@ -206,7 +242,9 @@ def parse_port(value: int | str) -> PortMapping:
         host_ip = ip_text
     parts = text.split(":")
     if host_ip is None and len(parts) == 3:
-        host_ip, parts = parts[0], parts[1:]
+        host_ip, parts = parts[0] or None, parts[1:]  # an empty IP ("${HOST_IP:-}:80:80") is none, as in compose
+        if host_ip is None and not parts[0]:
+            raise ValueError(f"invalid port {value!r}: empty host port")
     if host_ip is not None:
         try:
             ipaddress.ip_address(host_ip)
@@ -218,7 +256,7 @@ def parse_port(value: int | str) -> PortMapping:
     host: tuple[int, int] | tuple[None, None] = (None, None)
     if len(parts) == 2 and parts[0]:
         host = _port_span(parts[0], "host")
-        if host[1] - host[0] != container[1] - container[0] and host[0] != host[1]:
+        if host[1] - host[0] != container[1] - container[0] and host[0] != host[1] and container[0] != container[1]:
             raise ValueError(f"invalid port {value!r}: the host and container ranges differ in length")
     elif len(parts) == 2 and host_ip is None:
         raise ValueError(f"invalid port {value!r}: empty host port")
@@ -233,31 +271,39 @@ class VolumeMount:
     source: str  # a named volume, or an absolute host path
     target: str
     read_only: bool = False
+    selinux: str = ""  # z (shared) or Z (private): the engine relabels the source for SELinux
 
     @property
     def is_bind(self) -> bool:
         return self.source.startswith("/")
 
+    @property
+    def options(self) -> list[str]:
+        return [*(["ro"] if self.read_only else []), *([self.selinux] if self.selinux else [])]
+
     def __str__(self) -> str:
-        return f"{self.source}:{self.target}{':ro' if self.read_only else ''}"
+        return f"{self.source}:{self.target}" + (f":{','.join(self.options)}" if self.options else "")
 
 
 def parse_volume(text: str) -> VolumeMount:
-    """``NAME:/path[:ro]`` or ``/host/path:/path[:ro|rw]``."""
+    """``NAME:/path[:ro]`` or ``/host/path:/path[:ro|rw][,z|Z]``."""
     parts = text.split(":")
     if len(parts) not in (2, 3):
         raise ValueError(f"invalid volume {text!r}: expected NAME:PATH[:ro] or /HOST/PATH:PATH[:ro|rw]")
     source, target = parts[0], parts[1]
-    mode = parts[2] if len(parts) == 3 else "rw"
-    if mode not in ("ro", "rw"):
-        raise ValueError(f"invalid volume mode {mode!r} in {text!r}: expected ro or rw")
+    modes = parts[2].split(",") if len(parts) == 3 else ["rw"]
+    labels = [m for m in modes if m in ("z", "Z")]
+    modes = [m for m in modes if m not in ("z", "Z")] or ["rw"]
+    mode = modes[0]
+    if len(modes) > 1 or len(labels) > 1 or mode not in ("ro", "rw"):
+        raise ValueError(f"invalid volume mode {parts[2]!r} in {text!r}: expected ro or rw, and z or Z for SELinux")
     if source.startswith("."):
         raise ValueError(f"invalid volume {text!r}: a host path must be absolute (relative paths depend on where reconcile runs)")
     if not source.startswith("/") and not re.fullmatch(VOLUME_NAME_PATTERN, source):
         raise ValueError(f"invalid volume name {source!r} in {text!r}")
     if not target.startswith("/"):
         raise ValueError(f"invalid volume {text!r}: the container path {target!r} must be absolute")
-    return VolumeMount(source, target, mode == "ro")
+    return VolumeMount(source, target, mode == "ro", labels[0] if labels else "")
 
 
 # --- addresses ---------------------------------------------------------------------------------

@@ -55,8 +55,7 @@ def import_container(
             "driver": seen["logging.driver"],
             **({"options": seen["logging.options"]} if seen["logging.options"] else {}),
         }
-    if seen["network_mode"] != "bridge":
-        spec["network_mode"] = seen["network_mode"]
+    spec["network_mode"] = seen["network_mode"]  # bridge too: a container that names none joins the default network
     if seen["mem_limit"] is not None:
         spec["mem_limit"] = _size(seen["mem_limit"])
     if seen["cpus"] is not None:

@@ -4,6 +4,7 @@ from `docker inspect`, and turned into the Engine API's create arguments. Pure."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from docker.types import Ulimit
@@ -30,13 +31,34 @@ def _pids(limit: int | None) -> int | None:
     return limit if limit and limit > 0 else None
 
 
+def one_port_a_key(keys: Iterable[str]) -> set[str]:
+    """ExposedPorts keys as written (``3306``, ``53/udp``, ``8000-8001``) → ``PORT/PROTOCOL``, one a port."""
+    ports = set()
+    for key in keys:
+        number, _, protocol = key.partition("/")
+        start, _, end = number.partition("-")
+        if start.isdigit() and (not end or end.isdigit()):
+            ports |= {f"{n}/{protocol or 'tcp'}" for n in range(int(start), int(end or start) + 1)}
+        else:
+            ports.add(key)
+    return ports
+
+
 def exposed_ports(spec: Container, image_exposed: tuple[str, ...] = ()) -> list[str]:
-    """Every port the container exposes: the image's, expose:, and the published ones."""
-    ports = set(image_exposed) | set(spec.expose)
+    """Every port the container exposes, one a port: the image's, expose:, and the published ones."""
+    ports = one_port_a_key(image_exposed) | one_port_a_key(spec.expose)
     if spec.network_mode != "host":
         for port in spec.ports:
             ports |= {f"{number}/{port.protocol}" for number in range(port.container_start, port.container_end + 1)}
     return sorted(ports)
+
+
+def exposed_to_create(spec: Container) -> dict[str, dict[str, Any]]:
+    """ExposedPorts to create with: expose: as declared (compose hands over what was written), and
+    each published port it does not cover."""
+    declared = set(spec.expose)
+    published = set(exposed_ports(spec)) - one_port_a_key(declared)
+    return {port: {} for port in sorted(declared | published)}
 
 
 def desired_compose_view(spec: Container, defaults: Any) -> dict[str, Any]:
@@ -100,7 +122,7 @@ def observed_compose_view(record: dict[str, Any], image: Any | None) -> dict[str
         "dns_search": list(host.get("DnsSearch") or []),
         "dns_opt": list(host.get("DnsOptions") or []),
         "working_dir": config.get("WorkingDir") or None,
-        "expose": sorted(config.get("ExposedPorts") or {}),
+        "expose": sorted(one_port_a_key(config.get("ExposedPorts") or {})),
         "mem_reservation": host.get("MemoryReservation") or None,
         "memswap_limit": host.get("MemorySwap") or None,
         "pids_limit": _pids(host.get("PidsLimit")),
@@ -123,6 +145,11 @@ def observed_compose_view(record: dict[str, Any], image: Any | None) -> dict[str
     }
 
 
+def _engine_capabilities(names: tuple[str, ...]) -> list[str] | None:
+    """As compose hands them over: CAP_NAME (ALL stays ALL)."""
+    return [name if name == "ALL" else f"CAP_{name}" for name in names] or None
+
+
 def compose_host_config(spec: Container) -> dict[str, Any]:
     """The create_host_config arguments of these fields (None: the engine's default)."""
     return {
@@ -136,8 +163,8 @@ def compose_host_config(spec: Container) -> dict[str, Any]:
         "ulimits": [Ulimit(name=name, soft=soft, hard=hard) for name, (soft, hard) in spec.ulimits.items()] or None,
         "shm_size": spec.shm_size,
         "group_add": list(spec.group_add) or None,
-        "cap_add": list(spec.cap_add) or None,
-        "cap_drop": list(spec.cap_drop) or None,
+        "cap_add": _engine_capabilities(spec.cap_add),
+        "cap_drop": _engine_capabilities(spec.cap_drop),
         "privileged": spec.privileged,
         "read_only": spec.read_only or None,
         "security_opt": list(spec.security_opt) or None,

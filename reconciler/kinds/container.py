@@ -40,7 +40,7 @@ from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.compose_view import (
     compose_create_arguments,
     compose_host_config,
-    exposed_ports,
+    exposed_to_create,
     first_network,
     later_networks,
 )
@@ -78,6 +78,7 @@ from reconciler.policies.containers import (
 )
 from reconciler.policies.healthcheck_lies import Declared, ImageDeclares
 from reconciler.policies.image_view import ImageView
+from reconciler.units import stop_seconds
 
 MANAGED = "reconciler.managed"
 ADDRESS = "reconciler.address"
@@ -486,7 +487,8 @@ class ContainerKind:
                 restart_change = Change(path="health", before="unhealthy", after="restart")
                 return action("update", [restart.reason], [restart_change], restart.blocked)
             return action("noop", [_waiting_reason(waiting)] if unknown_changes else [], [])
-        reasons = [_reason(change) for change in changes if in_place or not _in_place(change)]
+        default_network = self.ctx.state.default_network
+        reasons = [_reason(change, default_network) for change in changes if in_place or not _in_place(change)]
         if restart is not None:
             reasons = [r for r in reasons if r != "health changed"] + [restart.reason]
         if unknown_changes:
@@ -629,13 +631,11 @@ class ContainerKind:
         for port in spec.ports if spec.network_mode != "host" else ():  # host networking publishes nothing
             for offset in range(port.container_end - port.container_start + 1):
                 key = f"{port.container_start + offset}/{port.protocol}"
-                host_port = (
-                    None if port.host_start is None else port.host_start + (offset if port.host_start != port.host_end else 0)
-                )
+                host_port = port.host_port(offset)
                 bindings[key] = (port.host_ip or "", host_port) if host_port else ((port.host_ip,) if port.host_ip else None)
         host_config = client.create_host_config(
             port_bindings=bindings or None,
-            binds=[f"{v.source}:{v.target}:{'ro' if v.read_only else 'rw'}" for v in spec.volumes] or None,
+            binds=[f"{v.source}:{v.target}:{','.join(v.options or ['rw'])}" for v in spec.volumes] or None,
             restart_policy=_restart_policy(spec),
             log_config=LogConfig(type=spec.logging.driver, config=dict(spec.logging.options)) if spec.logging else None,
             network_mode=first_network(spec) or spec.network_mode,
@@ -661,8 +661,8 @@ class ContainerKind:
             else None,
             "user": spec.user,
             "stop_signal": spec.stop_signal,
-            "stop_timeout": round(spec.stop_grace_period.total_seconds()) if spec.stop_grace_period else None,
-            "ports": [tuple(p.split("/")) for p in exposed_ports(spec)] or None,
+            "stop_timeout": stop_seconds(spec.stop_grace_period) if spec.stop_grace_period else None,
+            "ports": exposed_to_create(spec) or None,  # a mapping: docker-py hands it to the engine as written
             "host_config": host_config,
             "detach": True,
             **compose_create_arguments(spec, client),
@@ -946,9 +946,11 @@ def _in_place(change: FieldChange) -> bool:
     return change.in_place and (change.path not in ("mem_limit", "cpus") or change.after is not None)
 
 
-def _reason(change: FieldChange) -> str:
+def _reason(change: FieldChange, default_network: str) -> str:
     if change.path == "state":
         return "start" if change.after == "running" else "stop"
+    if change.path == "network_mode" and change.after == default_network:
+        return f"joins the default network {default_network} (it names no network: compose's PROJECT_default)"
     return f"{change.path} changed"
 
 

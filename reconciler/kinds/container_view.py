@@ -12,7 +12,7 @@ from reconciler.kinds.compose_view import UNDECLARED, desired_compose_view, firs
 from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.spec import Container, Healthcheck
 from reconciler.model.unknown import holds_unknown
-from reconciler.units import parse_port
+from reconciler.units import VolumeMount, parse_port, stop_seconds
 
 IN_PLACE = frozenset({"restart", "mem_limit", "cpus", "state", "health", "mem_reservation", "pids_limit"})
 NANOSECOND = 1_000_000_000
@@ -120,7 +120,7 @@ def desired_view(spec: Container, image: ImageDefaults | None, log_driver: str) 
         "user": spec.user or defaults.user or None,
         "init": spec.init,
         "stop_signal": spec.stop_signal or defaults.stop_signal,
-        "stop_grace_period": round(spec.stop_grace_period.total_seconds()) if spec.stop_grace_period else None,
+        "stop_grace_period": stop_seconds(spec.stop_grace_period) if spec.stop_grace_period else None,
         "state": "stopped" if spec.state == "stopped" else "running",
         **desired_compose_view(spec, defaults),
     }
@@ -149,8 +149,11 @@ def expand_ports(ports: list[str]) -> list[str]:
     expanded = []
     for text in ports:
         port = parse_port(text)
+        if port.container_start == port.container_end:
+            expanded.append(str(port))  # one container port, maybe from a host range the engine chooses in
+            continue
         for offset in range(port.container_end - port.container_start + 1):
-            host = None if port.host_start is None else port.host_start + (offset if port.host_start != port.host_end else 0)
+            host = None if port.host_start is None else int(port.host_port(offset) or 0)
             single = type(port)(
                 port.container_start + offset, port.container_start + offset, host, host, port.host_ip, port.protocol
             )
@@ -162,8 +165,8 @@ def _volume_view(binds: list[str] | None) -> list[str]:
     views = []
     for bind in binds or []:
         source, target, *mode = bind.split(":")
-        read_only = "ro" in (mode[0].split(",") if mode else [])
-        views.append(f"{source}:{target}{':ro' if read_only else ''}")
+        options = mode[0].split(",") if mode else []
+        views.append(str(VolumeMount(source, target, "ro" in options, next((o for o in options if o in ("z", "Z")), ""))))
     return sorted(views)
 
 

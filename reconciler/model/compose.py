@@ -18,7 +18,8 @@ _MEMORY = "use mem_limit and mem_reservation (or deploy.resources)"
 _NOT_SET = "remove it; reconcile does not set it on the engine"
 
 UNSUPPORTED_SERVICE_KEYS: dict[str, str] = {
-    "build": "reconcile never builds images; build and push the image in CI and declare image: with its tag",
+    "build": "reconcile never builds images; build and push the image in CI and declare image: with its tag "
+    "(with image:, build: is accepted and not run, as by `docker compose up --no-build`)",
     "secrets": "mount the file with volumes: [/path/on/host:/run/secrets/NAME:ro], or pass the value as "
     "environment: {NAME: ${NAME}}",
     "configs": "mount the file with volumes: [./file:/path/in/container:ro]",
@@ -117,7 +118,7 @@ class _Preparer:
         here: Path = ("containers", name)
         for key in [k for k in spec if is_extension(k)]:
             del spec[key]
-        for key in [k for k in spec if k in UNSUPPORTED_SERVICE_KEYS]:
+        for key in [k for k in spec if k in UNSUPPORTED_SERVICE_KEYS and not (k == "build" and "image" in spec)]:
             self.report((*here, key), f"not supported: {key} — {UNSUPPORTED_SERVICE_KEYS[key]}")
             del spec[key]
         deploy = spec.get("deploy")

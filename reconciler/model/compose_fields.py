@@ -178,10 +178,27 @@ Tmpfs = Annotated[
 ]
 
 
+def _long_devices(value: object) -> object:
+    """Compose's long form ``{source, target, permissions}`` as the short one."""
+    if not isinstance(value, list):
+        return value
+    short: list[object] = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            short.append(item)
+            continue
+        unknown = set(item) - {"source", "target", "permissions"}
+        if unknown or not isinstance(item.get("source"), str):
+            raise SubpathError("expected {source: /dev/HOST, target: /dev/CONTAINER, permissions: rwm}", index)
+        short.append(":".join([item["source"], str(item.get("target") or item["source"]), str(item.get("permissions") or "rwm")]))
+    return short
+
+
 def _devices(value: object) -> tuple[str, ...]:
-    """``/dev/x``, ``/dev/x:/dev/y``, ``/dev/x:/dev/y:rwm`` → ``HOST:CONTAINER:PERMISSIONS``."""
+    """``/dev/x``, ``/dev/x:/dev/y``, ``/dev/x:/dev/y:rwm``, ``{source, target, permissions}`` →
+    ``HOST:CONTAINER:PERMISSIONS``."""
     devices = []
-    for index, item in enumerate(_string_list(value, "devices")):
+    for index, item in enumerate(_string_list(_long_devices(_plain(value, "a list")), "devices")):
         parts = item.split(":")
         if not parts[0].startswith("/") or len(parts) > 3:
             raise SubpathError(f"expected /dev/HOST[:/dev/CONTAINER[:rwm]], got {item!r}", index)
@@ -194,28 +211,29 @@ def _devices(value: object) -> tuple[str, ...]:
     return tuple(devices)
 
 
-Devices = Annotated[tuple[str, ...], *_checked(_devices, {"type": "array", "items": {"type": "string"}}, list)]
+Devices = Annotated[
+    tuple[str, ...],
+    *_checked(_devices, {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}}, list),
+]
 
 
 def _expose(value: object) -> tuple[str, ...]:
-    """``[3000, "8000-8001", "53/udp"]`` → sorted ``PORT/PROTOCOL``, ranges expanded."""
+    """``[3000, "8000-8001", "53/udp"]`` → sorted, each as written: compose hands the engine what
+    was declared, and the engine keeps it so (the container kind compares them port by port)."""
     value = _plain(value, "a list")
     if not isinstance(value, list):
         raise ValueError(f"expected a list of ports, got {type(value).__name__}")
     ports = set()
     for index, item in enumerate(value):
         text = str(item) if isinstance(item, (int, str)) and not isinstance(item, bool) else ""
-        match = re.fullmatch(r"(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?", text)
-        if not match:
+        if not re.fullmatch(r"(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?", text):
             raise SubpathError(f"expected a port like 3000 or 53/udp, got {item!r}", index)
-        start, end = int(match.group(1)), int(match.group(2) or match.group(1))
-        ports |= {f"{port}/{match.group(3) or 'tcp'}" for port in range(start, end + 1)}
+        ports.add(text)
     return tuple(sorted(ports, key=_port_order))
 
 
 def _port_order(text: str) -> tuple[int, str]:
-    number, _, protocol = text.partition("/")
-    return int(number), protocol
+    return int(text.partition("/")[0].partition("-")[0]), text
 
 
 Expose = Annotated[
@@ -552,7 +570,7 @@ VOLUME_KEYS = ("type", "source", "target", "read_only", "bind", "volume", "tmpfs
 def tmpfs_of_long_volume(item: dict[str, Any]) -> str:
     """A long-syntax ``{type: tmpfs, target, tmpfs: {size}}`` volume as a ``tmpfs:`` entry."""
     size = (item.get("tmpfs") or {}).get("size")
-    return f"{item.get('target')}:size={units.parse_size(size)}" if size is not None else str(item.get("target"))
+    return f"{item.get('target')}:size={units.parse_ram(size)}" if size is not None else str(item.get("target"))
 
 
 def _long_volume(item: dict[str, Any], index: int) -> units.VolumeMount:
@@ -565,7 +583,7 @@ def _long_volume(item: dict[str, Any], index: int) -> units.VolumeMount:
         raise SubpathError("a long-syntax volume needs an absolute target", index)
     if kind not in ("volume", "bind"):
         raise SubpathError(f"not supported: volume type {kind!r} — use a bind mount, a named volume or tmpfs", index, "type")
-    for option, allowed in (("bind", {"create_host_path", "propagation", "selinux"}), ("volume", {"nocopy", "subpath"})):
+    for option, allowed in (("bind", {"create_host_path", "propagation"}), ("volume", {"nocopy", "subpath"})):
         extra = set(item.get(option) or {}) - ({"create_host_path"} if option == "bind" else set())
         if extra & allowed:
             raise SubpathError(f"not supported: {option}.{sorted(extra)[0]} — write the mount without it", index, option)
@@ -573,8 +591,11 @@ def _long_volume(item: dict[str, Any], index: int) -> units.VolumeMount:
     if not isinstance(source, str) or not source:
         raise SubpathError("not supported: an anonymous volume — give it a name (source: NAME), so it survives a replace", index)
     mode = "ro" if item.get("read_only") else "rw"
+    selinux = (item.get("bind") or {}).get("selinux") if kind == "bind" else None
+    if selinux not in (None, "z", "Z"):
+        raise SubpathError(f"invalid bind.selinux {selinux!r}: expected z or Z", index, "bind")
     try:
-        return units.parse_volume(f"{source}:{target}:{mode}")
+        return units.parse_volume(f"{source}:{target}:{mode}{',' + selinux if selinux else ''}")
     except ValueError as error:
         raise SubpathError(str(error), index) from None
 
@@ -587,11 +608,11 @@ def _short_volume(item: str, index: int) -> units.VolumeMount:
         )
     if len(parts) == 3:
         modes = [m for m in parts[2].split(",") if m not in IGNORED_MODES]
-        if any(m not in ("ro", "rw") for m in modes):
+        if any(m not in ("ro", "rw", "z", "Z") for m in modes):
             raise SubpathError(
-                f"not supported: volume mode {parts[2]!r} in {item!r} — use ro or rw (SELinux labels z/Z are not applied)", index
+                f"not supported: volume mode {parts[2]!r} in {item!r} — use ro or rw, and z or Z for SELinux", index
             )
-        parts[2] = "ro" if "ro" in modes else "rw"
+        parts[2] = ",".join(["ro" if "ro" in modes else "rw", *(m for m in modes if m in ("z", "Z"))])
         item = ":".join(parts)
     try:
         return units.parse_volume(item)

@@ -121,6 +121,26 @@ Size = Annotated[
 ]
 
 
+def _memory_size(value: object) -> int:
+    value = _plain(value, "a size")
+    if not isinstance(value, (int, str)):
+        raise ValueError(f"expected a size like 512m, got {value!r}")
+    return units.parse_ram(value)
+
+
+MemorySize = Annotated[
+    int,
+    *_checked(
+        _memory_size,
+        {
+            "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": units.RAM_PATTERN}],
+            "description": "bytes, or a size in docker's units (all powers of 1024, any case): 512m, 128mb, 1g, 1.5GiB",
+        },
+    ),
+]
+"""A size in a compose field (mem_limit, shm_size, …), read as compose and the Docker CLI read it."""
+
+
 def _money(value: object) -> Decimal:
     number = units.parse_decimal(_plain(value, "a number"))
     if number < 0:
@@ -134,6 +154,8 @@ NonNegativeDecimal = Annotated[Decimal, *_checked(_money, {"type": "number", "mi
 def _int_in(low: int, high: int | None) -> Callable[[object], int]:
     def check(value: object) -> int:
         value = _plain(value, "an integer")
+        if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+            value = int(value)  # a value from a variable is a string: typed by the field, as compose does
         if not isinstance(value, int):
             raise ValueError(f"expected an integer, got {value!r}")
         if value < low or (high is not None and value > high):
@@ -157,6 +179,8 @@ PositiveInt = int_in(1)
 
 def _positive_float(value: object) -> float:
     value = _plain(value, "a number")
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", value.strip()):
+        value = float(value)  # a value from a variable (or compose's quoted "0.5") is a string
     if not isinstance(value, (int, float)) or value <= 0:
         raise ValueError(f"expected a number above 0, got {value!r}")
     return float(value)
@@ -168,9 +192,14 @@ PositiveFloat = Annotated[float, *_checked(_positive_float, {"type": "number", "
 def _bool(value: object) -> bool:
     if isinstance(value, (Sensitive, Unknown)):
         _plain(value, "boolean")
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
+        return _BOOLEAN_WORDS[value.strip().lower()]  # a value from a variable, typed as compose types it
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {value!r}")
     return value
+
+
+_BOOLEAN_WORDS = {"true": True, "yes": True, "y": True, "on": True, "false": False, "no": False, "n": False, "off": False}
 
 
 Bool = Annotated[bool, *_checked(_bool, {"type": "boolean"})]
@@ -501,10 +530,12 @@ def _network_mode(value: object) -> str:
     text = _text(value, "a network mode")
     if text in ("bridge", "host", "none") or re.fullmatch(r"container:" + NAME_PATTERN[1:], text):
         return text
-    raise ValueError(f"invalid network_mode {text!r}: expected bridge, host, none or container:NAME")
+    if re.fullmatch(r"service:" + NAME_PATTERN[1:], text):
+        return "container:" + text.partition(":")[2]  # compose's service:NAME is the container declared as NAME
+    raise ValueError(f"invalid network_mode {text!r}: expected bridge, host, none, container:NAME or service:NAME")
 
 
-NETWORK_MODE_PATTERN = r"^(bridge|host|none|container:[A-Za-z0-9][A-Za-z0-9_.-]*)$"
+NETWORK_MODE_PATTERN = r"^(bridge|host|none|(container|service):[A-Za-z0-9][A-Za-z0-9_.-]*)$"
 NetworkMode = Annotated[str, *_checked(_network_mode, {"type": "string", "pattern": NETWORK_MODE_PATTERN})]
 
 

@@ -129,6 +129,19 @@ class _Merger:
         self.problems.append(here.diagnostic(f"{what} is declared twice: here and at {first.file}:{first.line}"))
 
 
+def _activate_compose_profiles(data: dict[str, Any], names: str | None) -> None:
+    """COMPOSE_PROFILES (the environment's, or DIR/.env's), comma-separated, activates profiles as
+    settings.profiles does, as compose reads it."""
+    extra = [name.strip() for name in (names or "").split(",") if name.strip()]
+    settings = data.get("settings") if data.get("settings") is not None else {}
+    if not extra or not isinstance(settings, dict):
+        return
+    profiles = settings.get("profiles") or []
+    profiles = [profiles] if isinstance(profiles, str) else profiles
+    if isinstance(profiles, list):
+        data["settings"] = {**settings, "profiles": [*profiles, *(n for n in extra if n not in profiles)]}
+
+
 @without_cycle_collection
 def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None, mode: Mode = "apply") -> LoadedState:
     """Load, merge, interpolate, validate and check references. Raises ConfigError with every
@@ -156,6 +169,7 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
     resolution = resolve(merger.data, merger.source, variables)
     problems += env_problems + resolution.problems
     data = resolution.data
+    _activate_compose_profiles(data, variables.values.get("COMPOSE_PROFILES"))
     fallback = Position(displays[0], 1, 1)
     problems.extend(prepare(data, merger.source, fallback, repository_root(root)))
     reference_problems = check_references(data, merger.source, fallback, root)

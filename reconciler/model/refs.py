@@ -101,7 +101,7 @@ class _Checker:
         containers = {name: c for name, c in self.section("containers").items() if isinstance(c, dict)}
         for name, container in containers.items():
             mode = container.get("network_mode")
-            if not (isinstance(mode, str) and mode.startswith("container:")):
+            if not (isinstance(mode, str) and mode.startswith(("container:", "service:"))):
                 continue
             target = mode.partition(":")[2]
             path = ("containers", name, "network_mode")
@@ -122,6 +122,8 @@ class _Checker:
                 if not isinstance(network, str):
                     continue
                 path = ("containers", name, "networks", network if isinstance(joined, dict) else names.index(network))
+                if network == "default" and network not in declared and len(self.section("hosts")) <= 1:
+                    continue  # compose's default network: there for every container that asks (one host)
                 if network not in declared:
                     hint = did_you_mean(network, declared) or "; declare it under the top-level networks:"
                     self.report(path, f"no network {network!r}{hint}", on_key=isinstance(joined, dict))

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from reconciler.model.compose_fields import (
+    Attachment,
     Capabilities,
     Cpus,
     Devices,
@@ -60,6 +61,7 @@ from reconciler.model.fields import (
     InstanceTypeName,
     Labels,
     LogOptions,
+    MemorySize,
     Name,
     NetworkMode,
     NonNegativeDecimal,
@@ -250,14 +252,14 @@ class Logging(Section):
 
 class ResourceLimits(Section):
     cpus: Cpus | None = None
-    memory: Size | None = None
+    memory: MemorySize | None = None
     pids: int_in(-1) | None = None  # type: ignore[valid-type]
 
 
 class ResourceReservations(Section):
     cpus: Cpus | None = None
     """Accepted as compose does; the engine has no CPU reservation, so it sets nothing."""
-    memory: Size | None = None
+    memory: MemorySize | None = None
 
 
 class Resources(Section):
@@ -273,6 +275,10 @@ class Deploy(Section):
 
 MEMORY_FIELDS = (("limits", "memory", "mem_limit"), ("limits", "cpus", "cpus"), ("limits", "pids", "pids_limit"),
                  ("reservations", "memory", "mem_reservation"))  # fmt: skip
+
+
+EMPTY_IS_UNSET = ("container_name", "platform", "hostname", "domainname", "user", "working_dir", "stop_signal",
+                  "network_mode", "restart", "pull_policy")  # fmt: skip
 
 
 class Container(Section):
@@ -317,13 +323,13 @@ class Container(Section):
     dns_search: Strings = ()
     dns_opt: Strings = ()
     working_dir: AbsolutePath | None = None
-    mem_limit: Size | None = None
-    mem_reservation: Size | None = None
-    memswap_limit: Size | None = None
+    mem_limit: MemorySize | None = None
+    mem_reservation: MemorySize | None = None
+    memswap_limit: MemorySize | None = None
     cpus: PositiveFloat | None = None
     pids_limit: int_in(-1) | None = None  # type: ignore[valid-type]
     ulimits: Ulimits = {}
-    shm_size: Size | None = None
+    shm_size: MemorySize | None = None
     deploy: Deploy | None = None
     """Only deploy.resources (limits: cpus, memory, pids; reservations: memory), as compose applies them."""
     user: User | None = None
@@ -360,10 +366,25 @@ class Container(Section):
     """With on_unhealthy: restart, at most this many restarts an hour; past it the restart is blocked
     (a restart loop would hide a broken image)."""
 
+    build: Annotated[object, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "object"}]})] = Field(
+        default=None, exclude=True
+    )
+    """Accepted beside image: and never run (as `docker compose up --no-build`): the image is used, and a
+    warning says to build it in CI, push it and pin its tag. Without image: it is an error."""
+
     @property
     def engine_name(self) -> str | None:
         """The name the engine knows it by, when it is not the container's key."""
         return self.container_name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: Any) -> Any:
+        """An empty string is an unset value in these fields, as compose reads them
+        (``platform: ${DOCKER_PLATFORM:-}``)."""
+        if isinstance(data, dict) and any(data.get(key) == "" for key in EMPTY_IS_UNSET):
+            return {key: value for key, value in data.items() if not (key in EMPTY_IS_UNSET and value == "")}
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -699,6 +720,7 @@ class State(Section):
                 resource.host = only_host
         for container in self.containers.values():
             container.with_profiles(self.settings.profiles)
+        self._join_default_network()
         in_a_region: list[tuple[str, Ec2Instance | S3Bucket]] = [*self.ec2_instances.items(), *self.s3_buckets.items()]
         for name, regional in in_a_region:
             if regional.region is None:
@@ -706,6 +728,42 @@ class State(Section):
                     raise ValueError(f"{name}: region is required when aws.region is not set")
                 regional.region = self.aws.region
         return self
+
+    @property
+    def default_network(self) -> str:
+        """Compose's PROJECT_default: the network of the containers that name none."""
+        return f"{self.settings.name}_default"
+
+    def _join_default_network(self) -> None:
+        """As compose does: a container that names no network and no network_mode joins the state's
+        default network, as does one that names ``default``; a top-level ``networks: default``
+        configures it. With several hosts there is no one default network: nothing is joined. A
+        container with a container_name answers to its key (the service name) too, on every network."""
+        default = self.default_network
+        declared = self.networks.pop("default", None)
+        if len(self.hosts) != 1:
+            if declared is not None:
+                self.networks["default"] = declared
+            return
+        joined = False
+        for container in self.containers.values():
+            if container.state == "absent":
+                continue
+            if "default" in container.networks:
+                container.networks = {default if n == "default" else n: a for n, a in container.networks.items()}
+                joined = True
+            elif not container.networks and "network_mode" not in container.model_fields_set:
+                container.networks = {default: Attachment()}
+                joined = True
+        if joined and default not in self.networks:
+            self.networks[default] = declared or Network()
+            self.networks[default].host = next(iter(self.hosts))
+        for name, container in self.containers.items():
+            if container.container_name not in (None, name):  # its own name resolves; its service name too, as in compose
+                container.networks = {
+                    network: Attachment(tuple(sorted({*attachment.aliases, name})))
+                    for network, attachment in container.networks.items()
+                }
 
 
 SCHEMA_ID = "https://github.com/reconciler/reconciler/schema/desired-state.json"

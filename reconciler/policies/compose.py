@@ -18,4 +18,15 @@ def compose_findings(address: str, spec: Container) -> list[Finding]:
                 remedy="remove ports:, or use a network of its own (networks: or network_mode: bridge) to publish them",
             )
         )
+    if spec.build is not None:
+        found.append(
+            Finding(
+                severity="warning",
+                address=address,
+                code="build-not-run",
+                message=f"build: is not run: the container runs the image {spec.image} as it is on the host "
+                "(as `docker compose up --no-build` does)",
+                remedy="build the image in CI, push it, and pin its tag in image:",
+            )
+        )
     return found

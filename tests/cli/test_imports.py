@@ -89,7 +89,7 @@ def test_a_plan_against_the_local_engine_imports_no_paramiko(tmp_path: Path, doc
     (directory / "a.yaml").write_text(f"containers:\n  imports-{uuid.uuid4().hex[:8]}: {{image: {TEST_IMAGE}}}\n")
     done, loaded = run("plan", str(directory), "--detailed-exitcode", cwd=tmp_path, docker_host=docker_host)
     assert done.returncode == 2, done.stderr + done.stdout  # the container is to be created: the engine was read
-    assert "1 to add" in done.stdout
+    assert "2 to add" in done.stdout  # the container and the default network it joins, as in compose
     assert "docker" in loaded
     assert set(loaded) & set(SSH_ONLY) == set()
 

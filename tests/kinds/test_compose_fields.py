@@ -5,8 +5,6 @@ multi-service compose file from a well-known public project pasted under `contai
 from __future__ import annotations
 
 import contextlib
-import io
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import docker
 import pytest
 
 from tests.support.cli import Reconcile
-from tests.support.docker_engine import TEST_IMAGE
+from tests.support.compose_oracle import build_stand_in
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers", "cleanup_networks")]
 
@@ -127,7 +125,7 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     assert docker_client.api.inspect_network("quiet")["Internal"] is True
     assert docker_client.api.inspect_network("backend")["Labels"]["team"] == "ops"
     assert (config["Hostname"], config["Domainname"], config["WorkingDir"]) == ("box", "example.test", "/tmp")
-    assert set(config["ExposedPorts"]) == {"8080/tcp", "53/udp"}
+    assert set(config["ExposedPorts"]) == {"8080", "53/udp"}  # as declared, as compose hands them over
     assert sorted(host["ExtraHosts"]) == ["cache.internal:10.0.0.6", "db.internal:10.0.0.5"]
     assert (host["Dns"], host["DnsSearch"], host["DnsOptions"]) == (["10.0.0.53"], ["example.test"], ["ndots:2"])
     assert sorted((u["Name"], u["Soft"], u["Hard"]) for u in host["Ulimits"]) == [("nofile", 1024, 2048), ("nproc", 512, 512)]
@@ -138,7 +136,7 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     assert sorted(host["Binds"]) == sorted(
         [f"{state / 'data'}:/data:ro", "i19b-compose-fields:/vol:rw", f"{state / 'conf'}:/conf:ro"]
     )
-    assert host["ShmSize"] == 32_000_000
+    assert host["ShmSize"] == 32 * 1024**2  # 32mb in docker's units
     assert host["Sysctls"] == {"net.core.somaxconn": "1024"}
     assert host["Devices"] == [{"PathOnHost": "/dev/zero", "PathInContainer": "/dev/myzero", "CgroupPermissions": "r"}]
     assert host["SecurityOpt"] == ["no-new-privileges:true"]
@@ -177,32 +175,6 @@ def test_each_field_reaches_the_engine_and_a_second_plan_is_clean(
     assert not docker_client.containers.list(all=True, filters={"label": "reconciler.managed=true"})
 
 
-STUBS = {
-    # The real programs cannot be pulled here; these stand in for them with the same names, so the
-    # file's commands and healthchecks run unchanged.
-    "pg_isready": "exit 0",
-    "redis-cli": "echo PONG",
-    "curl": "echo OK",
-    "forever": "trap 'exit 0' TERM; while :; do sleep 1; done",
-    "bundle": 'exec sh -c "trap \'exit 0\' TERM; while :; do sleep 1; done" "$* 6"',
-    "node": 'exec forever "$@"',
-}
-
-
-def build_stand_in(client: docker.DockerClient, tag: str) -> None:
-    """`tag`, built FROM the local test image with the stub programs (no registry, nothing run)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        dockerfile = f'FROM {TEST_IMAGE}\nCOPY bin/ /usr/local/bin/\nCMD ["forever"]\n'.encode()
-        files = {"Dockerfile": dockerfile, **{f"bin/{n}": f"#!/bin/sh\n{body}\n".encode() for n, body in STUBS.items()}}
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o755
-            archive.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    client.images.build(fileobj=buffer, custom_context=True, tag=tag, network_mode="none", rm=True)
-
-
 MASTODON = Path(__file__).parent / "compose" / "mastodon-docker-compose.yml"
 
 
@@ -231,7 +203,7 @@ def test_mastodons_compose_file_pasted_under_containers_plans_and_applies(
     assert "SECRET_KEY_BASE=not-a-real-secret" in web["Config"]["Env"]
     assert web["HostConfig"]["PortBindings"] == {"3000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "3000"}]}
     db = docker_client.api.inspect_container("db")
-    assert db["HostConfig"]["ShmSize"] == 256_000_000
+    assert db["HostConfig"]["ShmSize"] == 256 * 1024**2
     assert db["HostConfig"]["Binds"] == [f"{state / 'postgres14'}:/var/lib/postgresql/data:rw"]
     assert docker_client.api.inspect_network("internal_network")["Internal"] is True
     again = reconcile("plan", "desired_state", "--detailed-exitcode")

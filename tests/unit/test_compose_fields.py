@@ -58,7 +58,12 @@ def web(tmp_path: Path, fields: str, environ: dict[str, str] | None = None) -> C
         ("sysctls: [net.core.somaxconn=1024]", "sysctls", {"net.core.somaxconn": "1024"}),
         ("sysctls: {net.core.somaxconn: 1024}", "sysctls", {"net.core.somaxconn": "1024"}),
         ("devices: [/dev/fuse, '/dev/a:/dev/b', '/dev/c:r']", "devices", ("/dev/fuse:/dev/fuse:rwm", "/dev/a:/dev/b:rwm", "/dev/c:/dev/c:r")),
-        ("expose: [3000, '8000-8001', 53/udp]", "expose", ("53/udp", "3000/tcp", "8000/tcp", "8001/tcp")),
+        ("devices: [{source: /dev/a, target: /dev/b, permissions: r}]", "devices", ("/dev/a:/dev/b:r",)),
+        ("volumes: ['/srv:/srv:ro,Z', '/a:/a:z']", "volumes", (VolumeMount("/srv", "/srv", True, "Z"), VolumeMount("/a", "/a", False, "z"))),
+        ("volumes: [{type: bind, source: /s, target: /s, bind: {selinux: z}}]", "volumes", (VolumeMount("/s", "/s", False, "z"),)),
+        ("mem_limit: 128mb", "mem_limit", 128 * 1024**2),
+        ("deploy: {resources: {limits: {memory: 1GB}}}", "mem_limit", 1024**3),
+        ("expose: [3000, '8000-8001', 53/udp]", "expose", ("53/udp", "3000", "8000-8001")),  # as written: compose hands them over so
         ("dns: 10.0.0.53", "dns", ("10.0.0.53",)),
         ("pull_policy: if_not_present", "pull_policy", "missing"),
         ("shm_size: 256m", "shm_size", 256 * 1024**2),
@@ -156,6 +161,71 @@ def test_profiles_not_active_make_a_container_absent(tmp_path: Path) -> None:
     assert [state.containers[n].state for n in ("always", "debug", "dev")] == ["running", "running", "absent"]
 
 
+def test_compose_profiles_in_env_activate_profiles_as_settings_do(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("COMPOSE_PROFILES=debug,test\n")
+    state = load(tmp_path, "containers:\n  debug: {image: app:1, profiles: [debug]}\n  dev: {image: app:1, profiles: [dev]}\n")
+    assert [state.containers[n].state for n in ("debug", "dev")] == ["running", "absent"]
+
+
+def test_containers_that_name_no_network_join_the_states_default_network_as_in_compose(tmp_path: Path) -> None:
+    state = load(
+        tmp_path,
+        """\
+        settings: {name: shop}
+        networks: {back: }
+        containers:
+          db: {image: app:1, container_name: shop-db}
+          web: {image: app:1, networks: [default, back]}
+          worker: {image: app:1, networks: [back]}
+          metrics: {image: app:1, network_mode: host}
+          bridged: {image: app:1, network_mode: bridge}
+          off: {image: app:1, profiles: [never]}
+          sidecar: {image: app:1, network_mode: "service:db"}
+        """,
+    )
+    assert sorted(state.networks) == ["back", "shop_default"] and state.networks["shop_default"].host == "local"
+    joined = {name: sorted(c.networks) for name, c in state.containers.items()}
+    assert joined == {"db": ["shop_default"], "web": ["back", "shop_default"], "worker": ["back"], "metrics": [],
+                      "bridged": [], "off": [], "sidecar": []}  # fmt: skip
+    assert state.containers["sidecar"].network_mode == "container:db"  # compose's service:NAME
+    assert state.containers["db"].networks == {"shop_default": Attachment(("db",))}  # its service name, beside shop-db
+
+
+def test_typed_after_interpolation_and_empty_is_unset_as_in_compose(tmp_path: Path) -> None:
+    env = {"RETRIES": "3", "CPUS": "0.5", "INIT": "true", "SHM": "128mb"}
+    container = web(
+        tmp_path,
+        """\
+        healthcheck: {test: [CMD, "true"], retries: $RETRIES}
+        cpus: $CPUS
+        init: $INIT
+        shm_size: $SHM
+        platform: ${DOCKER_PLATFORM:-}
+        container_name: ${NAME:-}
+        ports: ["${HOST_IP:-}:2283:2283", "8100-8101:80"]
+        stop_grace_period: 1500ms
+        """,
+        env,
+    )
+    assert container.healthcheck is not None and container.healthcheck.retries == 3
+    assert (container.cpus, container.init, container.shm_size) == (0.5, True, 134_217_728)
+    assert (container.platform, container.container_name) == (None, None)
+    assert [str(p) for p in container.ports] == ["2283:2283", "8100-8101:80"]
+    assert [p.host_port(0) for p in container.ports] == ["2283", "8100-8101"]  # the engine picks one of the range
+    [message] = errors(tmp_path, "containers:\n  web:\n    image: app:1\n    healthcheck: {retries: three}\n")
+    assert "state.yaml:4:" in message and "expected an integer, got 'three'" in message
+
+
+def test_build_beside_image_is_not_run_and_says_so_build_alone_is_refused(tmp_path: Path) -> None:
+    from reconciler.policies.compose import compose_findings
+
+    container = web(tmp_path, "build: {context: .}\n")
+    [finding] = compose_findings("container.web", container)
+    assert finding.severity == "warning" and "not run" in finding.message and "push it, and pin its tag" in finding.remedy
+    messages = errors(tmp_path, "containers:\n  web:\n    build: .\n")
+    assert any("not supported: build — reconcile never builds images" in message for message in messages)
+
+
 def test_an_optional_dependency_may_be_missing_a_required_one_may_not(tmp_path: Path) -> None:
     assert web(tmp_path, "depends_on: {gone: {required: false}}").depends_on == {"gone": Dependency(required=False)}
     [message] = errors(tmp_path, "containers:\n  web:\n    image: app:1\n    depends_on: {gone: {condition: service_started}}\n")
@@ -174,7 +244,6 @@ def test_a_network_a_container_joins_must_be_declared(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("fields", "says"),
     [
-        ("build: .", "not supported: build — reconcile never builds images"),
         ("secrets: [db_password]", "not supported: secrets — mount the file with volumes:"),
         ("configs: [app]", "not supported: configs"),
         ("gpus: all", "not supported: gpus"),
@@ -187,7 +256,7 @@ def test_a_network_a_container_joins_must_be_declared(tmp_path: Path) -> None:
         ("deploy: {placement: {constraints: []}}", "not supported: deploy.placement"),
         ("deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}", "not supported: device reservations"),
         ("volumes: [/data]", "not supported: an anonymous volume"),
-        ("volumes: ['/srv:/srv:Z']", "not supported: volume mode 'Z'"),
+        ("volumes: ['/srv:/srv:ro,shared']", "not supported: volume mode 'ro,shared'"),
         ("pull_policy: build", "not supported: pull_policy: build"),
         ("networks: {front: {ipv4_address: 10.0.0.2}}", "not supported: networks.front.ipv4_address"),
     ],
@@ -249,16 +318,17 @@ FIELD_CASES: list[tuple[dict[str, Any], Edit, str]] = [
     ({"hostname": "box"}, _config(Hostname="box"), "replace"),
     ({"domainname": "example.test"}, _config(Domainname="example.test"), "replace"),
     ({"working_dir": "/srv"}, _config(WorkingDir="/srv"), "replace"),
-    ({"expose": [8080]}, _config(ExposedPorts={"8080/tcp": {}}), "replace"),
+    ({"expose": [8080]}, _config(ExposedPorts={"8080/tcp": {}}), "replace"),  # made before expose was written as declared
+    ({"expose": ["8080-8081"]}, _config(ExposedPorts={"8080-8081": {}}), "replace"),
     ({"extra_hosts": ["db:10.0.0.5"]}, _host(ExtraHosts=["db:10.0.0.5"]), "replace"),
     ({"dns": ["10.0.0.53"]}, _host(Dns=["10.0.0.53"]), "replace"),
     ({"dns_search": ["example.test"]}, _host(DnsSearch=["example.test"]), "replace"),
     ({"dns_opt": ["ndots:2"]}, _host(DnsOptions=["ndots:2"]), "replace"),
     ({"ulimits": {"nofile": {"soft": 1, "hard": 2}}}, _host(Ulimits=[{"Name": "nofile", "Soft": 1, "Hard": 2}]), "replace"),
     ({"pids_limit": 64}, _host(PidsLimit=64), "update"),
-    ({"mem_reservation": "32MB"}, _host(MemoryReservation=32_000_000), "update"),
-    ({"memswap_limit": "100MB"}, _host(MemorySwap=100_000_000), "replace"),
-    ({"shm_size": "32MB"}, _host(ShmSize=32_000_000), "replace"),
+    ({"mem_reservation": "32MB"}, _host(MemoryReservation=32 * 1024**2), "update"),  # docker's units: binary
+    ({"memswap_limit": "100mb"}, _host(MemorySwap=100 * 1024**2), "replace"),
+    ({"shm_size": "32m"}, _host(ShmSize=32 * 1024**2), "replace"),
     ({"cap_add": ["net_admin"]}, _host(CapAdd=["CAP_NET_ADMIN"]), "replace"),
     ({"cap_drop": ["MKNOD"]}, _host(CapDrop=["CAP_MKNOD"]), "replace"),
     ({"privileged": True}, _host(Privileged=True), "replace"),
@@ -360,3 +430,27 @@ def test_a_network_is_removed_after_the_containers_of_its_host() -> None:
     kind.ctx.observed = {"container": {"gone": orphan}}
     action = kind.diff("front", None, Observation("sha256:x", seen_network(containers=("gone-engine-name",))))
     assert (action.action, action.depends_on) == ("delete", ["container.gone", "container.web"])
+
+
+def test_a_container_on_the_engines_bridge_is_replaced_onto_the_default_network_and_the_plan_says_why() -> None:
+    from tests.unit.test_container_diff import SPEC
+
+    declared = {key: value for key, value in SPEC.items() if key != "network_mode"}
+    state = State.model_validate({"containers": {"fixture": declared}})  # settings.name: default, as the kind's
+    action = diff(state.containers["fixture"], record(lambda r: r["HostConfig"].update(NetworkMode="bridge")))
+    assert one_line(action) == (
+        'replace container.fixture (network_mode: "bridge" → "default_default", networks.default_default: null → [])'
+    )
+    assert action.reasons == [
+        "joins the default network default_default (it names no network: compose's PROJECT_default)",
+        "networks.default_default changed",
+    ]
+    assert "network.default_default" in action.depends_on  # the network is made first
+
+
+def test_with_several_hosts_there_is_no_default_network_to_name(tmp_path: Path) -> None:
+    hosts = "hosts:\n  a: {docker: 'unix:///a.sock'}\n  b: {docker: 'unix:///b.sock'}\n"
+    [message] = errors(tmp_path, f"{hosts}containers:\n  web:\n    image: app:1\n    host: a\n    networks: [default]\n")
+    assert "no network 'default'" in message
+    state = load(tmp_path, f"{hosts}containers:\n  web: {{image: app:1, host: a}}\n")
+    assert state.containers["web"].networks == {} and not state.networks  # stays on the engine's bridge

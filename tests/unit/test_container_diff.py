@@ -35,7 +35,7 @@ SPEC: dict[str, Any] = {
     "healthcheck": {"test": ["CMD-SHELL", "true"], "interval": "5s", "timeout": "2s", "retries": 3, "start_period": "1s"},
     "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}},
     "labels": {"team": "ops"},
-    "mem_limit": "64MB",
+    "mem_limit": 64_000_000,  # what the recorded container has: 64MB before sizes were docker's (binary)
     "cpus": 0.5,
     "user": "1000:1000",
     "stop_signal": "SIGINT",
@@ -94,7 +94,7 @@ def test_restart_drift_made_by_hand_is_an_update_in_place() -> None:
 
 def test_memory_and_cpus_change_in_place() -> None:
     action = diff(spec(mem_limit="128MB", cpus=1), record())
-    assert one_line(action) == "update container.fixture (mem_limit: 64000000 → 128000000, cpus: 0.5 → 1.0)"
+    assert one_line(action) == "update container.fixture (mem_limit: 64000000 → 134217728, cpus: 0.5 → 1.0)"
 
 
 def test_removing_a_memory_limit_replaces() -> None:

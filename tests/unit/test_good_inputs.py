@@ -118,7 +118,7 @@ def test_the_spec_sample_loads_with_the_meaning_a_user_expects(tmp_path: Path) -
     assert exporter.volumes == (VolumeMount("exporter-data", "/data"), VolumeMount("/etc/ssl", "/etc/ssl", read_only=True))
     assert exporter.healthcheck is not None
     assert exporter.healthcheck.interval == timedelta(seconds=30)
-    assert exporter.mem_limit == 512_000_000
+    assert exporter.mem_limit == 512 * 1024**2  # 512MB in docker's units, as compose reads it
     assert list(exporter.depends_on) == ["quantum_redis"]
     assert exporter.logging is not None and exporter.logging.options == {"max-size": "10m", "max-file": "3"}
     password = exporter.environment["REDIS_PASSWORD"]

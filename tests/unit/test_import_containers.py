@@ -58,3 +58,14 @@ def test_compose_fields_set_on_a_container_are_declared_and_read_back_as_the_sam
         "expose": ["8080/tcp"],
     }  # fmt: skip
     assert imported.spec["ulimits"] == {"nofile": {"soft": 1024, "hard": 2048}}
+
+
+def test_a_container_on_the_engines_bridge_is_declared_there_so_the_default_network_does_not_move_it() -> None:
+    from reconciler.model.spec import State
+
+    record = copy.deepcopy(RECORD)
+    record["HostConfig"]["NetworkMode"] = "bridge"
+    imported = import_container(record, IMAGE, "json-file", {})
+    assert imported.problem is None and imported.spec["network_mode"] == "bridge"
+    state = State.model_validate({"containers": {"app": imported.spec}})
+    assert state.containers["app"].networks == {} and not state.networks

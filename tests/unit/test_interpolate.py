@@ -265,7 +265,7 @@ def test_every_value_interpolates_and_only_secrets_are_sensitive(tmp_path: Path)
     assert web.labels == {"team": "ops"}
     assert web.healthcheck is not None and web.healthcheck.interval is not None
     assert web.healthcheck.interval.total_seconds() == 60
-    assert web.mem_limit == 512_000_000
+    assert web.mem_limit == 512 * 1024**2
     assert web.environment["MODE"] == "fast"
     url = web.environment["DATABASE_URL"]
     assert isinstance(url, Sensitive) and url.reveal() == "postgres://app:hunter2@db/app"

@@ -64,6 +64,32 @@ def test_bad_sizes_are_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("128mb", 128 * 1024**2),  # docker's units (go-units RAMInBytes): every unit binary, any case
+        ("128MB", 128 * 1024**2),
+        ("128M", 128 * 1024**2),
+        ("128MiB", 128 * 1024**2),
+        ("1.5g", 1_610_612_736),
+        ("64k", 65_536),
+        ("2 GB", 2 * 1024**3),
+        ("1p", 1024**5),
+        ("100", 100),
+        ("100b", 100),
+        (4096, 4096),
+    ],
+)
+def test_sizes_in_compose_fields_are_dockers(text: str | int, size: int) -> None:
+    assert units.parse_ram(text) == size
+
+
+@pytest.mark.parametrize("text", ["512XB", "MB", "-1", "1,5GB", "one", "12i"])
+def test_bad_compose_sizes_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="invalid size"):
+        units.parse_ram(text)
+
+
+@pytest.mark.parametrize(
     "text",
     ["c7i.8xlarge", "t3.2xlarge", "m5.metal", "u-6tb1.metal", "c7i-flex.large", "m7i.metal-24xl", "t4g.nano", "mac2-m2pro.metal"],
 )
