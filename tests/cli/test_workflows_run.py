@@ -1,0 +1,309 @@
+"""The pull-request flow run for real: .github/workflows/ as GitHub runs them (pull-request.yml →
+plan.yml → the comment → merge → apply.yml → docs), with act as the runner (jobs on this machine
+under the runner's `bash -e`, each action at its pinned commit), a local engine, moto, and a
+stand-in for GitHub's REST API that records the comments and statuses a reviewer sees.
+See tests/support/workflow_runner.py for what stands in for what, and what must be on the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import docker
+import pytest
+
+from reconciler.render.markdown import MARKER_COMMENT
+from tests.support.docker_engine import TEST_IMAGE
+from tests.support.github_api import GitHubModel, PullRequest, running_github_api
+from tests.support.moto_server import MotoServer
+from tests.support.workflow_runner import (
+    REPO,
+    Run,
+    Runner,
+    actions_source,
+    git,
+    running_token_endpoint,
+    tool_cache,
+    tools,
+    wheelhouse,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.aws]
+
+REPOSITORY = "acme/infra"
+TOKEN = "ghs_runtoken-canary-1f4e"
+BUCKET = "act-e2e-exports"
+CONTAINER = "act-e2e-web"
+
+SETTINGS = """\
+version: 1
+settings:
+  name: act-e2e
+  policy_mode: enforce
+aws: {region: us-east-1}
+cost_docs:
+  - path: docs/costs.md
+"""
+
+HOST = """\
+hosts:
+  local:
+    docker: {docker_host}
+"""
+
+CHANGES = f"""\
+containers:
+  {CONTAINER}:
+    host: local
+    image: {TEST_IMAGE}
+    command: ["sleep", "3600"]
+    init: true
+    restart: unless-stopped
+    healthcheck:
+      test: ["CMD-SHELL", "test -d /proc/1 || exit 1"]
+      interval: 10s
+    logging: {{driver: json-file, options: {{max-size: 10m, max-file: "3"}}}}
+s3_buckets:
+  {BUCKET}:
+    versioning: true
+"""
+
+
+@dataclass
+class World:
+    """A GitHub repository as the workflows see it: origin (bare), its pull requests, the runner."""
+
+    root: Path
+    origin: Path
+    github: GitHubModel
+    runner: Runner
+    docker_host: str
+    moto: MotoServer
+
+    def _clone(self, name: str, commit: str) -> Path:
+        workdir = self.root / name
+        subprocess.run(["git", "clone", "-q", str(self.origin), str(workdir)], check=True)
+        git(workdir, "checkout", "-q", "--detach", commit)
+        git(workdir, "remote", "set-url", "origin", f"https://github.com/{REPOSITORY}.git")
+        return workdir
+
+    def main(self) -> str:
+        return git(self.origin, "rev-parse", "main")
+
+    def commit_to_main(self, files: dict[str, str], message: str) -> str:
+        work = self._clone(f"edit-{len(list(self.root.glob('edit-*')))}", self.main())
+        for path, text in files.items():
+            (work / path).parent.mkdir(parents=True, exist_ok=True)
+            (work / path).write_text(text)
+        git(work, "add", "--all")
+        git(work, "commit", "-qm", message)
+        git(work, "push", "-q", str(self.origin), "HEAD:refs/heads/main")
+        return self.main()
+
+    def open_pull_request(self, number: int, files: dict[str, str]) -> PullRequest:
+        work = self._clone(f"pr-{number}", self.main())
+        for path, text in files.items():
+            (work / path).parent.mkdir(parents=True, exist_ok=True)
+            (work / path).write_text(text)
+        git(work, "add", "--all")
+        git(work, "commit", "-qm", f"pull request {number}")
+        head = git(work, "rev-parse", "HEAD")
+        git(work, "push", "-q", str(self.origin), f"HEAD:refs/pull/{number}/head")
+        self.github.pulls[number] = PullRequest(number, head)
+        return self.github.pulls[number]
+
+    def _event_repository(self) -> dict[str, object]:
+        owner, name = REPOSITORY.split("/")
+        return {"full_name": REPOSITORY, "name": name, "owner": {"login": owner}, "default_branch": "main"}
+
+    def pull_request_workflows(self, number: int) -> tuple[Run, Run]:
+        """pull-request.yml on the pull request's merge commit, then plan.yml on main for that run."""
+        pull = self.github.pulls[number]
+        base = self.main()
+        work = self._clone(f"merge-{number}-{base[:7]}", base)
+        git(work, "merge", "-q", "--no-ff", "-m", f"Merge {pull.head_sha} into {base}", pull.head_sha)
+        merge = git(work, "rev-parse", "HEAD")
+        git(work, "push", "-q", str(self.origin), f"HEAD:refs/pull/{number}/merge")
+        event = {
+            "action": "synchronize",
+            "number": number,
+            "pull_request": {
+                "number": number,
+                "head": {"sha": pull.head_sha, "ref": f"pr-{number}", "repo": {"full_name": REPOSITORY}},
+                "base": {"sha": base, "ref": "main", "repo": {"full_name": REPOSITORY}},
+                "merge_commit_sha": merge,
+            },
+            "repository": self._event_repository(),
+        }
+        pack_run, pack = self.runner.run(work, "pull-request.yml", "pull_request", event)
+        plan_work = self._clone(f"plan-{number}-{pack_run}", base)
+        event = {
+            "action": "completed",
+            "workflow_run": {
+                "id": pack_run,
+                "event": "pull_request",
+                "conclusion": "success" if pack.returncode == 0 else "failure",
+                "head_sha": pull.head_sha,
+                "head_branch": f"pr-{number}",
+                "head_repository": {"full_name": REPOSITORY},
+            },
+            "repository": self._event_repository(),
+        }
+        _, plan = self.runner.run(plan_work, "plan.yml", "workflow_run", event)
+        return pack, plan
+
+    def merge(self, number: int) -> Run:
+        """Merges the pull request into main (a merge commit, as GitHub does) and runs apply.yml."""
+        pull = self.github.pulls[number]
+        work = self._clone(f"merged-{number}", self.main())
+        git(work, "merge", "-q", "--no-ff", "-m", f"Merge pull request #{number}", pull.head_sha)
+        git(work, "push", "-q", str(self.origin), "HEAD:refs/heads/main")
+        merged = self.main()
+        self.github.merge(number, merged)
+        apply_work = self._clone(f"apply-{number}", merged)
+        event = {"ref": "refs/heads/main", "after": merged, "deleted": False, "repository": self._event_repository()}
+        return self.runner.run(apply_work, "apply.yml", "push", event)[1]
+
+    def comment(self, number: int) -> str:
+        comments = self.github.comments_on(number)
+        assert len(comments) == 1, f"{len(comments)} comments on #{number}: {[c.body[:200] for c in comments]}"
+        return comments[0].body
+
+    def plan_artifact(self, number: int) -> list[Path]:
+        return sorted(self.runner.artifacts.glob(f"*/reconcile-plan-pr{number}-*/*.zip"))
+
+
+@pytest.fixture(scope="module")
+def outfit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Path], dict[str, Path], Path]]:
+    found_tools, why = tools()
+    if not found_tools:
+        pytest.skip(why)
+    scratch = tmp_path_factory.mktemp("actions")
+    actions, why = actions_source(scratch)
+    if not actions:
+        pytest.skip(why)
+    yield found_tools, actions, wheelhouse()
+
+
+@pytest.fixture
+def world(
+    outfit: tuple[dict[str, Path], dict[str, Path], Path],
+    docker_client: docker.DockerClient,
+    docker_host: str,
+    cleanup_containers: None,
+    aws: MotoServer,
+    tmp_path: Path,
+) -> Iterator[World]:
+    found_tools, actions, wheels = outfit
+    # Short paths: the workflows put an ssh-agent socket under RUNNER_TEMP (at most 107 bytes).
+    with contextlib.ExitStack() as stack:
+        root = Path(stack.enter_context(__import__("tempfile").TemporaryDirectory(prefix="act-")))
+        origin = root / "origin.git"
+        seed = root / "seed"
+        _seed_repository(seed, docker_host)
+        subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(origin)], check=True)
+        github = GitHubModel(REPOSITORY, root / "artifacts")
+        api = stack.enter_context(running_github_api(github))
+        token_url = stack.enter_context(running_token_endpoint())
+        home = root / "home"
+        (home / ".aws").mkdir(parents=True)
+        # The AWS SDKs' own setting for an endpoint: reconcile (boto3) and configure-aws-credentials
+        # (the JS SDK) both reach moto through it, with or without the job's environment.
+        (home / ".aws" / "config").write_text(f"[default]\nendpoint_url = {aws.url}\n")
+        cache = root / "c"
+        tool_cache(cache / "tool_cache")
+        env = {
+            "GITHUB_API_URL": api,
+            "ACTIONS_ID_TOKEN_REQUEST_URL": token_url,
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc-request-canary",
+            "AWS_ENDPOINT_URL_STS": aws.url,
+            "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(wheels),
+            "HOME": str(home),
+            # actions/checkout's fetch and the docs job's push reach the test's origin, not github.com.
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": f"url.file://{root}/remote/.insteadOf",
+            "GIT_CONFIG_VALUE_0": "https://github.com/",
+            "GIT_CONFIG_KEY_1": f"url.file://{root}/remote/.insteadOf",
+            "GIT_CONFIG_VALUE_1": f"https://x-access-token:{TOKEN}@github.com/",
+        }
+        (root / "remote" / REPOSITORY.split("/")[0]).mkdir(parents=True)
+        (root / "remote" / f"{REPOSITORY}.git").symlink_to(origin)
+        (root / "remote" / REPOSITORY).symlink_to(origin)
+        key = root / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        secrets = {
+            "GITHUB_TOKEN": TOKEN,
+            "RECONCILE_PLAN_ROLE_ARN": "arn:aws:iam::123456789012:role/reconcile-plan",
+            "RECONCILE_APPLY_ROLE_ARN": "arn:aws:iam::123456789012:role/reconcile-apply",
+            "RECONCILE_PLAN_SSH_KEY": key.read_text(),
+            "RECONCILE_SSH_KEY": key.read_text(),
+            "RECONCILE_SSH_KNOWN_HOSTS": "vps.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyCanary",
+            "REDIS_PASSWORD": "redis-password-canary",
+        }
+        runner = Runner(found_tools, actions, cache, root / "artifacts", home, env, secrets, tmp_path, api)
+        yield World(root, origin, github, runner, docker_host, aws)
+
+
+def _seed_repository(seed: Path, docker_host: str) -> None:
+    """main: this checkout's files as they are (the workflows and reconcile under test), with a
+    small desired state of its own that has nothing to change yet."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if name.startswith(("desired_state/", "docs/")) or not source.is_file():
+            continue
+        (seed / name).parent.mkdir(parents=True, exist_ok=True)
+        (seed / name).write_bytes(source.read_bytes())
+        (seed / name).chmod(source.stat().st_mode)
+    (seed / "desired_state").mkdir()
+    (seed / "desired_state" / "settings.yaml").write_text(SETTINGS)
+    (seed / "desired_state" / "hosts.yaml").write_text(HOST.format(docker_host=docker_host))
+    (seed / "docs").mkdir()
+    (seed / "docs" / "README.md").write_text("# Docs\n")
+    git(seed, "init", "-q")
+    git(seed, "add", "--all")
+    git(seed, "commit", "-qm", "main")
+
+
+def _managed(client: docker.DockerClient) -> list[str]:
+    return [c.name for c in client.containers.list(all=True, filters={"label": "reconciler.managed=true"})]
+
+
+def _buckets(moto: MotoServer) -> list[str]:
+    s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
+    return [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+
+
+def test_a_pull_request_with_changes_is_planned_commented_and_applied_as_reviewed_on_merge(
+    world: World, docker_client: docker.DockerClient
+) -> None:
+    world.open_pull_request(1, {"desired_state/services.yaml": CHANGES})
+    pack, plan = world.pull_request_workflows(1)
+    assert pack.returncode == 0, pack.log[-3000:]
+    assert plan.returncode == 0, plan.log[-6000:]
+    # The reviewed plan is kept (the exit code 2 of --detailed-exitcode is a plan with changes).
+    assert len(world.plan_artifact(1)) == 1, plan.log[-6000:]
+    body = world.comment(1)
+    assert body.startswith(MARKER_COMMENT)
+    assert f"+ create container {CONTAINER}" in body or CONTAINER in body
+    assert BUCKET in body
+    assert [s["state"] for s in world.github.statuses] == ["success"]
+    assert _managed(docker_client) == [] and BUCKET not in _buckets(world.moto)  # plan changed nothing
+
+    apply = world.merge(1)
+    assert apply.returncode == 0, apply.log[-6000:]
+    assert _managed(docker_client) == [CONTAINER]
+    assert BUCKET in _buckets(world.moto)
+    body = world.comment(1)  # still exactly one comment: the plan's, now the apply report
+    assert body.startswith(MARKER_COMMENT) and "apply" in body.lower()
+    docs = git(world.origin, "show", "main:docs/costs.md")
+    assert BUCKET in docs or "act-e2e" in docs
+    assert git(world.origin, "log", "-1", "--format=%s", "main").startswith("docs: costs as applied at")
+    assert world.github.unexpected == []
