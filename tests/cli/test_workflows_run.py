@@ -224,6 +224,7 @@ def world(
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc-request-canary",
             "AWS_ENDPOINT_URL_STS": aws.url,
             "PIP_NO_INDEX": "1",
+            "PIP_NO_COMPILE": "1",  # bytecode is written on first import; compiling botocore up front takes long
             "PIP_FIND_LINKS": str(wheels),
             "HOME": str(home),
             # actions/checkout's fetch and the docs job's push reach the test's origin, not github.com.
@@ -272,6 +273,18 @@ def _seed_repository(seed: Path, docker_host: str) -> None:
     git(seed, "commit", "-qm", "main")
 
 
+def _agents_left(world: World) -> list[str]:
+    """ssh-agent processes a run started (their socket is under the run's RUNNER_TEMP) and left
+    running, with the job's SSH key loaded."""
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            words = cmdline.read_bytes().split(b"\0")
+            if words and words[0].endswith(b"ssh-agent") and str(world.root).encode() in b" ".join(words):
+                left.append(cmdline.parent.name)
+    return left
+
+
 def _managed(client: docker.DockerClient) -> list[str]:
     return [c.name for c in client.containers.list(all=True, filters={"label": "reconciler.managed=true"})]
 
@@ -296,6 +309,7 @@ def test_a_pull_request_with_changes_is_planned_commented_and_applied_as_reviewe
     assert BUCKET in body
     assert [s["state"] for s in world.github.statuses] == ["success"]
     assert _managed(docker_client) == [] and BUCKET not in _buckets(world.moto)  # plan changed nothing
+    assert _agents_left(world) == []
 
     apply = world.merge(1)
     assert apply.returncode == 0, apply.log[-6000:]
@@ -307,3 +321,4 @@ def test_a_pull_request_with_changes_is_planned_commented_and_applied_as_reviewe
     assert BUCKET in docs or "act-e2e" in docs
     assert git(world.origin, "log", "-1", "--format=%s", "main").startswith("docs: costs as applied at")
     assert world.github.unexpected == []
+    assert _agents_left(world) == []

@@ -109,7 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
         data = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream" if isinstance(body, bytes) else "application/json")
+        kind = "text/plain" if body is None else "application/octet-stream" if isinstance(body, bytes) else "application/json"
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
