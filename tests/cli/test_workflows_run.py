@@ -8,8 +8,10 @@ See tests/support/workflow_runner.py for what stands in for what, and what must 
 from __future__ import annotations
 
 import contextlib
-import json
+import re
 import subprocess
+import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +49,6 @@ settings:
   name: act-e2e
   policy_mode: enforce
 aws: {region: us-east-1}
-cost_docs:
-  - path: docs/costs.md
 """
 
 HOST = """\
@@ -72,6 +72,8 @@ containers:
 s3_buckets:
   {BUCKET}:
     versioning: true
+cost_docs:
+  - path: docs/costs.md
 """
 
 
@@ -180,7 +182,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def outfit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Path], dict[str, Path], Path]]:
+def outfit(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], dict[str, Path], Path]:
     found_tools, why = tools()
     if not found_tools:
         pytest.skip(why)
@@ -188,7 +190,7 @@ def outfit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str,
     actions, why = actions_source(scratch)
     if not actions:
         pytest.skip(why)
-    yield found_tools, actions, wheelhouse()
+    return found_tools, actions, wheelhouse()
 
 
 @pytest.fixture
@@ -203,7 +205,7 @@ def world(
     found_tools, actions, wheels = outfit
     # Short paths: the workflows put an ssh-agent socket under RUNNER_TEMP (at most 107 bytes).
     with contextlib.ExitStack() as stack:
-        root = Path(stack.enter_context(__import__("tempfile").TemporaryDirectory(prefix="act-")))
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="act-")))
         origin = root / "origin.git"
         seed = root / "seed"
         _seed_repository(seed, docker_host)
@@ -294,31 +296,83 @@ def _buckets(moto: MotoServer) -> list[str]:
     return [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
 
 
+def _apply_report(world: World) -> str:
+    """The apply report the apply job kept (out/apply-report.txt in its reconcile-comment artifact)."""
+    kept = sorted(world.runner.artifacts.glob("*/reconcile-comment/reconcile-comment.zip"), key=lambda p: int(p.parts[-3]))
+    with zipfile.ZipFile(kept[-1]) as packed:
+        return packed.read("apply-report.txt").decode() if "apply-report.txt" in packed.namelist() else ""
+
+
 def test_a_pull_request_with_changes_is_planned_commented_and_applied_as_reviewed_on_merge(
     world: World, docker_client: docker.DockerClient
 ) -> None:
-    world.open_pull_request(1, {"desired_state/services.yaml": CHANGES})
+    pull = world.open_pull_request(1, {"desired_state/services.yaml": CHANGES})
     pack, plan = world.pull_request_workflows(1)
     assert pack.returncode == 0, pack.log[-3000:]
     assert plan.returncode == 0, plan.log[-6000:]
     # The reviewed plan is kept (the exit code 2 of --detailed-exitcode is a plan with changes).
-    assert len(world.plan_artifact(1)) == 1, plan.log[-6000:]
+    assert [p.parent.name for p in world.plan_artifact(1)] == [f"reconcile-plan-pr1-{pull.head_sha}"], plan.log[-6000:]
     body = world.comment(1)
-    assert body.startswith(MARKER_COMMENT)
-    assert f"+ create container {CONTAINER}" in body or CONTAINER in body
-    assert BUCKET in body
-    assert [s["state"] for s in world.github.statuses] == ["success"]
+    assert body.startswith(MARKER_COMMENT) and "## reconcile plan" in body
+    assert f"+ s3_bucket.{BUCKET}" in body and CONTAINER in body
+    planned = re.search(r"Plan: (\d+) to add, 0 to change, 0 to replace, 0 to destroy", body)
+    assert planned, body
+    assert [(s["sha"], s["state"]) for s in world.github.statuses] == [(pull.head_sha, "success")]
     assert _managed(docker_client) == [] and BUCKET not in _buckets(world.moto)  # plan changed nothing
     assert _agents_left(world) == []
 
     apply = world.merge(1)
     assert apply.returncode == 0, apply.log[-6000:]
+    assert f"reconcile-plan-pr1-{pull.head_sha}" in apply.log  # the reviewed plan, not a new one
     assert _managed(docker_client) == [CONTAINER]
     assert BUCKET in _buckets(world.moto)
     body = world.comment(1)  # still exactly one comment: the plan's, now the apply report
-    assert body.startswith(MARKER_COMMENT) and "apply" in body.lower()
-    docs = git(world.origin, "show", "main:docs/costs.md")
-    assert BUCKET in docs or "act-e2e" in docs
+    assert body.startswith(MARKER_COMMENT) and f"**Apply complete: {planned[1]} done.**" in body, body
+    assert f"Apply complete: {planned[1]} done." in _apply_report(world)
     assert git(world.origin, "log", "-1", "--format=%s", "main").startswith("docs: costs as applied at")
+    assert BUCKET in git(world.origin, "show", "main:docs/costs.md")
+    assert world.github.unexpected == []
+    assert _agents_left(world) == []
+
+
+def test_a_pull_request_without_changes_says_so_and_keeps_its_plan(world: World) -> None:
+    pull = world.open_pull_request(2, {"docs/notes.md": "# Notes\n\nNothing to change.\n"})
+    pack, plan = world.pull_request_workflows(2)
+    assert pack.returncode == 0 and plan.returncode == 0, plan.log[-6000:]
+    assert [p.parent.name for p in world.plan_artifact(2)] == [f"reconcile-plan-pr2-{pull.head_sha}"]
+    assert "**No changes.**" in world.comment(2)
+    assert [(s["sha"], s["state"]) for s in world.github.statuses] == [(pull.head_sha, "success")]
+    assert _agents_left(world) == []
+
+
+def test_an_invalid_pull_request_is_commented_with_located_errors_and_fails_its_status(world: World) -> None:
+    broken = CHANGES.replace("    healthcheck:", "    helthcheck:")
+    pull = world.open_pull_request(3, {"desired_state/services.yaml": broken})
+    pack, plan = world.pull_request_workflows(3)
+    assert pack.returncode == 0
+    assert plan.returncode != 0  # the plan job fails: the pull request's check is red
+    assert world.plan_artifact(3) == []  # nothing to apply on merge
+    body = world.comment(3)
+    assert "## reconcile: the desired state is invalid" in body
+    assert re.search(r"desired_state/services\.yaml:\d+:5: containers\.act-e2e-web\.helthcheck: unknown key", body), body
+    assert [(s["sha"], s["state"]) for s in world.github.statuses] == [(pull.head_sha, "failure")]
+    assert _agents_left(world) == []
+
+
+def test_a_plan_gone_stale_at_merge_applies_nothing_and_says_why_on_the_pull_request(
+    world: World, docker_client: docker.DockerClient
+) -> None:
+    world.open_pull_request(4, {"desired_state/services.yaml": CHANGES})
+    _, plan = world.pull_request_workflows(4)
+    assert plan.returncode == 0 and world.plan_artifact(4), plan.log[-6000:]
+    # Another change lands on main after the review: the merged state is not the one planned.
+    world.commit_to_main({"desired_state/more.yaml": "s3_buckets:\n  act-e2e-other: {versioning: true}\n"}, "more")
+
+    apply = world.merge(4)
+    assert apply.returncode != 0
+    assert _managed(docker_client) == [] and _buckets(world.moto) == []  # nothing applied
+    body = world.comment(4)  # the one comment, updated: the reason and the fresh plan to review
+    assert "the reviewed plan is stale" in body and "the desired state changed since the plan was made" in body
+    assert "+ s3_bucket.act-e2e-other" in body
     assert world.github.unexpected == []
     assert _agents_left(world) == []

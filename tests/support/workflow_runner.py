@@ -20,6 +20,7 @@ workflows' pip never reaches an index.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import io
@@ -70,7 +71,7 @@ def _tree(bare: Path, sha: str) -> dict[str, str]:
     tree = {}
     for entry in filter(None, listed.stdout.decode().split("\0")):
         meta, path = entry.split("\t", 1)
-        mode, kind, blob = meta.split()
+        _, kind, blob = meta.split()
         if kind == "blob":
             tree[path] = blob
     return tree
@@ -195,7 +196,7 @@ class _TokenHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         claims = {"sub": "repo:acme/infra:environment:test", "aud": "sts.amazonaws.com", "iss": "act"}
         token = ".".join(
-            __import__("base64").urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+            base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
             for part in ({"alg": "none", "typ": "JWT"}, claims)
         )
         data = json.dumps({"value": token + ".sig"}).encode()
@@ -233,11 +234,6 @@ class Run:
     returncode: int
     log: str
 
-    def job_succeeded(self, job: str) -> bool:
-        return f"[{job}] 🏁  Job succeeded" in self.log or bool(
-            re.search(rf"\] 🏁  Job succeeded", "\n".join(line for line in self.log.splitlines() if f"/{job}]" in line))
-        )
-
 
 @dataclass
 class Runner:
@@ -262,7 +258,7 @@ class Runner:
         shim = self.cache / "gh-shim" / "gh"
         shim.parent.mkdir(parents=True, exist_ok=True)
         shim.write_text(
-            f"#!/bin/sh\nGH_HOST=github.localhost HTTP_PROXY={self.api} NO_PROXY=127.0.0.1 exec {self.tools['gh']} \"$@\"\n"
+            f'#!/bin/sh\nGH_HOST=github.localhost HTTP_PROXY={self.api} NO_PROXY=127.0.0.1 exec {self.tools["gh"]} "$@"\n'
         )
         shim.chmod(0o755)
         return shim.parent
@@ -288,9 +284,7 @@ class Runner:
         for name, value in self.secrets.items():
             arguments += ["--secret", f"{name}={value}"]
         process_env = {
-            "PATH": os.pathsep.join(
-                [str(self._gh_shim()), str(self.tools["node"].parent), "/usr/local/bin", "/usr/bin", "/bin"]
-            ),
+            "PATH": os.pathsep.join([str(self._gh_shim()), str(self.tools["node"].parent), "/usr/local/bin", "/usr/bin", "/bin"]),
             "HOME": str(self.home),
             "LANG": "C.UTF-8",
         }
