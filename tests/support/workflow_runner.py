@@ -7,7 +7,11 @@ Nothing is fetched: act runs offline (`--action-offline-mode`), and each action 
 of its public repository, given with `--local-repository`. This project never keeps a copy of those
 repositories: `actions_source()` finds them at run time as bare git repositories (RECONCILE_ACTIONS_MIRROR,
 default /work/.mirror, each as OWNER+NAME/repo or OWNER+NAME.git) and checks the pinned commit out
-into a scratch directory, or says what is missing so the tests skip with that reason.
+into a scratch directory, or says what is missing so the tests skip with that reason. A repository
+that lacks a file of the pinned commit (upload-artifact's and download-artifact's bundled dist/ are
+too large for the mirror) can instead be a ready checkout, RECONCILE_ACTIONS_DIR/OWNER+NAME@SHA
+(default ~/.cache/reconcile-actions), taken only once every file the mirror does hold is checked to
+be the pinned commit's.
 
 What stands in for GitHub (all on 127.0.0.1): the REST endpoints the workflows call
 (tests/support/github_api.py), the repository (a bare git repository that `https://github.com/`
@@ -44,6 +48,7 @@ WORKFLOWS = REPO / ".github" / "workflows"
 MIRROR_VARIABLE = "RECONCILE_ACTIONS_MIRROR"
 DEFAULT_MIRROR = Path("/work/.mirror")
 PREPARED_VARIABLE = "RECONCILE_ACTIONS_DIR"
+DEFAULT_PREPARED = Path.home() / ".cache" / "reconcile-actions"
 PINNED = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 
 
@@ -102,7 +107,7 @@ def actions_source(scratch: Path) -> tuple[dict[str, Path], str]:
     action whose mirror lacks a large file), once every file the mirror does hold is checked to be
     the pinned commit's; otherwise the mirror's commit is checked out under `scratch`."""
     mirror = Path(os.environ.get(MIRROR_VARIABLE) or DEFAULT_MIRROR)
-    prepared = Path(os.environ.get(PREPARED_VARIABLE) or "/nonexistent")
+    prepared = Path(os.environ.get(PREPARED_VARIABLE) or DEFAULT_PREPARED)
     found: dict[str, Path] = {}
     missing = []
     for name, sha in pinned_actions().items():
@@ -130,7 +135,8 @@ def actions_source(scratch: Path) -> tuple[dict[str, Path], str]:
         return {}, (
             f"the pinned actions cannot be had here: {'; '.join(missing)}. Set {MIRROR_VARIABLE} to a directory "
             f"of their git repositories (OWNER+NAME/repo or OWNER+NAME.git; default {DEFAULT_MIRROR}) and, for one "
-            f"whose repository lacks a file, {PREPARED_VARIABLE} to a directory holding OWNER+NAME@SHA checkouts"
+            f"whose repository lacks a file, {PREPARED_VARIABLE} to a directory holding OWNER+NAME@SHA checkouts "
+            f"(default {DEFAULT_PREPARED})"
         )
     return found, ""
 
@@ -169,11 +175,13 @@ def wheelhouse() -> Path:
             shutil.copy(REPO / "pyproject.toml", project)
             (Path(project) / "reconciler").mkdir()
             (Path(project) / "reconciler" / "__init__.py").touch()
-            subprocess.run(
+            made = subprocess.run(
                 [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--wheel-dir", str(house),
                  project, "setuptools>=68", "wheel"],
-                check=True, timeout=600,
+                capture_output=True, text=True, check=False, timeout=600,
             )  # fmt: skip
+            if made.returncode != 0:
+                raise RuntimeError(f"pip wheel failed (exit {made.returncode}):\n{made.stderr[-3000:]}")
         for built in house.glob("reconciler-*.whl"):
             built.unlink()
         (house / ".complete").touch()
@@ -275,7 +283,7 @@ class Runner:
             "--action-cache-path", str(self.cache), "--no-cache-server", "--container-daemon-socket", "-",
             "--artifact-server-path", str(self.artifacts), "--artifact-server-addr", "127.0.0.1",
             "--artifact-server-port", str(free_port()),
-            "--env", f"GITHUB_RUN_ID={run_id}",
+            "--pull=false", "--env", f"GITHUB_RUN_ID={run_id}",
         ]  # fmt: skip
         for action, directory in self.actions.items():
             arguments += ["--local-repository", f"{action}={directory}"]
