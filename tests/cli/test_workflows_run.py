@@ -8,7 +8,9 @@ See tests/support/workflow_runner.py for what stands in for what, and what must 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import signal
 import subprocess
 import tempfile
 import zipfile
@@ -251,7 +253,11 @@ def world(
             "REDIS_PASSWORD": "redis-password-canary",
         }
         runner = Runner(found_tools, actions, cache, root / "artifacts", home, env, secrets, tmp_path, api)
-        yield World(root, origin, github, runner, docker_host, aws)
+        world = World(root, origin, github, runner, docker_host, aws)
+        yield world
+        for pid in _agents_left(world):  # a test that failed on it must not leave it running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)
 
 
 def _seed_repository(seed: Path, docker_host: str) -> None:
