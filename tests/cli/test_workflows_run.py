@@ -91,6 +91,8 @@ class World:
     moto: MotoServer
 
     def _clone(self, name: str, commit: str) -> Path:
+        """A working copy at `commit` (a local clone holds every object of origin, the pull requests'
+        too), its origin named as act reads the repository's name from it."""
         workdir = self.root / name
         subprocess.run(["git", "clone", "-q", str(self.origin), str(workdir)], check=True)
         git(workdir, "checkout", "-q", "--detach", commit)
@@ -100,25 +102,22 @@ class World:
     def main(self) -> str:
         return git(self.origin, "rev-parse", "main")
 
-    def commit_to_main(self, files: dict[str, str], message: str) -> str:
-        work = self._clone(f"edit-{len(list(self.root.glob('edit-*')))}", self.main())
+    def _commit_on_main(self, name: str, files: dict[str, str], message: str, ref: str) -> str:
+        """A commit of `files` on main's head, pushed to `ref` of origin; its sha."""
+        work = self._clone(name, self.main())
         for path, text in files.items():
             (work / path).parent.mkdir(parents=True, exist_ok=True)
             (work / path).write_text(text)
         git(work, "add", "--all")
         git(work, "commit", "-qm", message)
-        git(work, "push", "-q", str(self.origin), "HEAD:refs/heads/main")
-        return self.main()
+        git(work, "push", "-q", str(self.origin), f"HEAD:{ref}")
+        return git(work, "rev-parse", "HEAD")
+
+    def commit_to_main(self, files: dict[str, str], message: str) -> str:
+        return self._commit_on_main(f"edit-{len(list(self.root.glob('edit-*')))}", files, message, "refs/heads/main")
 
     def open_pull_request(self, number: int, files: dict[str, str]) -> PullRequest:
-        work = self._clone(f"pr-{number}", self.main())
-        for path, text in files.items():
-            (work / path).parent.mkdir(parents=True, exist_ok=True)
-            (work / path).write_text(text)
-        git(work, "add", "--all")
-        git(work, "commit", "-qm", f"pull request {number}")
-        head = git(work, "rev-parse", "HEAD")
-        git(work, "push", "-q", str(self.origin), f"HEAD:refs/pull/{number}/head")
+        head = self._commit_on_main(f"pr-{number}", files, f"pull request {number}", f"refs/pull/{number}/head")
         self.github.pulls[number] = PullRequest(number, head)
         return self.github.pulls[number]
 
