@@ -3,7 +3,12 @@ holds the state directory (GitPython), for every plan (SPEC §3.2 `state.git`).
 
 GitPython is imported only for a directory inside a repository (it runs `git version` as it is
 imported, and fails with an ImportError when there is no `git` binary): without git, `state.git`
-is left out and the caller is told in one line."""
+is left out and the caller is told in one line.
+
+Git runs only on a repository the user owns and never on an unpacked pull request's tree
+(pr_tree.MARKER), and always with options that run nothing a repository's config names and write
+nothing into it: `core.fsmonitor` off, no hooks, no optional locks (so `git status` leaves
+`.git/index` as it is)."""
 
 from __future__ import annotations
 
@@ -14,18 +19,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.plan.schema import GitInfo
+from reconciler.pr_tree import MARKER, unpacked_root
 
 if TYPE_CHECKING:
     import git
 
 NO_GIT = "no `git` binary on PATH: the plan's state.git (commit, branch, dirty) is left out"
+SAFE_GIT = {  # command-line config (GIT_CONFIG_*) outranks the repository's own .git/config
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "core.fsmonitor",
+    "GIT_CONFIG_VALUE_0": "false",
+    "GIT_CONFIG_KEY_1": "core.hooksPath",
+    "GIT_CONFIG_VALUE_1": os.devnull,
+}
 
 
 def _top_level(directory: Path) -> Path | None:
     """The nearest directory at or above ``directory`` with a `.git` (a directory, or the file of a
-    worktree or submodule), else None."""
+    worktree or submodule), else None; None too inside an unpacked pull request (its tree is data)."""
     resolved = directory.resolve()
-    return next((candidate for candidate in (resolved, *resolved.parents) if (candidate / ".git").exists()), None)
+    for candidate in (resolved, *resolved.parents):
+        if (candidate / MARKER).is_file():
+            return None
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def _git_binary() -> str | None:
@@ -33,7 +52,11 @@ def _git_binary() -> str | None:
 
 
 def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) -> git.Repo | None:
-    if _top_level(directory) is None:
+    top = _top_level(directory)
+    if top is None:
+        return None
+    if (top / ".git").stat().st_uid != os.getuid():
+        say(f"{top / '.git'} is not yours: git is not run on it, and the plan's state.git is left out")
         return None
     if _git_binary() is None:
         say(NO_GIT)
@@ -44,7 +67,9 @@ def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) 
         say(NO_GIT)
         return None
     try:
-        return git.Repo(directory, search_parent_directories=True)
+        repo = git.Repo(directory, search_parent_directories=True)
+        repo.git.update_environment(**SAFE_GIT)
+        return repo
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
     except git.GitCommandNotFound:
@@ -52,10 +77,25 @@ def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) 
         return None
 
 
+def tracked(path: Path) -> bool:
+    """Does git track ``path`` (in the index of the repository that holds it)? Read from the index
+    file itself (GitPython's parser): no git command runs."""
+    repo = repository_of(path.parent)
+    if repo is None:
+        return False
+    with repo:
+        try:
+            relative = path.resolve().relative_to(Path(repo.working_tree_dir or path.parent).resolve()).as_posix()
+            return (relative, 0) in repo.index.entries
+        except (ValueError, OSError):
+            return False
+
+
 def project_root(directory: Path) -> Path:
-    """The git top level that holds ``directory`` (where its `.git` is), else its parent (as cost
-    doc paths are read). Found without git or GitPython: every plan records it."""
-    return _top_level(directory) or directory.resolve().parent
+    """The root of the unpacked pull request that holds ``directory``, else the git top level that
+    holds it (where its `.git` is), else its parent (as cost doc paths are read). Found without git
+    or GitPython: every plan records it."""
+    return unpacked_root(directory) or _top_level(directory) or directory.resolve().parent
 
 
 def recorded_state_dir(directory: Path) -> str:

@@ -2,7 +2,8 @@
 journal) and its lock: `settings.backend`.
 
 - omitted: the state directory itself, as `DIR/.reconcile.*` files (git-ignored; the behaviour from
-  before backends existed, file names unchanged);
+  before backends existed, file names unchanged). A file git tracks, or any file in an unpacked
+  pull request's tree, is never read as a record: whoever can open a pull request could forge it;
 - `s3://BUCKET/PREFIX`: one object per record under PREFIX (and the lock, PREFIX/lock), so that a
   fresh checkout (a CI runner) plans exactly like the directory that applied.
 
@@ -56,21 +57,30 @@ def _digest(body: bytes) -> str:
 
 
 class DirectoryBackend:
-    """DIR/.reconcile.* files, written atomically (os.replace) under the state's file lock."""
+    """DIR/.reconcile.* files, written atomically (os.replace) under the state's file lock; what a
+    commit or a pull request put there reads as no record."""
 
     def __init__(self, state_dir: Path) -> None:
+        from reconciler.pr_tree import unpacked_root
+
         self.state_dir = state_dir
         self.url = str(state_dir)
         self._lock = threading.Lock()
+        self._untrusted = unpacked_root(state_dir) is not None
 
     def path(self, name: str) -> Path:
         return self.state_dir / FILE_NAMES[name]
 
     def _raw(self, name: str) -> bytes | None:
+        if self._untrusted:
+            return None
         try:
-            return self.path(name).read_bytes()
+            body = self.path(name).read_bytes()
         except OSError:
             return None
+        from reconciler.gitinfo import tracked  # only for a record file that is there
+
+        return None if tracked(self.path(name)) else body
 
     def read(self, name: str) -> Stored | None:
         body = self._raw(name)
