@@ -250,10 +250,19 @@ def plan(
     target: Targets = None,
     parallelism: Parallelism = None,
     comment_file: CommentFile = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base",
+            help="The base branch's state directory, for a pull request's: records come from its backend, and a "
+            "different settings.backend is a change of trust (default for an unpacked pull request: the same path "
+            "in the current checkout).",
+        ),
+    ] = None,
 ) -> None:
     """Show what would change. Read-only: nothing is created, changed, deleted or pulled."""
     with _commenting(comment_file, "plan") as note:
-        _plan(directory, out_file, output, detailed_exitcode, target, parallelism, note)
+        _plan(directory, out_file, output, detailed_exitcode, target, parallelism, base, note)
 
 
 def _plan(
@@ -263,23 +272,30 @@ def _plan(
     detailed_exitcode: bool,
     target: list[str] | None,
     parallelism: int | None,
+    base_dir: Path | None,
     note: _Comment,
 ) -> None:
     from reconciler.gitinfo import git_info
     from reconciler.model.load import load_state
     from reconciler.planner import make_plan
+    from reconciler.pr_base import base_of, records_of, trust_finding
     from reconciler.progress import ProgressView
     from reconciler.render.markdown import render_markdown
     from reconciler.render.text import render_plan
 
     loaded = load_state(_state_dir(directory), mode="plan")
     _say_known_at_apply(loaded)
+    base = base_of(loaded, base_dir)
     with ProgressView(_err.real()) as progress:
         context = _context(loaded, progress, parallelism)
+        if base is not None:
+            context.backend = records_of(base)
         try:
             planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory, _warn))
         finally:
             context.close()
+    if base is not None and (finding := trust_finding(loaded, base)) is not None:
+        planned.plan = planned.plan.model_copy(update={"findings": [finding, *planned.plan.findings]})
     if output is Format.json:
         sys.stdout.write(planned.plan.model_dump_json(indent=2) + "\n")
     elif output is Format.markdown:

@@ -97,6 +97,18 @@ class DirectoryBackend:
             return _digest(body or b"")
 
 
+class NoRecords:
+    """No records at all: what the plan of a pull request reads when the base's backend is unknown."""
+
+    url = "(none)"
+
+    def read(self, name: str) -> Stored | None:
+        return None
+
+    def write(self, name: str, document: Any, version: str | None) -> str:
+        raise ReconcileError("a plan of a pull request writes no record")
+
+
 def parse_s3_url(url: str) -> tuple[str, str]:
     """s3://BUCKET/PREFIX → (BUCKET, PREFIX without slashes at either end)."""
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
@@ -183,7 +195,11 @@ def backend_region(state_region: str | None) -> str:
 
 def open_backend(settings: Any, state_dir: Path, aws_region: str | None) -> Backend:
     """The backend settings.backend names (the state directory when it names none)."""
-    url = getattr(settings, "backend", None)
+    return backend_at(getattr(settings, "backend", None), state_dir, aws_region)
+
+
+def backend_at(url: str | None, state_dir: Path, aws_region: str | None) -> Backend:
+    """The backend at ``url`` (s3://BUCKET/PREFIX), or the state directory when there is none."""
     if url:
         return S3Backend(url, backend_region(aws_region), state_dir)
     return DirectoryBackend(state_dir)

@@ -111,7 +111,7 @@ def test_plan_runs_no_git_on_an_unpacked_tree(tmp_path: Path, reconcile: Run) ->
     hostile_fsmonitor(unpacked, canary)
     done = reconcile(
         "plan", str(unpacked / "desired_state"), "--format", "json", "--out", str(tmp_path / "plan.json"),
-        env={"DOCKER_HOST": "unix:///nonexistent"},
+        env={"DOCKER_HOST": "unix:///nonexistent"}, cwd=source,  # the base branch's checkout, as in CI
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)
@@ -154,6 +154,55 @@ def test_a_forged_record_in_an_unpacked_tree_is_never_read(aws: MotoServer, tmp_
     unpacked = tmp_path / "pr"
     assert reconcile("unpack-pr", str(pr_artifact(tmp_path / "pr.zip", archive_of(source))), str(unpacked)).returncode == 0
     (unpacked / "desired_state" / ".reconcile.journal.json").write_text(FORGED_JOURNAL)  # not through unpack-pr: it refuses
-    done = reconcile("plan", str(unpacked / "desired_state"), "--format", "json")
+    done = reconcile("plan", str(unpacked / "desired_state"), "--format", "json", cwd=source)
     action = bucket_action(done.stdout)
     assert action["action"] == "create" and action["blocked"] is not None, action
+
+
+ATTACKER = "s3://attacker-state/x"
+
+
+def base_and_pull_request(tmp_path: Path, reconcile: Run, pr_settings: str) -> tuple[Path, Path]:
+    """The base branch's checkout (records in s3://ops-state/team-a) and a pull request's tree, unpacked."""
+    settings = "settings: {backend: 's3://ops-state/team-a'}\n"
+    base = repository(tmp_path / "base", {"desired_state/state.yaml": settings + STATE})
+    source = repository(tmp_path / "source", {"desired_state/state.yaml": pr_settings + STATE})
+    unpacked = tmp_path / "pr"
+    assert reconcile("unpack-pr", str(pr_artifact(tmp_path / "pr.zip", archive_of(source))), str(unpacked)).returncode == 0
+    return base, unpacked
+
+
+@pytest.mark.aws
+def test_a_pull_request_that_moves_the_backend_is_a_change_of_trust_and_its_records_are_not_read(
+    aws: MotoServer, tmp_path: Path, reconcile: Run
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("ops-state", "attacker-state"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket="attacker-state", Key="x/journal.json", Body=FORGED_JOURNAL.encode())
+    their_bucket()
+    base, unpacked = base_and_pull_request(tmp_path, reconcile, f"settings: {{backend: '{ATTACKER}'}}\n")
+    done = reconcile("plan", str(unpacked / "desired_state"), "--format", "json", cwd=base)
+    assert done.returncode == 1  # an error finding, and settings.policy_mode is enforce
+    plan = json.loads(done.stdout)
+    finding = next(f for f in plan["findings"] if f["address"] == "settings.backend")
+    assert finding["severity"] == "error" and finding["code"] == "backend-changed"
+    assert f"settings.backend changes from s3://ops-state/team-a to {ATTACKER}" in finding["message"]
+    action = bucket_action(done.stdout)
+    assert action["action"] == "create" and action["blocked"] is not None, action  # the forged journal was not read
+    comment = reconcile("plan", str(unpacked / "desired_state"), "--comment", "comment.md", cwd=base)
+    assert "a change of trust" in (base / "comment.md").read_text()
+    assert comment.returncode == 1
+
+
+@pytest.mark.aws
+def test_a_pull_request_on_the_bases_backend_reads_its_records_there(aws: MotoServer, tmp_path: Path, reconcile: Run) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="ops-state")
+    s3.put_object(Bucket="ops-state", Key="team-a/journal.json", Body=FORGED_JOURNAL.encode())  # a real one, here
+    their_bucket()  # made by an apply killed before it tagged it
+    base, unpacked = base_and_pull_request(tmp_path, reconcile, "settings: {backend: 's3://ops-state/team-a'}\n")
+    done = reconcile("plan", str(unpacked / "desired_state"), "--format", "json", cwd=base)
+    assert done.returncode == 0, done.stderr
+    assert not [f for f in json.loads(done.stdout)["findings"] if f["address"] == "settings.backend"]
+    assert bucket_action(done.stdout)["reasons"][0].startswith("recover: theirs-exports was created by an apply killed")  # type: ignore[index]
