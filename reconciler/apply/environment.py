@@ -1,8 +1,8 @@
 """What `apply PLANFILE` may read from its environment. The plan was reviewed with the values it had;
-apply reads no variable the plan did not read (StateInfo.variables), except those the plan showed
-as known at apply (StateInfo.known_at_apply) that apply's environment names application secrets
-(RECONCILE_SECRETS, --secret): which names those are is decided where apply runs (the production
-environment), never by the pull request's YAML."""
+apply reads no variable the plan did not read (StateInfo.variables), except a secret the plan named
+(an action's `secrets`) and showed as known at apply (StateInfo.known_at_apply) when apply's
+environment names it an application secret (RECONCILE_SECRETS, --secret): which names those are is
+decided where apply runs (the production environment), never by the pull request's YAML."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def as_planned(environ: Mapping[str, str], saved: Plan) -> dict[str, str]:
 def for_apply(environ: Mapping[str, str], saved: Plan, allowed: frozenset[str]) -> tuple[dict[str, str], frozenset[str]]:
     """The environment apply interpolates from, and the variables withheld from it (no value at
     plan, not an application secret) so that their absence can be explained."""
-    gaining = frozenset(saved.state.known_at_apply) & allowed
+    named = {name for action in saved.actions for name in action.secrets}
+    gaining = frozenset(saved.state.known_at_apply) & allowed & named
     readable = {*saved.state.variables, *gaining}
-    return {name: environ[name] for name in readable if name in environ}, frozenset(saved.state.known_at_apply) - allowed
+    return {name: environ[name] for name in readable if name in environ}, frozenset(saved.state.known_at_apply) - gaining

@@ -243,8 +243,8 @@ class Variables:
 
 
 WITHHELD = (
-    " (it had no value when the plan was made: at apply a variable gains one only as an application secret, "
-    "named in RECONCILE_SECRETS or --secret)"
+    " (it had no value when the plan was made: at apply a variable gains one only as a secret the plan named "
+    "that apply's environment names an application secret, in RECONCILE_SECRETS or --secret)"
 )
 
 

@@ -50,30 +50,33 @@ def environment_of(docker_client: docker.DockerClient) -> dict[str, str]:
 
 
 def test_only_an_application_secret_gains_a_value_at_apply(tmp_path: Path, docker_client: docker.DockerClient) -> None:
-    state(tmp_path, "settings: {secrets: [PROD_DB_URL]}\n" + container("{DB: '${PROD_DB_URL}', NOTE: '${DEPLOY_NOTE}'}"))
+    declared = "settings: {secrets: [PROD_DB_URL]}\n"
+    state(tmp_path, declared + container("{DB: '${PROD_DB_URL}', NOTE: '${DEPLOY_NOTE:-none}', BUILD: '${BUILD_ID}'}"))
     planned = run(tmp_path, "plan", "desired_state", "--out", "plan.json")
     assert planned.returncode == 0, planned.stderr
     saved = json.loads((tmp_path / "plan.json").read_text())
-    assert saved["state"]["known_at_apply"] == ["PROD_DB_URL", "DEPLOY_NOTE"]
+    assert saved["state"]["known_at_apply"] == ["PROD_DB_URL", "BUILD_ID"]
+    assert saved["actions"][0]["secrets"] == ["PROD_DB_URL"]
 
-    production = {"PROD_DB_URL": PRODUCTION, "DEPLOY_NOTE": PRODUCTION}
-    refused = run(tmp_path, "apply", "plan.json", env={**production, "RECONCILE_SECRETS": "PROD_DB_URL"})
-    assert refused.returncode == 1
+    production = {"PROD_DB_URL": PRODUCTION, "DEPLOY_NOTE": PRODUCTION, "BUILD_ID": PRODUCTION}
+    refused = run(tmp_path, "apply", "plan.json", env={**production, "RECONCILE_SECRETS": "PROD_DB_URL,BUILD_ID"})
+    assert refused.returncode == 1  # BUILD_ID is named where apply runs, but the plan showed it as no secret
     assert (
-        f"desired_state/state.yaml:10:47: containers.{NAME}.environment.NOTE: DEPLOY_NOTE is not set "
-        "(it had no value when the plan was made: at apply a variable gains one only as an application secret"
+        f"desired_state/state.yaml:10:78: containers.{NAME}.environment.BUILD: BUILD_ID is not set "
+        "(it had no value when the plan was made: at apply a variable gains one only as a secret the plan named"
     ) in refused.stderr, refused.stderr
-    assert not docker_client.containers.list(all=True, filters={"name": NAME})
-
-    declared_only = run(tmp_path, "apply", "plan.json", env={**production, "RECONCILE_SECRETS": "DEPLOY_NOTE"})
+    declared_only = run(tmp_path, "apply", "plan.json", env={**production, "RECONCILE_SECRETS": "BUILD_ID"})
     assert declared_only.returncode == 1  # PROD_DB_URL is declared by the YAML, not named where apply runs
     assert "PROD_DB_URL is not set (it had no value when the plan was made" in declared_only.stderr
     assert not docker_client.containers.list(all=True, filters={"name": NAME})
 
-    applied = run(tmp_path, "apply", "plan.json", "--secret", "PROD_DB_URL", "--secret", "DEPLOY_NOTE", env=production)
+    state(tmp_path, declared + container("{DB: '${PROD_DB_URL}', NOTE: '${DEPLOY_NOTE:-none}'}"))
+    assert run(tmp_path, "plan", "desired_state", "--out", "plan.json").returncode == 0
+    applied = run(tmp_path, "apply", "plan.json", "--secret", "PROD_DB_URL", env=production)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert environment_of(docker_client)["DB"] == PRODUCTION
-    assert PRODUCTION not in applied.stdout + applied.stderr  # an application secret is sensitive, declared or not
+    assert environment_of(docker_client)["NOTE"] == "none"  # DEPLOY_NOTE had no value at plan: it gains none
+    assert PRODUCTION not in applied.stdout + applied.stderr
 
 
 def test_the_plan_names_each_containers_secrets_and_a_name_that_says_secret_is_one(
