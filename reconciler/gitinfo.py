@@ -133,9 +133,22 @@ def git_info(directory: Path, say: Callable[[str], None] = lambda _: None) -> Gi
             return None  # no commit yet
         branch = None if repo.head.is_detached else repo.active_branch.name
         inside = str(directory.resolve().relative_to(Path(repo.working_tree_dir or directory).resolve()))
-        untracked = [path for path in repo.untracked_files if _under(path, inside) and not _ours(path)]
-        dirty = repo.is_dirty(untracked_files=False, path=inside) or bool(untracked)
+        dirty = any(not _ours(path) for path in _changed(repo, inside))
     return GitInfo(commit=commit, branch=branch, dirty=dirty)
+
+
+def _changed(repo: git.Repo, inside: str) -> list[str]:
+    """The paths under ``inside`` that are staged, unstaged or untracked: one `git status`, which
+    (unlike `git diff`) leaves the index as it is when optional locks are off."""
+    listed = repo.git.status("--porcelain", "-z", "--untracked-files=all", "--", inside).split("\0")
+    paths, entries = [], iter(listed)
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if entry[0] in "RC":
+            next(entries, None)  # a rename's or copy's source path follows
+    return paths
 
 
 def no_commit_reason(directory: Path) -> str:
@@ -145,10 +158,6 @@ def no_commit_reason(directory: Path) -> str:
     if _git_binary() is None:
         return "there is no `git` binary on PATH to read the state directory's commit"
     return "the state directory's git repository has no commit yet"
-
-
-def _under(path: str, directory: str) -> bool:
-    return directory == "." or path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def _ours(path: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import subprocess
 import tarfile
 import zipfile
@@ -64,17 +65,30 @@ def archive_of(repo: Path) -> bytes:
     return subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", "HEAD"], capture_output=True, check=True).stdout
 
 
-def test_the_hooks_of_a_hostile_git_config_never_run_and_the_index_is_not_written(tmp_path: Path, reconcile: Run) -> None:
+def plan_git(repo: Path, reconcile: Run) -> dict[str, object]:
+    done = reconcile("plan", "desired_state", "--format", "json", cwd=repo, env={"DOCKER_HOST": "unix:///nonexistent"})
+    assert done.returncode == 0, done.stderr
+    git_info: dict[str, object] = json.loads(done.stdout)["state"]["git"]
+    return git_info
+
+
+def test_the_hooks_of_a_hostile_git_config_never_run(tmp_path: Path, reconcile: Run) -> None:
     repo = repository(tmp_path / "repo", {"desired_state/state.yaml": "containers: {}\n"})
     canary = tmp_path / "canary"
     hostile_fsmonitor(repo, canary)
-    (repo / "desired_state" / "state.yaml").touch()  # stat info changed: git status would refresh the index
-    index = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
-    done = reconcile("plan", "desired_state", "--format", "json", cwd=repo, env={"DOCKER_HOST": "unix:///nonexistent"})
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["state"]["git"]["dirty"] is False  # git still ran: the plan knows its commit
+    assert plan_git(repo, reconcile)["dirty"] is False  # git still ran: the plan knows its commit
     assert not canary.exists(), "core.fsmonitor ran"
+
+
+def test_plan_does_not_write_the_git_index(tmp_path: Path, reconcile: Run) -> None:
+    repo = repository(tmp_path / "repo", {"desired_state/state.yaml": "containers: {}\n"})
+    state = repo / "desired_state" / "state.yaml"
+    os.utime(state, (state.stat().st_atime - 100, state.stat().st_mtime - 100))  # stat info differs from the index's
+    index = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
+    assert plan_git(repo, reconcile)["dirty"] is False  # same content: not dirty
     assert hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest() == index
+    state.write_text("containers: {web: {image: 'nginx:1'}}\n")
+    assert plan_git(repo, reconcile)["dirty"] is True
 
 
 def test_unpack_pr_refuses_git_metadata_and_reconciles_records(tmp_path: Path, reconcile: Run) -> None:
