@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.cli.conftest import Run
 from tests.support.moto_server import MotoServer
@@ -78,6 +79,20 @@ def test_the_hooks_of_a_hostile_git_config_never_run(tmp_path: Path, reconcile: 
     hostile_fsmonitor(repo, canary)
     assert plan_git(repo, reconcile)["dirty"] is False  # git still ran: the plan knows its commit
     assert not canary.exists(), "core.fsmonitor ran"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving .git to another user needs root")
+def test_git_metadata_owned_by_someone_else_is_never_run(tmp_path: Path, reconcile: Run) -> None:
+    repo = repository(tmp_path / "repo", {"desired_state/state.yaml": "containers: {}\n"})
+    canary = tmp_path / "canary"
+    hostile_fsmonitor(repo, canary)
+    for path in [repo / ".git", *(repo / ".git").rglob("*")]:
+        os.chown(path, 65534, 65534, follow_symlinks=False)
+    done = reconcile("plan", "desired_state", "--format", "json", cwd=repo, env={"DOCKER_HOST": "unix:///nonexistent"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["state"]["git"] is None
+    assert ".git is not yours: git is not run on it" in done.stderr
+    assert not canary.exists()
 
 
 def test_plan_does_not_write_the_git_index(tmp_path: Path, reconcile: Run) -> None:
@@ -154,10 +169,9 @@ def test_a_forged_journal_committed_to_the_repository_does_nothing(aws: MotoServ
     action = bucket_action(done.stdout)
     assert action["action"] == "create" and action["blocked"] is not None, action
     assert not any("recover" in reason for reason in action["reasons"])  # type: ignore[attr-defined]
-    assert boto3.client("s3", region_name="us-east-1").get_bucket_tagging  # the bucket is untouched below
     applied = reconcile("apply", "desired_state", "--auto-approve", cwd=repo)
     assert applied.returncode == 1
-    with pytest.raises(Exception, match="NoSuchTagSet"):
+    with pytest.raises(ClientError, match="NoSuchTagSet"):  # never tagged as ours: not adopted
         boto3.client("s3", region_name="us-east-1").get_bucket_tagging(Bucket="theirs-exports")
 
 
