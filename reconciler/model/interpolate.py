@@ -185,7 +185,6 @@ class _Evaluation:
         return []
 
     def reference(self, ref: Reference) -> list[str]:
-        refuse_ci_variable(ref.name)
         value = self.lookup(ref.name)
         if ref.name in self.secrets:
             self.secret = True
@@ -220,6 +219,14 @@ class _Evaluation:
             self.warnings.append(message)
             return self._hole(ref.name)
         raise Required(message)
+
+
+def _refuse_ci_variables(nodes: tuple[Node, ...]) -> None:
+    """Every reference, whether or not evaluating it would reach it (``${A:-${AWS_SECRET_ACCESS_KEY}}``)."""
+    for node in nodes:
+        if isinstance(node, Reference):
+            refuse_ci_variable(node.name)
+            _refuse_ci_variables(node.operand)
 
 
 def _clear_prefix(nodes: tuple[Node, ...]) -> str:
@@ -262,6 +269,7 @@ def interpolate(text: str, variables: Variables) -> Interpolated:
     if "$" not in text:
         return Interpolated(text)
     nodes = parse(text)
+    _refuse_ci_variables(nodes)
     evaluation = _Evaluation(variables.values.get, variables.secrets, variables.mode, withheld=variables.withheld)
     result = "".join(evaluation.pieces(nodes))
     prefix = _clear_prefix(nodes)
@@ -321,6 +329,7 @@ def read_env_file(path: FsPath, display: str, environ: Mapping[str, str]) -> tup
 
         try:
             nodes = parse(binding.value)
+            _refuse_ci_variables(nodes)
             values[binding.key] = "".join(_Evaluation(lookup, frozenset(), "dotenv").pieces(nodes))
         except (TemplateError, Required) as error:
             problems.append(Diagnostic(display, line, 1, f"{binding.key}: {error}"))

@@ -28,6 +28,7 @@ CANARY = "AKIA-canary-production-key-0b7e"
             "desired_state/state.yaml:4:22: containers.web.environment.K",
         ),
         ("    labels: {session: '${AWS_SESSION_TOKEN}'}\n", "", "desired_state/state.yaml:4:23: containers.web.labels.session"),
+        ("    labels: {a: '${A:-${RUNNER_TEMP}}'}\n", "A=1\n", "desired_state/state.yaml:4:17: containers.web.labels.a"),
         ("    environment: [GITHUB_TOKEN]\n", "", "containers.web.environment"),
         ("    environment:\n      ACTIONS_RUNTIME_TOKEN:\n", "", "containers.web.environment.ACTIONS_RUNTIME_TOKEN"),
         (
