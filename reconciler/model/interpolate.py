@@ -419,18 +419,20 @@ def _bare_keys_resolved(environment: Any, variables: Variables) -> Any:
     if isinstance(environment, dict):
         resolved: dict[str, Any] = {}
         for key, item in environment.items():
-            if item is None and isinstance(key, str) and CI_VARIABLE.fullmatch(key):
-                item = f"${{{key}}}"  # interpolated as such: the CI's own variable is a located error
+            if item is None and isinstance(key, str) and (CI_VARIABLE.fullmatch(key) or key in variables.withheld):
+                item = f"${{{key}}}"  # interpolated as such: a located error (the CI's own, or withheld at apply)
             elif item is None and isinstance(key, str) and NAME.fullmatch(key):
-                item = _Resolved(bare_value(key, variables), (key,) if key in variables.secrets else (), (key,))
-                if item.value is None:
+                value = bare_value(key, variables)
+                if value is None:
                     continue
+                valued = () if isinstance(value, Unknown) else (key,)
+                item = _Resolved(value, (key,) if key in variables.secrets else (), valued)
             resolved[key] = item
         return resolved
     if isinstance(environment, list):
         items: list[Any] = []
         for item in environment:
-            if isinstance(item, str) and CI_VARIABLE.fullmatch(item):
+            if isinstance(item, str) and (CI_VARIABLE.fullmatch(item) or item in variables.withheld):
                 item = f"{item}=${{{item}}}"
             elif isinstance(item, str) and NAME.fullmatch(item):
                 value = bare_value(item, variables)

@@ -79,6 +79,22 @@ def test_only_an_application_secret_gains_a_value_at_apply(tmp_path: Path, docke
     assert PRODUCTION not in applied.stdout + applied.stderr
 
 
+def test_a_bare_secret_key_gains_no_value_unless_named_where_apply_runs(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    state(tmp_path, "settings: {secrets: [PROD_DB_URL]}\n" + container("{PROD_DB_URL: null}"))
+    assert run(tmp_path, "plan", "desired_state", "--out", "plan.json").returncode == 0
+    refused = run(tmp_path, "apply", "plan.json", env={"PROD_DB_URL": PRODUCTION})
+    assert refused.returncode == 1
+    assert f"containers.{NAME}.environment.PROD_DB_URL: PROD_DB_URL is not set (it had no value when the plan was made" in (
+        refused.stderr
+    )
+    assert not docker_client.containers.list(all=True, filters={"name": NAME})
+    applied = run(tmp_path, "apply", "plan.json", env={"PROD_DB_URL": PRODUCTION, "RECONCILE_SECRETS": "PROD_DB_URL"})
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert environment_of(docker_client)["PROD_DB_URL"] == PRODUCTION
+
+
 def test_the_plan_names_each_containers_secrets_and_a_name_that_says_secret_is_one(
     tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
