@@ -78,17 +78,17 @@ def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) 
 
 
 def tracked(path: Path) -> bool:
-    """Does git track ``path`` (in the index of the repository that holds it)? Read from the index
-    file itself (GitPython's parser): no git command runs."""
+    """Does git track ``path`` (in the index of the repository that holds it)? `git ls-files`, which
+    reads the index and writes nothing."""
     repo = repository_of(path.parent)
     if repo is None:
         return False
     with repo:
         try:
             relative = path.resolve().relative_to(Path(repo.working_tree_dir or path.parent).resolve()).as_posix()
-            return (relative, 0) in repo.index.entries
-        except (ValueError, OSError):
+        except ValueError:
             return False
+        return bool(repo.git.ls_files("-z", "--full-name", "--", f":(literal){relative}"))
 
 
 def project_root(directory: Path) -> Path:
