@@ -3,11 +3,10 @@ recovery decisions for what a killed apply left (a temporary replacement contain
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import subprocess
 
 import pytest
 
