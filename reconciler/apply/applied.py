@@ -31,8 +31,10 @@ def record_applied(record: Record, git: GitInfo | None, when: datetime) -> None:
 
 def last_applied(record: Record) -> Applied | None:
     document = record.document()
-    if not isinstance(document, dict) or not isinstance(document.get("commit"), str):
+    if document is None:
         return None
+    if not isinstance(document.get("commit"), str):
+        raise record.damaged('no "commit"')
     return Applied(document["commit"], str(document.get("at", "")))
 
 

@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 
 from reconciler.apply.s3_lock import NotUnlocked, S3Lock, describe, force_unlock_s3, lock_region
 from reconciler.clients.backend import lock_url
+from reconciler.clients.records import write_atomically
 from reconciler.errors import LockHeld
 from reconciler.model.spec import State
 
@@ -61,9 +62,12 @@ class StateLock:
             except Timeout:
                 raise LockHeld(f"the state is still locked by {self.holder()} after {self.timeout:.0f}s") from None
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        self.holder_path.write_text(
-            json.dumps({"id": self.id, "host": socket.gethostname(), "pid": os.getpid(), "started": started})
-        )
+        holder = {"id": self.id, "host": socket.gethostname(), "pid": os.getpid(), "started": started}
+        try:
+            write_atomically(self.holder_path, json.dumps(holder).encode())
+        except BaseException:
+            self.lock.release()  # nothing was done: a lock whose holder cannot be named is not kept
+            raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain
+from reconciler.clients.aws import BotoCoreError, ClientError, connect, error_code, explain, object_body, retried
 from reconciler.errors import LockHeld, ReconcileError
 
 POLL_SECONDS = 1.0
@@ -75,8 +75,7 @@ class S3Lock:
     def holder(self) -> tuple[dict[str, Any], str] | None:
         """The lock object's holder and ETag, None if there is no lock."""
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key)
-            body = answer["Body"].read()
+            body, etag = object_body(self.client, self.bucket, self.key)
         except ClientError as error:
             if error_code(error) == "NoSuchKey":
                 return None
@@ -87,7 +86,7 @@ class S3Lock:
             holder = json.loads(body)
         except ValueError:
             holder = {}
-        return (holder if isinstance(holder, dict) else {}), str(answer["ETag"])
+        return (holder if isinstance(holder, dict) else {}), etag
 
     def _try_put(self) -> bool:
         started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -98,16 +97,32 @@ class S3Lock:
             )
         except ClientError as error:
             if error_code(error) in CONFLICT_CODES:
-                return False
+                return self._ours_already()
             raise self._failure("write", error) from None
         except BotoCoreError as error:
             raise self._failure("write", error) from None
         self.etag = str(answer["ETag"])
         return True
 
+    def _ours_already(self) -> bool:
+        """The lock exists: is it the one we just wrote? (A put that took effect and whose answer was
+        lost is retried, and the retry finds our own lock: its body holds our lock id.)"""
+        found = self.holder()
+        if found is None or found[0].get("id") != self.id:
+            return False
+        self.etag = found[1]
+        return True
+
     def _held_by(self) -> str:
         found = self.holder()
-        return describe(found[0]) if found else "another apply (it was just released)"
+        if found is None:
+            return "another apply (it was just released)"
+        if "id" not in found[0]:
+            return (
+                "a lock object without a holder reconcile can read (damaged, or not written by reconcile); "
+                f"if no apply runs, remove it yourself (aws s3 rm {self.url})"
+            )
+        return describe(found[0])
 
     def __enter__(self) -> S3Lock:
         deadline = time.monotonic() + self.timeout
@@ -127,6 +142,8 @@ class S3Lock:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
         except ClientError as failure:
+            if error_code(failure) == "NoSuchKey" and retried(failure):
+                return  # our first delete took effect, its answer was lost: the retry found it gone
             if error_code(failure) == "NoSuchKey":
                 self.say(f"the lock {self.url} was already removed (force-unlock?)")
             elif error_code(failure) == "PreconditionFailed":

@@ -21,23 +21,26 @@ def _key(host: str, container_id: str) -> str:
     return f"{host}/{container_id}"
 
 
-def _adopted(document: Any | None) -> dict[str, str]:
-    adopted = document.get("adopted") if isinstance(document, dict) else None
-    if not isinstance(adopted, dict):  # none yet, or damaged: nothing is adopted, and a plan says so
-        return {}
-    return {str(key): str(address) for key, address in adopted.items()}
-
-
 class AdoptionLedger:
     def __init__(self, record: Record) -> None:
         self.record_ = record
 
+    def _adopted(self, document: Any | None) -> dict[str, str]:
+        """Nothing adopted yet when there is no record; a damaged one is an error (read as empty, an
+        adopted container would silently turn "not managed by reconcile")."""
+        if document is None:
+            return {}
+        adopted = document.get("adopted")
+        if not isinstance(adopted, dict) or not all(isinstance(address, str) for address in adopted.values()):
+            raise self.record_.damaged('no "adopted" object of host/container id → address')
+        return {str(key): address for key, address in adopted.items()}
+
     def address_of(self, host: str, container_id: str) -> str | None:
         """The address the container was adopted as, if it was."""
-        return _adopted(self.record_.document()).get(_key(host, container_id))
+        return self._adopted(self.record_.document()).get(_key(host, container_id))
 
     def record(self, host: str, container_id: str, address: str) -> None:
         def adopt(document: Any | None) -> dict[str, Any]:
-            return {"version": 1, "adopted": {**_adopted(document), _key(host, container_id): address}}
+            return {"version": 1, "adopted": {**self._adopted(document), _key(host, container_id): address}}
 
         self.record_.update(adopt)

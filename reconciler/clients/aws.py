@@ -70,6 +70,22 @@ def connect(service: str, region: str, pool_size: int = 10) -> Any:
         raise AwsUnavailable(f"cannot make an AWS {service} client for {region}: {error}") from None
 
 
+BODY_READS = 3  # a reset while an answer's body streams in is not retried by botocore: we do, this often
+
+
+def object_body(client: Any, bucket: str, key: str) -> tuple[bytes, str]:
+    """An S3 object's body and ETag. botocore retries a call that failed, but not the reading of a
+    body cut short (a connection reset mid-body); that is retried here with a new GetObject."""
+    for attempt in range(1, BODY_READS + 1):
+        answer = client.get_object(Bucket=bucket, Key=key)
+        try:
+            return answer["Body"].read(), str(answer["ETag"])
+        except botocore.exceptions.ResponseStreamingError:
+            if attempt == BODY_READS:
+                raise
+    raise AssertionError("unreachable")
+
+
 def error_code(error: BaseException) -> str:
     """The AWS error code of a ClientError ('NoSuchBucket', 'InsufficientInstanceCapacity'), else ''."""
     if isinstance(error, ClientError):
@@ -81,6 +97,14 @@ def http_status(error: BaseException) -> int:
     if isinstance(error, ClientError):
         return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
     return 0
+
+
+def retried(error: BaseException) -> bool:
+    """botocore sent the call more than once before this answer: an earlier attempt may have taken
+    effect though its answer was lost (a delete answered "no such key" was then our own)."""
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) > 0
+    return False
 
 
 def explain(error: BaseException) -> str:

@@ -9,6 +9,7 @@ journal) and its lock: `settings.backend`.
 
 Every write is a compare-and-swap: it names the version it read (an S3 ETag, a file's digest) and
 is refused (RecordConflict) when the record changed since, or, for a new record, when one appeared.
+A record that is absent reads as None; one that is there but damaged is a DamagedRecord naming it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from reconciler.clients.records import RecordConflict, Stored, write_record
+from reconciler.clients.records import RecordConflict, Stored, parsed, write_record
 from reconciler.errors import ReconcileError
 
 FILE_NAMES = {
@@ -36,20 +37,17 @@ class Backend(Protocol):
     url: str  # where it is, for messages
 
     def read(self, name: str) -> Stored | None:
-        """The record, or None when there is none yet (a damaged one reads as none: it never stops a run)."""
+        """The record, or None when there is none yet; DamagedRecord when it is there and damaged."""
+        ...
+
+    def where(self, name: str) -> str:
+        """The record's file or object, for messages."""
         ...
 
     def write(self, name: str, document: Any, version: str | None) -> str:
         """Write the record only if it is still at ``version`` (None: only if there is none); returns
         the new version. Raises RecordConflict otherwise."""
         ...
-
-
-def _parsed(body: bytes) -> Any | None:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 def _digest(body: bytes) -> str:
@@ -71,21 +69,31 @@ class DirectoryBackend:
     def path(self, name: str) -> Path:
         return self.state_dir / FILE_NAMES[name]
 
+    def where(self, name: str) -> str:
+        return str(self.path(name))
+
     def _raw(self, name: str) -> bytes | None:
+        """The record's bytes, unless a commit or a pull request put the file there."""
         if self._untrusted:
             return None
-        try:
-            body = self.path(name).read_bytes()
-        except OSError:
+        body = self._bytes(name)
+        if body is None:
             return None
         from reconciler.gitinfo import tracked  # only for a record file that is there
 
         return None if tracked(self.path(name)) else body
 
+    def _bytes(self, name: str) -> bytes | None:
+        try:
+            return self.path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise ReconcileError(f"cannot read the record {self.path(name)}: {error.strerror or error}") from None
+
     def read(self, name: str) -> Stored | None:
         body = self._raw(name)
-        document = None if body is None else _parsed(body)
-        return None if body is None or document is None else Stored(document, _digest(body))
+        return None if body is None else Stored(parsed(name, self.where(name), body), _digest(body))
 
     def write(self, name: str, document: Any, version: str | None) -> str:
         with self._lock:
@@ -93,8 +101,7 @@ class DirectoryBackend:
             if (current.version if current else None) != version:
                 raise RecordConflict(name)
             write_record(self.path(name), document)
-            body = self._raw(name)
-            return _digest(body or b"")
+            return _digest(self._bytes(name) or b"")
 
 
 class NoRecords:
@@ -104,6 +111,9 @@ class NoRecords:
 
     def read(self, name: str) -> Stored | None:
         return None
+
+    def where(self, name: str) -> str:
+        return f"(no record: {name})"
 
     def write(self, name: str, document: Any, version: str | None) -> str:
         raise ReconcileError("a plan of a pull request writes no record")
@@ -135,6 +145,9 @@ class S3Backend:
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}.json" if self.prefix else f"{name}.json"
 
+    def where(self, name: str) -> str:
+        return f"s3://{self.bucket}/{self.key(name)}"
+
     @property
     def lock_url(self) -> str:
         return lock_url(self.url)
@@ -149,19 +162,17 @@ class S3Backend:
         return ReconcileError(f"cannot {doing} the record s3://{self.bucket}/{self.key(name)}: {explain(error)}")
 
     def read(self, name: str) -> Stored | None:
-        from reconciler.clients.aws import BotoCoreError, ClientError, error_code
+        from reconciler.clients.aws import BotoCoreError, ClientError, error_code, object_body
 
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(name))
-            body = answer["Body"].read()
+            body, etag = object_body(self.client, self.bucket, self.key(name))
         except ClientError as error:
             if error_code(error) == "NoSuchKey":
                 return self._migrated(name)
             raise self._failure("read", name, error) from None
         except BotoCoreError as error:
             raise self._failure("read", name, error) from None
-        document = _parsed(body)
-        return Stored(document, str(answer["ETag"])) if document is not None else None
+        return Stored(parsed(name, self.where(name), body), etag)
 
     def _migrated(self, name: str) -> Stored | None:
         """No such record in S3 yet: a state moving to the S3 backend starts from its local file, if

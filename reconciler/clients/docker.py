@@ -58,6 +58,9 @@ class DockerUnavailable(ReconcileError):
     """A host's engine cannot be reached; only that host's resources fail."""
 
 
+HOST_UNREACHABLE: tuple[type[BaseException], ...] = (DockerUnavailable, *CONNECTION_ERRORS)
+
+
 def engine_url(host: Host) -> str | None:
     return None if host.docker is None else reveal(host.docker)
 

@@ -29,41 +29,50 @@ class Intent:
         return f"{self.action} begun at {self.at:%Y-%m-%d %H:%M:%S} UTC by {self.by}"
 
 
-def _intents(document: Any | None) -> dict[str, dict[str, Any]]:
-    intents = document.get("intents") if isinstance(document, dict) else None
-    if not isinstance(intents, dict):
-        return {}
-    return {str(address): entry for address, entry in intents.items() if isinstance(entry, dict)}
-
-
-def _intent(address: str, entry: dict[str, Any]) -> Intent | None:
+def _intent(address: str, entry: Any) -> Intent | None:
+    """The intent an entry holds; None if it is not one (the journal is damaged)."""
+    if not isinstance(entry, dict):
+        return None
     try:
         at = datetime.fromisoformat(str(entry["at"]))
     except (KeyError, ValueError):
         return None
-    if at.tzinfo is None:
+    if at.tzinfo is None or entry.get("action") not in ("create", "replace"):
         return None
-    return Intent(address, str(entry.get("action", "")), at, str(entry.get("by", "")))
+    return Intent(address, str(entry["action"]), at, str(entry.get("by", "")))
 
 
 class Journal:
     def __init__(self, record: Record) -> None:
         self.record = record
 
+    def _intents(self, document: Any | None) -> dict[str, dict[str, Any]]:
+        """The journal's entries; a journal that does not hold what reconcile writes is an error
+        (read as empty, it would forget what a killed apply began)."""
+        if document is None:
+            return {}
+        intents = document.get("intents")
+        if not isinstance(intents, dict):
+            raise self.record.damaged('no "intents" object')
+        for address, entry in intents.items():
+            if _intent(str(address), entry) is None:
+                raise self.record.damaged(f"the intent for {address} has no action create/replace and time with a zone")
+        return {str(address): entry for address, entry in intents.items()}
+
     def intents(self) -> dict[str, Intent]:
         """The intents of steps that began and never succeeded, by address."""
-        found = {address: _intent(address, entry) for address, entry in _intents(self.record.document()).items()}
+        found = {address: _intent(address, entry) for address, entry in self._intents(self.record.document()).items()}
         return {address: intent for address, intent in found.items() if intent is not None}
 
     def begin(self, address: str, action: str, when: datetime) -> None:
         entry = {"action": action, "at": when.isoformat(), "by": f"{socket.gethostname()} pid {os.getpid()}"}
-        self.record.update(lambda document: {"version": 1, "intents": {**_intents(document), address: entry}})
+        self.record.update(lambda document: {"version": 1, "intents": {**self._intents(document), address: entry}})
 
     def end(self, addresses: Iterable[str]) -> None:
         """Forget these intents (their steps succeeded, or there is nothing left to recover)."""
         gone = set(addresses)
-        if not gone & set(_intents(self.record.document())):
+        if not gone & set(self._intents(self.record.document())):
             return
         self.record.update(
-            lambda document: {"version": 1, "intents": {a: e for a, e in _intents(document).items() if a not in gone}}
+            lambda document: {"version": 1, "intents": {a: e for a, e in self._intents(document).items() if a not in gone}}
         )

@@ -23,26 +23,29 @@ def _key(host: str, container_id: str) -> str:
     return f"{host}/{container_id}"
 
 
-def _restarts(document: Any | None) -> dict[str, list[str]]:
-    restarts = document.get("restarts") if isinstance(document, dict) else None
-    if not isinstance(restarts, dict):  # none yet, or damaged: the ledger forgets
-        return {}
-    return {str(k): [str(t) for t in v] for k, v in restarts.items() if isinstance(v, list)}
-
-
 class RestartLedger:
     def __init__(self, record: Record) -> None:
         self.record_ = record
 
+    def _restarts(self, document: Any | None) -> dict[str, list[str]]:
+        if document is None:
+            return {}
+        restarts = document.get("restarts")
+        if not isinstance(restarts, dict) or not all(isinstance(times, list) for times in restarts.values()):
+            raise self.record_.damaged('no "restarts" object of host/container id → times')
+        return {str(k): [str(t) for t in v] for k, v in restarts.items()}
+
     def recent(self, host: str, container_id: str, now: datetime) -> tuple[datetime, ...]:
         """This container's restarts by reconcile within the window before ``now``, oldest first."""
-        times = _restarts(self.record_.document()).get(_key(host, container_id), [])
+        times = self._restarts(self.record_.document()).get(_key(host, container_id), [])
         return tuple(sorted(moment for moment in map(_parse, times) if moment is not None and now - moment < WINDOW))
 
     def record(self, host: str, container_id: str, when: datetime) -> None:
         def add(document: Any | None) -> dict[str, Any]:
-            restarts = _restarts(document)
-            restarts.setdefault(_key(host, container_id), []).append(when.isoformat())
+            restarts = self._restarts(document)
+            times = restarts.setdefault(_key(host, container_id), [])
+            if when.isoformat() not in times:  # a write whose answer was lost is re-applied: one restart, once
+                times.append(when.isoformat())
             kept = {
                 key: fresh
                 for key, times in restarts.items()

@@ -21,6 +21,7 @@ from reconciler.clients.adoptions import AdoptionLedger
 from reconciler.clients.crashpoint import crash_point
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
+    HOST_UNREACHABLE,
     APIError,
     DockerUnavailable,
     NotFound,
@@ -264,18 +265,20 @@ class ContainerKind:
         """Every host at once; a host that cannot be reached (or fails mid-way) is noted in
         ``self.unreachable`` with the cause, and only its resources are blocked (see diff)."""
         hosts = list(self.ctx.state.hosts)
-        if self.ctx.state.hosts_implicit and not desired:
-            return {}
         self.intents = self.ctx.journal.intents()
+        engine_optional = self.ctx.state.hosts_implicit and not desired
 
         def one(host: str) -> dict[str, Observation]:
             here = {name: spec for name, spec in desired.items() if spec.host == host}
             try:
                 return self._observe_host(host, here)
-            except DockerUnavailable as error:
-                self.unreachable[host] = str(error)
-            except CONNECTION_ERRORS as error:
-                self.unreachable[host] = unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+            except HOST_UNREACHABLE as error:
+                if engine_optional:
+                    return {}  # no engine, nothing of ours on it: a state of AWS resources alone needs none
+                self.unreachable[host] = (
+                    str(error) if isinstance(error, DockerUnavailable)
+                    else unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+                )  # fmt: skip
             self.ctx.progress("container.*", self.unreachable[host])
             return {}
 

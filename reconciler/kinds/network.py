@@ -13,6 +13,7 @@ import docker
 
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
+    HOST_UNREACHABLE,
     APIError,
     DockerUnavailable,
     NotFound,
@@ -21,6 +22,7 @@ from reconciler.clients.docker import (
     unreachable,
 )
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.kinds.identity import STATE_LABEL, Owner, claim_reason, owned_elsewhere, owner_of
 from reconciler.model.spec import Network
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
@@ -36,9 +38,14 @@ class SeenNetwork:
     host: str
     id: str
     name: str
-    managed: bool
+    owner: Owner | None  # None: not made by reconcile
+    stamped_state: str | None  # the state name it carries (reconciler.state), if any
     view: dict[str, Any]
     containers: tuple[str, ...]  # names of the containers attached
+
+    @property
+    def managed(self) -> bool:
+        return self.owner is not None
 
 
 def _address(name: str) -> str:
@@ -67,13 +74,15 @@ def observed_view(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def observation(host: str, record: dict[str, Any]) -> Observation:
+def observation(host: str, record: dict[str, Any], state: str) -> Observation:
     labels = record.get("Labels") or {}
+    managed = labels.get(MANAGED) == "true"
     seen = SeenNetwork(
         host=host,
         id=record["Id"],
         name=record["Name"],
-        managed=labels.get(MANAGED) == "true",
+        owner=owner_of(labels.get(STATE_LABEL), state) if managed else None,
+        stamped_state=labels.get(STATE_LABEL) or None,
         view=observed_view(record),
         containers=tuple(sorted(c.get("Name", "") for c in (record.get("Containers") or {}).values())),
     )
@@ -97,17 +106,19 @@ class NetworkKind:
         return self.ctx.docker(host)
 
     def observe(self, desired: Mapping[str, Network]) -> Mapping[str, Observation]:
-        if self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers:
-            return {}
         hosts = list(self.ctx.state.hosts)
+        engine_optional = self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers
 
         def one(host: str) -> dict[str, Observation]:
             try:
                 return self._observe_host(host, {n: s for n, s in desired.items() if s.host == host})
-            except DockerUnavailable as error:
-                self.unreachable[host] = str(error)
-            except CONNECTION_ERRORS as error:
-                self.unreachable[host] = unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+            except HOST_UNREACHABLE as error:
+                if engine_optional:
+                    return {}  # no engine, nothing of ours on it: a state of AWS resources alone needs none
+                self.unreachable[host] = (
+                    str(error) if isinstance(error, DockerUnavailable)
+                    else unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
+                )  # fmt: skip
             return {}
 
         observed: dict[str, Observation] = {}
@@ -134,7 +145,10 @@ class NetworkKind:
                 record = client.inspect_network(network_id)
             except NotFound:
                 continue
-            observed[name] = observation(host, record)
+            seen = observation(host, record, self.ctx.state.settings.name)
+            if name not in desired and seen.data.owner in ("another state", "legacy"):
+                continue  # another state's, or made before state names and not declared here: never planned
+            observed[name] = seen
         return observed
 
     def diff(self, name: str, desired: Network | None, observed: Observation | None) -> Action:
@@ -178,12 +192,23 @@ class NetworkKind:
                 Blocked(reason=f"network {name} exists on host {seen.host} and is not managed by reconcile",
                         remedy="declare it with external: true to use it as it is, or remove or rename it"),
             )  # fmt: skip
+        if seen.owner in ("another state", "legacy") and desired is None:
+            return action("noop", [], [])  # not ours to delete (observe does not even list it)
+        if seen.owner == "another state":
+            assert seen.stamped_state is not None
+            reasons, blocked = owned_elsewhere(f"network {name}", seen.stamped_state, f"label {STATE_LABEL}")
+            return action("create", reasons, [], blocked)
         if desired is None:
             return action("delete", ["no longer declared"], [])
         changes = compare(desired, seen)
+        claim = (
+            [claim_reason(f"network {name}", "a network's labels cannot change, so it is stamped when it is next replaced")]
+            if seen.owner == "legacy"
+            else []
+        )
         if not changes:
-            return action("noop", [], [])
-        reasons = [f"{change.path} changed" for change in changes]
+            return action("noop", claim, [])
+        reasons = claim + [f"{change.path} changed" for change in changes]
         if seen.containers:
             return action(
                 "replace", reasons, changes,
@@ -223,7 +248,13 @@ class NetworkKind:
             internal=spec.internal,
             attachable=spec.attachable or None,
             enable_ipv6=spec.enable_ipv6,
-            labels={**spec.labels, MANAGED: "true", ADDRESS: _address(name), HOST: spec.host or ""},
+            labels={
+                **spec.labels,
+                MANAGED: "true",
+                ADDRESS: _address(name),
+                HOST: spec.host or "",
+                STATE_LABEL: self.ctx.state.settings.name,
+            },
             check_duplicate=True,
         )
 

@@ -16,7 +16,7 @@ from reconciler.clients.journal import Intent
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason, owned_elsewhere, owner_of
-from reconciler.kinds.s3_bucket_recovery import created_by, recovered_view, with_recovery
+from reconciler.kinds.s3_bucket_recovery import RECOVERY, created_by, recovered_view, with_recovery
 from reconciler.kinds.s3_bucket_view import (
     ADDRESS_TAG,
     PROTECT_TAG,
@@ -329,6 +329,9 @@ class S3BucketKind:
             elif action.action == "update":
                 assert step.desired is not None and seen is not None
                 sections = {section_of(change.path) for change in action.changes}
+                if RECOVERY in sections:  # never tagged: tagged and configured in full, as its create would have
+                    done.append("recovered")
+                    sections = set(SECTIONS)
                 self._write(action.name, step.desired, seen.region, [s for s in SECTIONS if s in sections], done)
             elif action.action == "delete":
                 assert seen is not None

@@ -18,6 +18,7 @@ from reconciler.clients.journal import Intent
 from reconciler.plan.schema import Action, Change
 
 CLOCK_SLACK = timedelta(minutes=2)
+RECOVERY = "recovery"  # the change's path
 
 
 def created_by(intent: Intent | None, created: datetime | None) -> Intent | None:
@@ -37,6 +38,6 @@ def with_recovery(action: Action, intent: Intent) -> Action:
     reason = f"recover: {action.name} was created by an apply killed before it was tagged ({intent.shown()}); " + (
         "it is no longer declared, so the create is undone" if undo else "apply tags and configures it as declared"
     )
-    change = Change(path="recovery", before="untagged, created by a killed apply", after="deleted" if undo else "adopted")
+    change = Change(path=RECOVERY, before="untagged, created by a killed apply", after="deleted" if undo else "adopted")
     kind = "update" if action.action == "noop" else action.action
     return action.model_copy(update={"action": kind, "reasons": [reason, *action.reasons], "changes": [change, *action.changes]})

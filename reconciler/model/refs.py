@@ -46,7 +46,7 @@ class _Checker:
 
     def hosts(self) -> None:
         declared = list(self.section("hosts")) or [IMPLICIT_HOST]
-        for section in ("containers", "disk_budgets"):
+        for section in ("containers", "disk_budgets", "networks"):
             for name, resource in self.section(section).items():
                 if not isinstance(resource, dict):
                     continue

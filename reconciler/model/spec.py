@@ -676,7 +676,8 @@ class State(Section):
     @property
     def hosts_implicit(self) -> bool:
         """No hosts: section: the one host is the implicit `local`. A state that declares no
-        containers then does not manage Docker at all (an AWS-only state plans without an engine)."""
+        containers then needs no engine (an AWS-only state plans without one); where one answers,
+        the containers and networks it made are still found, and deleted as no longer declared."""
         return self._hosts_implicit
 
     @property

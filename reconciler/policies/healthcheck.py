@@ -49,7 +49,9 @@ from functools import cached_property
 from typing import Any, Literal
 
 from reconciler.model.sensitive import Sensitive, reveal
+from reconciler.policies import shell_tree
 from reconciler.policies.image_view import ImageView
+from reconciler.policies.shell_tree import children as _children
 
 BINARY_MISSING = "healthcheck-binary-missing"
 UNPARSABLE = "healthcheck-unparsable"
@@ -230,7 +232,7 @@ class _Analysis:
         except Exception as error:  # bashlex raises more than ParsingError (NotImplementedError, AttributeError, …)
             self.unparsable(error, secret)
             return
-        functions = frozenset(_function_names(trees))
+        functions = shell_tree.function_names(trees)
         scope = _Shell(shell.written, shell.kind, secret or shell.secret, functions)
         for tree in trees:
             self.visit(tree, scope, depth)
@@ -431,38 +433,9 @@ def _close(name: str, names: frozenset[str]) -> str:
 # --- bashlex trees --------------------------------------------------------------------------------
 
 
-def _children(node: Any) -> list[Any]:
-    children: list[Any] = []
-    for name in ("parts", "list", "redirects"):
-        value = getattr(node, name, None)
-        if isinstance(value, list):
-            children.extend(value)
-    for name in ("command", "output"):
-        value = getattr(node, name, None)
-        if getattr(value, "kind", None) is not None:
-            children.append(value)
-    return children
-
-
-def _function_names(trees: list[Any]) -> list[str]:
-    names: list[str] = []
-    pending = list(trees)
-    while pending:
-        node = pending.pop()
-        if getattr(node, "kind", None) == "function":
-            name = getattr(next(iter(getattr(node, "parts", ())), None), "word", None)
-            if isinstance(name, str):
-                names.append(name)
-        pending.extend(_children(node))
-    return names
-
-
-_DYNAMIC = frozenset({"parameter", "commandsubstitution", "processsubstitution", "tilde"})
-
-
 def _word(node: Any, secret: bool) -> _Word:
     text = getattr(node, "word", "")
-    literal = isinstance(text, str) and not any(getattr(part, "kind", None) in _DYNAMIC for part in _children(node))
+    literal = shell_tree.is_literal(node)
     return _Word(text if isinstance(text, str) else "", literal, secret)
 
 

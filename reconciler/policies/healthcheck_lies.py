@@ -38,6 +38,10 @@ from typing import Any
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import Container
 from reconciler.model.unknown import Unknown
+from reconciler.policies import shell_tree
+from reconciler.policies.shell_tree import children as _children
+from reconciler.policies.shell_tree import kind as _kind
+from reconciler.policies.shell_tree import walk as _walk
 
 CANNOT_FAIL = "healthcheck-cannot-fail"
 PROCESS_GREP = "healthcheck-process-grep"
@@ -229,42 +233,12 @@ def _dash_c(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _kind(node: Any) -> str | None:
-    return getattr(node, "kind", None)
-
-
-def _children(node: Any) -> list[Any]:
-    children: list[Any] = []
-    for attribute in ("parts", "list"):
-        value = getattr(node, attribute, None)
-        if isinstance(value, list):
-            children.extend(value)
-    for attribute in ("command", "output"):
-        value = getattr(node, attribute, None)
-        if _kind(value) is not None:
-            children.append(value)
-    return children
-
-
-def _walk(trees: Iterable[Any]) -> Iterable[Any]:
-    pending = list(trees)
-    while pending:
-        node = pending.pop()
-        yield node
-        pending.extend(reversed(_children(node)))
-
-
-_DYNAMIC = frozenset({"parameter", "commandsubstitution", "processsubstitution", "tilde"})
-
-
 def _literal(word: Any) -> str | None:
     """A word's text when it holds no expansion (known before the shell runs), else None."""
     text = getattr(word, "word", None)
     if text == "$?":
         return "$?"  # the last status: `exit $?` is understood as such
-    if not isinstance(text, str) or any(_kind(part) in _DYNAMIC for part in _walk(_children(word))):
-        return None
-    return text
+    return text if shell_tree.is_literal(word) else None
 
 
 def _words(command: Any) -> list[str | None]:
@@ -423,7 +397,7 @@ class _Status:
             inner = _parse(script) if script is not None else None
             if inner is None or _shell_errexit(words) or _has_errexit(inner.trees):
                 return EITHER
-            inner_status = _Status(inner.text, _function_names(inner.trees), self.depth + 1)
+            inner_status = _Status(inner.text, shell_tree.function_names(inner.trees), self.depth + 1)
             statuses = {status for status, _ in inner_status.sequence(inner.trees, 0)}
             self.masks += inner_status.masks
             result = frozenset((status, False) for status in statuses)
@@ -499,16 +473,6 @@ def _safe_redirect(node: Any) -> bool:
     return _literal(target) in _SAFE_TARGETS or (getattr(node, "type", "") in (">&", "<&") and _literal(target) in ("-",))
 
 
-def _function_names(trees: Iterable[Any]) -> frozenset[str]:
-    names: set[str] = set()
-    for node in _walk(trees):
-        if _kind(node) == "function":
-            name = getattr(next(iter(getattr(node, "parts", ())), None), "word", None)
-            if isinstance(name, str):
-                names.add(name)
-    return frozenset(names)
-
-
 def _sets_errexit(args: Sequence[str | None]) -> bool:
     """Does ``set ARGS`` turn errexit on (-e, -eu, -o errexit)? Unknown arguments count as yes."""
     for index, arg in enumerate(args):
@@ -553,7 +517,7 @@ def _cannot_fail(test: Sequence[str | Sensitive], scripts: list[_Script]) -> tup
     script = scripts[0]
     if (kind == "CMD" and _shell_errexit(argv)) or _has_errexit(script.trees):
         return None  # errexit: a failing command may end the script anywhere; not modelled, so never claimed
-    status = _Status(script.text, _function_names(script.trees), 0)
+    status = _Status(script.text, shell_tree.function_names(script.trees), 0)
     if not _succeeds(status.sequence(script.trees, 0)):
         return None
     return status.masks[-1] if status.masks else ("only", _short(script.text))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from reconciler.clients.aws import connect
+from tests.support.fault_proxy import FaultProxy, running_fault_proxy
 from tests.support.moto_server import MotoServer
 
 
@@ -16,3 +18,18 @@ def state_s3(aws: MotoServer) -> Any:
     client = connect("s3", "us-east-1")
     client.create_bucket(Bucket="ops-state")
     return client
+
+
+@pytest.fixture(scope="session")
+def fault_proxy_server(moto_server: MotoServer) -> Iterator[FaultProxy]:
+    with running_fault_proxy(moto_server.url) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def faults(aws: MotoServer, fault_proxy_server: FaultProxy) -> Iterator[FaultProxy]:
+    """The fault proxy in front of this test's moto server, with no fault armed; a reconcile run
+    reaches AWS through it with env={"AWS_ENDPOINT_URL": faults.url}."""
+    fault_proxy_server.clear()
+    yield fault_proxy_server
+    fault_proxy_server.clear()

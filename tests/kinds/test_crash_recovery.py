@@ -20,7 +20,7 @@ import pytest
 
 from reconciler.clients.aws import connect
 from tests.support.cli import run_reconcile
-from tests.support.crash_loop import crash_rounds
+from tests.support.crash_loop import Options, crash_rounds
 from tests.support.docker_engine import TEST_IMAGE
 from tests.support.moto_server import MotoServer
 
@@ -134,3 +134,43 @@ def test_random_kill_9_rounds_converge(tmp_path: Path, docker_client: docker.Doc
     s3 = connect("s3", "us-east-1")
     rounds = crash_rounds(tmp_path, prefix, RANDOM_ROUNDS, seed=16, docker_api=docker_client.api, s3=s3, look=False)
     assert [r.problems for r in rounds] == [[]] * RANDOM_ROUNDS
+
+
+@pytest.mark.aws
+@pytest.mark.slow  # 2 rounds of 3 to 5 runs of reconcile each, with EC2 and the S3 backend: ~1 minute
+def test_random_kill_9_rounds_converge_with_an_s3_backend_and_ec2_instances(
+    tmp_path: Path, docker_client: docker.DockerClient, prefix: str, aws: MotoServer
+) -> None:
+    s3, ec2 = connect("s3", "us-east-1"), connect("ec2", "us-east-1")
+    rounds = crash_rounds(
+        tmp_path, prefix, RANDOM_ROUNDS, seed=24, docker_api=docker_client.api, s3=s3, look=False,
+        options=Options(backend=True, instances=True), ec2=ec2,
+    )  # fmt: skip
+    assert [r.problems for r in rounds] == [[]] * RANDOM_ROUNDS
+
+
+def test_a_damaged_adoption_record_stops_the_plan_naming_it_never_unmanaged(
+    tmp_path: Path, docker_client: docker.DockerClient, prefix: str
+) -> None:
+    legacy = docker_client.api.create_container(
+        TEST_IMAGE, ["sleep", "300"], name=f"{prefix}-legacy", labels={"team": "ops"},
+        host_config=docker_client.api.create_host_config(network_mode="none"),
+    )  # fmt: skip
+    docker_client.api.start(legacy["Id"])
+    state = tmp_path / "desired_state"
+    state.mkdir()
+    declared = f"containers:\n  {prefix}-legacy:\n    image: {TEST_IMAGE}\n    command: [sleep, 'SECONDS']\n"
+    declared += "    network_mode: none\n    labels: {team: ops}\n"
+    (state / "s.yaml").write_text(declared.replace("SECONDS", "300"))
+    adopted = reconcile(tmp_path, "apply", "desired_state", "--auto-approve")
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    record = state / ".reconcile.adopted.json"
+    record.write_bytes(record.read_bytes()[:-7])  # cut short, as a crash mid-write leaves a file
+    (state / "s.yaml").write_text(declared.replace("SECONDS", "301"))  # a change that replaces the adopted container
+
+    plan = reconcile(tmp_path, "plan", "desired_state")
+    assert plan.returncode == 1 and "Traceback" not in plan.stderr, plan.stdout + plan.stderr
+    assert "the record desired_state/.reconcile.adopted.json is damaged (not JSON" in plan.stderr
+    assert "adopt the containers again (`reconcile import`, then apply)" in plan.stderr
+    assert "not managed by reconcile" not in plan.stdout
+    assert mine(docker_client, prefix)[f"{prefix}-legacy"]["id"] == legacy["Id"]

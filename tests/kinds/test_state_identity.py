@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,66 @@ def test_legacy_resources_are_claimed_in_place_by_the_declaring_state_and_never_
         f"container.{p}-old": "delete",
         f"s3_bucket.{p}-old": "delete",
     }
+
+
+@pytest.fixture
+def cleanup_networks(docker_client: docker.DockerClient) -> Iterator[None]:
+    yield
+    for network in docker_client.networks.list(filters={"label": "reconciler.managed=true"}):
+        network.remove()
+
+
+def write_network_state(directory: Path, name: str, networks: list[str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    text = f"settings: {{name: {name}}}\nhosts: {{local: {{}}}}\n"  # declared: a state of no resource still looks
+    text += (
+        "networks:\n" + "".join(f"  {n}: {{labels: {{team: {name}}}}}\n" for n in networks) if networks else "containers: {}\n"
+    )
+    (directory / "state.yaml").write_text(text)
+
+
+@pytest.mark.usefixtures("cleanup_networks")
+def test_another_states_network_is_never_planned_and_a_declaration_of_it_is_blocked(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    p = f"t{uuid.uuid4().hex[:6]}"
+    blue, green = tmp_path / "blue", tmp_path / "green"
+    write_network_state(blue, "blue", [f"{p}-front"])
+    applied = reconcile(blue, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    write_network_state(green, "green", [f"{p}-back"])  # blue's network is not green's to delete
+    assert changes(plan_json(green)) == {f"network.{p}-back": "create"}
+    assert docker_client.api.inspect_network(f"{p}-front")["Labels"]["reconciler.state"] == "blue"
+    applied = reconcile(green, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert docker_client.networks.list(names=[f"{p}-front"])
+
+    write_network_state(green, "green", [])
+    assert changes(plan_json(green)) == {f"network.{p}-back": "delete"}
+
+    write_network_state(green, "green", [f"{p}-front"])  # green declares blue's: a blocked create naming blue
+    plan = plan_json(green)
+    (action,) = [a for a in plan["actions"] if a["address"] == f"network.{p}-front"]
+    assert (action["action"], action["blocked"]["reason"].split(" (")[0]) == (
+        "create", f"network {p}-front belongs to state blue",
+    )  # fmt: skip
+    assert reconcile(blue, "plan", "--detailed-exitcode").returncode == 0  # blue: still its own, unchanged
+
+
+@pytest.mark.usefixtures("cleanup_networks")
+def test_removing_the_last_container_and_network_of_a_state_without_hosts_deletes_them(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    p = f"t{uuid.uuid4().hex[:6]}"
+    state = tmp_path / "solo"
+    state.mkdir()
+    (state / "state.yaml").write_text(f"networks:\n  {p}-net: {{}}\ncontainers:\n" + container(f"{p}-last"))
+    applied = reconcile(state, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    (state / "state.yaml").write_text("containers: {}\n")  # no hosts: section, nothing declared any more
+    assert changes(plan_json(state)) == {f"container.{p}-last": "delete", f"network.{p}-net": "delete"}
+    applied = reconcile(state, "apply", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{p}-last$"})
+    assert not docker_client.networks.list(names=[f"{p}-net"])

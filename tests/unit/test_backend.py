@@ -10,15 +10,17 @@ from typing import Any
 
 import pytest
 
+from reconciler.clients.adoptions import AdoptionLedger
 from reconciler.clients.backend import FILE_NAMES, DirectoryBackend
 from reconciler.clients.journal import Intent, Journal
-from reconciler.clients.records import Record, RecordConflict
-from reconciler.errors import ConfigError
+from reconciler.clients.records import DamagedRecord, Record, RecordConflict
+from reconciler.errors import ConfigError, ReconcileError
 from reconciler.kinds.container_recovery import Leftover, recovery_of, replacement_of, with_recovery
 from reconciler.kinds.s3_bucket_recovery import created_by
 from reconciler.kinds.s3_bucket_recovery import with_recovery as bucket_recovery
 from reconciler.model.load import load_state
 from reconciler.plan.schema import Action, Change
+from tests.support.full_disk import fill, mounted_tmpfs, release
 
 NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
 
@@ -57,12 +59,39 @@ def test_an_update_that_meets_another_writers_change_reads_again_and_keeps_both(
     assert Record(backend, "restarts").document() == {"items": ["a", "b", "c"]}
 
 
-def test_a_damaged_record_reads_as_none_and_is_written_over(tmp_path: Path) -> None:
-    (tmp_path / FILE_NAMES["journal"]).write_text("{half a fi")
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ('{"version": 1, "intents": {"s3_bucket.exports": {"action": "cre', "not JSON"),  # half-written
+        ("", "it is empty: a write was cut short"),
+        ("[]", "a JSON list, not an object"),
+        ('{"version": 1, "intents": []}', 'no "intents" object'),
+        ('{"version": 1, "intents": {"s3_bucket.exports": {"action": "create"}}}', "the intent for s3_bucket.exports"),
+    ],
+    ids=["half-written", "empty", "a list", "intents a list", "an intent without a time"],
+)
+def test_a_damaged_journal_is_an_error_naming_the_file_and_the_repair_never_none(tmp_path: Path, body: str, why: str) -> None:
+    (tmp_path / FILE_NAMES["journal"]).write_text(body)
     journal = Journal(Record(DirectoryBackend(tmp_path), "journal"))
-    assert journal.intents() == {}
-    journal.begin("container.web", "create", NOW)
-    assert list(Journal(Record(DirectoryBackend(tmp_path), "journal")).intents()) == ["container.web"]
+    for use in (journal.intents, lambda: journal.begin("container.web", "create", NOW)):
+        with pytest.raises(DamagedRecord) as damaged:
+            use()
+        message = str(damaged.value)
+        assert message.startswith(f"the record {tmp_path / FILE_NAMES['journal']} is damaged ({why}")
+        assert "it holds the steps a killed apply began: restore it from a backup, or" in message
+    assert (tmp_path / FILE_NAMES["journal"]).read_text() == body  # never written over
+
+
+def test_a_damaged_adoption_record_is_an_error_not_nothing_adopted(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAMES["adopted"]).write_text('{"version": 1, "adopted": {"local/abc": "contain')
+    with pytest.raises(DamagedRecord, match=r"adopted\.json is damaged .*adopt the containers again \(`reconcile import`"):
+        AdoptionLedger(Record(DirectoryBackend(tmp_path), "adopted")).address_of("local", "abc")
+
+
+def test_a_record_that_cannot_be_read_is_an_error_not_none(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAMES["adopted"]).mkdir()  # there, and not readable as a file
+    with pytest.raises(ReconcileError, match=r"cannot read the record .*adopted\.json: Is a directory"):
+        DirectoryBackend(tmp_path).read("adopted")
 
 
 def test_the_journal_keeps_an_intent_until_its_step_ends(tmp_path: Path) -> None:
@@ -159,3 +188,20 @@ def test_a_recovered_bucket_shows_its_own_reason_and_change() -> None:
     assert shown.changes[0].path == "recovery" and shown.changes[0].after == "adopted"
     undone = bucket_recovery(bucket.model_copy(update={"action": "delete"}), intent)
     assert undone.changes[0].after == "deleted" and "the create is undone" in undone.reasons[0]
+
+
+def test_a_record_written_on_a_full_disk_is_an_error_naming_it_and_keeps_what_it_held(tmp_path: Path) -> None:
+    with mounted_tmpfs(tmp_path / "state") as state:
+        backend = DirectoryBackend(state)
+        first = backend.write("adopted", {"version": 1, "adopted": {"local/abc": "container.web"}}, None)
+        kept = (state / FILE_NAMES["adopted"]).read_bytes()
+        fillers = fill(state)
+        with pytest.raises(ReconcileError) as full:
+            backend.write("adopted", {"version": 1, "adopted": {"local/def": "container.db"}}, first)
+        assert str(full.value) == (
+            f"cannot write {state / FILE_NAMES['adopted']}: No space left on device; the file is unchanged (nothing in it is lost)"
+        )
+        assert (state / FILE_NAMES["adopted"]).read_bytes() == kept
+        assert sorted(p.name for p in state.iterdir() if not p.name.startswith("filler-")) == [FILE_NAMES["adopted"]]
+        release(fillers)
+        backend.write("adopted", {"version": 1, "adopted": {}}, first)  # room again: written

@@ -113,6 +113,7 @@ CASES = [
     ),
     Case("depends-on-self", *one(web("depends_on: [web]\n"), 4, "itself")),
     Case("network-container-dangling", *one(web("network_mode: container:ghost\n"), 4, "'ghost'")),
+    Case("network-host-dangling", *one("networks:\n  front: {host: nowhere}\n", 2, "no host 'nowhere'", "implicit 'local'")),
     Case(
         "host-dangling",
         *one(

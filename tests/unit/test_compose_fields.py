@@ -14,6 +14,7 @@ import pytest
 
 from reconciler.errors import ConfigError
 from reconciler.kinds.base import Observation, RunContext
+from reconciler.kinds.identity import owner_of
 from reconciler.kinds.network import NetworkKind, SeenNetwork
 from reconciler.model.compose_fields import Attachment, Dependency
 from reconciler.model.load import load_state
@@ -324,9 +325,12 @@ def network_diff(desired: Network | None, seen: SeenNetwork | None, containers: 
     return f"{action.action}{blocked} " + ", ".join(f"{c.path}: {c.before} → {c.after}" for c in action.changes)
 
 
-def seen_network(managed: bool = True, containers: tuple[str, ...] = (), **view: Any) -> SeenNetwork:
+def seen_network(
+    managed: bool = True, containers: tuple[str, ...] = (), stamped: str | None = "default", **view: Any
+) -> SeenNetwork:
     base = {"driver": "bridge", "driver_opts": {}, "internal": False, "attachable": False, "enable_ipv6": False, "labels": {}}
-    return SeenNetwork("local", "n1", "front", managed, {**base, **view}, containers)
+    owner = owner_of(stamped, "default") if managed else None
+    return SeenNetwork("local", "n1", "front", owner, stamped if managed else None, {**base, **view}, containers)
 
 
 def test_network_diff() -> None:
@@ -341,6 +345,12 @@ def test_network_diff() -> None:
     assert network_diff(None, seen_network(managed=False)) == "noop "
     assert network_diff(Network(host="local", external=True), None).startswith("noop [blocked: external network front")
     assert network_diff(Network(host="local", external=True), seen_network(managed=False)) == "noop "
+    assert network_diff(declared, seen_network(stamped="blue", internal=True)).startswith(
+        "create [blocked: network front belongs to state blue"
+    )
+    assert network_diff(None, seen_network(stamped="blue")) == "noop "  # another state's: never deleted
+    assert network_diff(None, seen_network(stamped=None)) == "noop "  # legacy and not declared here: left alone
+    assert network_diff(declared, seen_network(stamped=None, internal=True)) == "noop "  # legacy: claimed
 
 
 def test_a_network_is_removed_after_the_containers_of_its_host() -> None:

@@ -263,6 +263,7 @@ def test_the_publisher_of_the_report_probes_redis_not_itself() -> None:
         ("wget -q --spider http://redis:8080/health", "http://redis:8080"),
         ("curl -fsS http://user:pw@redis/ || exit 1", "http://redis"),
         ("timeout 5 cat < /dev/null > /dev/tcp/redis/6379", "redis:6379"),
+        ("{ :; } > /dev/tcp/redis/6379", "redis:6379"),  # a compound command's redirection (healthcheck.py saw it)
         ("timeout -s KILL 5 nc -z redis 6379", "redis:6379"),
         ("env -u HTTP_PROXY curl -fsS http://redis:6379/", "http://redis:6379"),
     ],

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reconciler.clients.backend import FILE_NAMES, DirectoryBackend
-from reconciler.clients.records import Record
+from reconciler.clients.records import DamagedRecord, Record
 from reconciler.clients.restart_ledger import RECORD, RestartLedger
 from reconciler.kinds.container import observation
 from reconciler.model.spec import Container
@@ -101,9 +103,19 @@ def test_the_ledger_remembers_restarts_within_the_hour_per_container(tmp_path: P
     assert again.recent("elsewhere", "abc", NOW) == ()
 
 
-def test_a_damaged_ledger_forgets_and_never_stops_a_plan(tmp_path: Path) -> None:
+def test_a_damaged_ledger_is_an_error_that_says_removing_it_restarts_the_budget(tmp_path: Path) -> None:
     (tmp_path / FILE_NAMES[RECORD]).write_text("{not json")
+    with pytest.raises(DamagedRecord, match=r"\.reconcile\.restarts\.json is damaged \(not JSON.*remove it: the on_unhealthy"):
+        ledger_in(tmp_path).recent("vps", "abc", NOW)
+    (tmp_path / FILE_NAMES[RECORD]).unlink()  # the repair the message names
     ledger = ledger_in(tmp_path)
-    assert ledger.recent("vps", "abc", NOW) == ()
     ledger.record("vps", "abc", NOW)
     assert ledger.recent("vps", "abc", NOW + timedelta(minutes=1)) == (NOW,)
+
+
+def test_a_restart_written_twice_counts_once(tmp_path: Path) -> None:
+    """A write whose answer was lost is re-applied over the record it made: one restart, not two."""
+    ledger = ledger_in(tmp_path)
+    ledger.record("vps", "abc", NOW)
+    ledger_in(tmp_path).record("vps", "abc", NOW)
+    assert ledger_in(tmp_path).recent("vps", "abc", NOW + timedelta(minutes=1)) == (NOW,)
