@@ -250,10 +250,19 @@ def plan(
     target: Targets = None,
     parallelism: Parallelism = None,
     comment_file: CommentFile = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base",
+            help="The base branch's state directory, for a pull request's: records come from its backend, and a "
+            "different settings.backend is a change of trust (default for an unpacked pull request: the same path "
+            "in the current checkout).",
+        ),
+    ] = None,
 ) -> None:
     """Show what would change. Read-only: nothing is created, changed, deleted or pulled."""
     with _commenting(comment_file, "plan") as note:
-        _plan(directory, out_file, output, detailed_exitcode, target, parallelism, note)
+        _plan(directory, out_file, output, detailed_exitcode, target, parallelism, base, note)
 
 
 def _plan(
@@ -263,23 +272,30 @@ def _plan(
     detailed_exitcode: bool,
     target: list[str] | None,
     parallelism: int | None,
+    base_dir: Path | None,
     note: _Comment,
 ) -> None:
     from reconciler.gitinfo import git_info
     from reconciler.model.load import load_state
     from reconciler.planner import make_plan
+    from reconciler.pr_base import base_of, records_of, trust_finding
     from reconciler.progress import ProgressView
     from reconciler.render.markdown import render_markdown
     from reconciler.render.text import render_plan
 
     loaded = load_state(_state_dir(directory), mode="plan")
     _say_known_at_apply(loaded)
+    base = base_of(loaded, base_dir)
     with ProgressView(_err.real()) as progress:
         context = _context(loaded, progress, parallelism)
+        if base is not None:
+            context.backend = records_of(base)
         try:
             planned = make_plan(loaded, context, _checked_targets(target), git=git_info(loaded.directory, _warn))
         finally:
             context.close()
+    if base is not None and (finding := trust_finding(loaded, base)) is not None:
+        planned.plan = planned.plan.model_copy(update={"findings": [finding, *planned.plan.findings]})
     if output is Format.json:
         sys.stdout.write(planned.plan.model_dump_json(indent=2) + "\n")
     elif output is Format.markdown:
@@ -350,10 +366,19 @@ def apply(
         typer.Option("--wait-for-quota", help="Request the quota increase and wait this long for it, e.g. 2h; then launch."),
     ] = None,
     comment_file: CommentFile = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            metavar="NAME",
+            help="An application secret apply may read from its environment (repeatable; also $RECONCILE_SECRETS, "
+            "comma-separated): a variable without a value in the saved plan gains one only as one of these.",
+        ),
+    ] = None,
 ) -> None:
     """Make reality match: apply a saved plan (refused if stale), or plan and apply a directory."""
     with _commenting(comment_file, "apply") as note:
-        _apply(source, auto_approve, target, parallelism, lock_timeout, request_quota, wait_for_quota, note)
+        _apply(source, auto_approve, target, parallelism, lock_timeout, request_quota, wait_for_quota, secret or [], note)
 
 
 def _apply(
@@ -364,8 +389,10 @@ def _apply(
     lock_timeout: str,
     request_quota: bool,
     wait_for_quota: str | None,
+    secret: list[str],
     note: _Comment,
 ) -> None:
+    from reconciler.apply.environment import application_secrets, for_apply
     from reconciler.apply.executor import check_still_true, forget_settled, restrict
     from reconciler.apply.lock import backend_lock
     from reconciler.gitinfo import git_info, saved_state_dir
@@ -384,9 +411,16 @@ def _apply(
         quota_wait = parse_duration(wait_for_quota) if wait_for_quota is not None else None
     except ValueError as error:
         raise ReconcileError(f"--wait-for-quota: {error}") from None
+    allowed = application_secrets(secret, os.environ)
     path = source or _state_dir(None)
     saved = _read_saved_plan(path) if path.is_file() else None
-    loaded = load_state(saved_state_dir(saved.state.dir, saved.state.path) if saved else path)
+    if saved is not None:
+        directory = saved_state_dir(saved.state.dir, saved.state.path)
+        _refuse_if_changed(directory, saved, parallelism, note)  # before anything is contacted
+        environ, withheld = for_apply(os.environ, saved, allowed)
+        loaded = load_state(directory, environ, application_secrets=allowed, withheld=withheld)
+    else:
+        loaded = load_state(path, application_secrets=allowed)
     with (
         ProgressView(_err.real()) as progress,
         backend_lock(loaded.state, loaded.directory, wait_for_lock, progress.say),
@@ -426,6 +460,33 @@ def _apply(
     note.body = pr_comment.apply_report(result.outcomes, planned.plan)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _refuse_if_changed(directory: Path, saved: Plan, parallelism: int | None, note: _Comment) -> None:
+    """A saved plan whose desired state changed is stale: found from the files and the variables the
+    plan read, before a host, the lock or AWS is contacted. The comment then shows a fresh plan made
+    with the environment the plan had (no application secret, no value the plan did not have)."""
+    from reconciler.apply.environment import as_planned
+    from reconciler.gitinfo import git_info
+    from reconciler.model.load import load_state
+    from reconciler.plan.digest import state_digest
+    from reconciler.planner import make_plan
+    from reconciler.progress import ProgressView
+    from reconciler.render import comment as pr_comment
+
+    view = load_state(directory, as_planned(os.environ, saved), mode="plan")
+    if state_digest(view.directory, view.paths, view.variables) == saved.state.digest:
+        return
+    stale = StalePlan("stale plan: the desired state changed since the plan was made; make a new plan")
+    if note.wanted:
+        with ProgressView(_err.real()) as progress:
+            context = _context(view, progress, parallelism)
+            try:
+                fresh = make_plan(view, context, git=git_info(view.directory, _warn))
+            finally:
+                context.close()
+        note.body = pr_comment.stale(str(stale), fresh.plan)
+    raise stale
 
 
 def _record_applied(context: RunContext, planned: Planned, targets: list[str] | None) -> None:

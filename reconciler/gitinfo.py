@@ -3,7 +3,12 @@ holds the state directory (GitPython), for every plan (SPEC §3.2 `state.git`).
 
 GitPython is imported only for a directory inside a repository (it runs `git version` as it is
 imported, and fails with an ImportError when there is no `git` binary): without git, `state.git`
-is left out and the caller is told in one line."""
+is left out and the caller is told in one line.
+
+Git runs only on a repository the user owns and never on an unpacked pull request's tree
+(pr_tree.MARKER), and always with options that run nothing a repository's config names and write
+nothing into it: `core.fsmonitor` off, no hooks, no optional locks (so `git status` leaves
+`.git/index` as it is)."""
 
 from __future__ import annotations
 
@@ -20,13 +25,21 @@ if TYPE_CHECKING:
     import git
 
 NO_GIT = "no `git` binary on PATH: the plan's state.git (commit, branch, dirty) is left out"
+SAFE_GIT = {  # command-line config (GIT_CONFIG_*) outranks the repository's own .git/config
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "core.fsmonitor",
+    "GIT_CONFIG_VALUE_0": "false",
+    "GIT_CONFIG_KEY_1": "core.hooksPath",
+    "GIT_CONFIG_VALUE_1": os.devnull,
+}
 
 
 def _top_level(directory: Path) -> Path | None:
     """The nearest directory at or above ``directory`` with a `.git` (a directory, or the file of a
-    worktree or submodule), else None."""
-    resolved = directory.resolve()
-    return next((candidate for candidate in (resolved, *resolved.parents) if (candidate / ".git").exists()), None)
+    worktree or submodule), else None; None too inside an unpacked pull request (its tree is data)."""
+    root = repository_root(directory)
+    return root if (root / ".git").exists() else None
 
 
 def _git_binary() -> str | None:
@@ -34,7 +47,11 @@ def _git_binary() -> str | None:
 
 
 def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) -> git.Repo | None:
-    if _top_level(directory) is None:
+    top = _top_level(directory)
+    if top is None:
+        return None
+    if (top / ".git").stat().st_uid != os.getuid():
+        say(f"{top / '.git'} is not yours: git is not run on it, and the plan's state.git is left out")
         return None
     if _git_binary() is None:
         say(NO_GIT)
@@ -45,7 +62,9 @@ def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) 
         say(NO_GIT)
         return None
     try:
-        return git.Repo(directory, search_parent_directories=True)
+        repo = git.Repo(directory, search_parent_directories=True)
+        repo.git.update_environment(**SAFE_GIT)
+        return repo
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
     except git.GitCommandNotFound:
@@ -53,9 +72,24 @@ def repository_of(directory: Path, say: Callable[[str], None] = lambda _: None) 
         return None
 
 
+def tracked(path: Path) -> bool:
+    """Does git track ``path`` (in the index of the repository that holds it)? `git ls-files`, which
+    reads the index and writes nothing."""
+    repo = repository_of(path.parent)
+    if repo is None:
+        return False
+    with repo:
+        try:
+            relative = path.resolve().relative_to(Path(repo.working_tree_dir or path.parent).resolve()).as_posix()
+        except ValueError:
+            return False
+        return bool(repo.git.ls_files("-z", "--full-name", "--", f":(literal){relative}"))
+
+
 def project_root(directory: Path) -> Path:
-    """The git top level that holds ``directory`` (where its `.git` is), else its parent (as cost
-    doc paths are read). Found without git or GitPython: every plan records it."""
+    """The root of the unpacked pull request that holds ``directory``, else the git top level that
+    holds it (where its `.git` is), else its parent (as cost doc paths are read). Found without git
+    or GitPython: every plan records it."""
     return repository_root(directory)
 
 
@@ -98,9 +132,22 @@ def git_info(directory: Path, say: Callable[[str], None] = lambda _: None) -> Gi
             return None  # no commit yet
         branch = None if repo.head.is_detached else repo.active_branch.name
         inside = str(directory.resolve().relative_to(Path(repo.working_tree_dir or directory).resolve()))
-        untracked = [path for path in repo.untracked_files if _under(path, inside) and not _ours(path)]
-        dirty = repo.is_dirty(untracked_files=False, path=inside) or bool(untracked)
+        dirty = any(not _ours(path) for path in _changed(repo, inside))
     return GitInfo(commit=commit, branch=branch, dirty=dirty)
+
+
+def _changed(repo: git.Repo, inside: str) -> list[str]:
+    """The paths under ``inside`` that are staged, unstaged or untracked: one `git status`, which
+    (unlike `git diff`) leaves the index as it is when optional locks are off."""
+    listed = repo.git.status("--porcelain", "-z", "--untracked-files=all", "--", inside).split("\0")
+    paths, entries = [], iter(listed)
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if entry[0] in "RC":
+            next(entries, None)  # a rename's or copy's source path follows
+    return paths
 
 
 def no_commit_reason(directory: Path) -> str:
@@ -110,10 +157,6 @@ def no_commit_reason(directory: Path) -> str:
     if _git_binary() is None:
         return "there is no `git` binary on PATH to read the state directory's commit"
     return "the state directory's git repository has no commit yet"
-
-
-def _under(path: str, directory: str) -> bool:
-    return directory == "." or path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def _ours(path: str) -> bool:

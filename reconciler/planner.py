@@ -84,6 +84,8 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
         seen = observed[kind_name]
         for name in sorted(set(desired) | set(seen)):
             action = kind.diff(name, desired.get(name), seen.get(name))
+            if secrets := (loaded.secrets or {}).get((kind.section, name)):
+                action = action.model_copy(update={"secrets": list(secrets)})
             actions[action.address] = action
             steps[action.address] = Step(action, desired.get(name), seen.get(name))
             findings.extend(kind.findings(name, desired.get(name), seen.get(name)))
@@ -103,6 +105,8 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
             name=loaded.state.settings.name,
             digest=state_digest(loaded.directory, loaded.paths, loaded.variables),
             git=git,
+            variables=sorted(loaded.valued),
+            known_at_apply=list(loaded.unknown),
         ),
         summary=Summary.of(ordered),
         actions=ordered,

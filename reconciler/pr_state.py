@@ -4,8 +4,10 @@ Everything in the artifact is untrusted: whoever opens a pull request controls t
 (it runs the pull request's own workflow file). So it is read as data and held to a shape: a zip
 with exactly `pr-number`, `head-sha` and `tree.tar` (`git archive` of the pull request's merge
 commit); the tar may hold regular files and directories only, each under the destination (no
-absolute path, no `..`, no link of any kind, no device), within size and count limits. Nothing is
-extracted by a library that could follow a link or write outside the destination."""
+absolute path, no `..`, no link of any kind, no device), within size and count limits, and none of
+them git metadata (`.git` anywhere) or one of reconcile's records (`.reconcile.*`). Nothing is
+extracted by a library that could follow a link or write outside the destination. The unpacked tree
+carries pr_tree.MARKER: plan runs no git on it and reads no record from it."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from reconciler.errors import ReconcileError
+from reconciler.pr_tree import MARKER, forbidden_part
 
 MEMBERS = {"pr-number", "head-sha", "tree.tar"}
 MAX_TREE_BYTES = 200 * 1024 * 1024  # the whole tar, unpacked
@@ -62,11 +65,14 @@ def _safe_name(member: tarfile.TarInfo) -> PurePosixPath:
     parts = [part for part in name.parts if part != "."]
     if name.is_absolute() or not parts or ".." in parts or any("\\" in part or "\0" in part for part in parts):
         raise _refuse(f"the path {member.name!r} is outside the tree")
+    if (why := forbidden_part(tuple(parts))) is not None:
+        raise _refuse(f"{member.name!r}: {why}")
     return PurePosixPath(*parts)
 
 
 def _unpack_tree(data: bytes, destination: Path) -> None:
     destination.mkdir(parents=True, exist_ok=False)
+    (destination / MARKER).write_text("an unpacked pull request: data, never a repository\n")
     total = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tree:

@@ -2,7 +2,8 @@
 journal) and its lock: `settings.backend`.
 
 - omitted: the state directory itself, as `DIR/.reconcile.*` files (git-ignored; the behaviour from
-  before backends existed, file names unchanged);
+  before backends existed, file names unchanged). A file git tracks, or any file in an unpacked
+  pull request's tree, is never read as a record: whoever can open a pull request could forge it;
 - `s3://BUCKET/PREFIX`: one object per record under PREFIX (and the lock, PREFIX/lock), so that a
   fresh checkout (a CI runner) plans exactly like the directory that applied.
 
@@ -54,12 +55,16 @@ def _digest(body: bytes) -> str:
 
 
 class DirectoryBackend:
-    """DIR/.reconcile.* files, written atomically (os.replace) under the state's file lock."""
+    """DIR/.reconcile.* files, written atomically (os.replace) under the state's file lock; what a
+    commit or a pull request put there reads as no record."""
 
     def __init__(self, state_dir: Path) -> None:
+        from reconciler.pr_tree import unpacked_root
+
         self.state_dir = state_dir
         self.url = str(state_dir)
         self._lock = threading.Lock()
+        self._untrusted = unpacked_root(state_dir) is not None
 
     def path(self, name: str) -> Path:
         return self.state_dir / FILE_NAMES[name]
@@ -68,6 +73,17 @@ class DirectoryBackend:
         return str(self.path(name))
 
     def _raw(self, name: str) -> bytes | None:
+        """The record's bytes, unless a commit or a pull request put the file there."""
+        if self._untrusted:
+            return None
+        body = self._bytes(name)
+        if body is None:
+            return None
+        from reconciler.gitinfo import tracked  # only for a record file that is there
+
+        return None if tracked(self.path(name)) else body
+
+    def _bytes(self, name: str) -> bytes | None:
         try:
             return self.path(name).read_bytes()
         except FileNotFoundError:
@@ -85,8 +101,22 @@ class DirectoryBackend:
             if (current.version if current else None) != version:
                 raise RecordConflict(name)
             write_record(self.path(name), document)
-            body = self._raw(name)
-            return _digest(body or b"")
+            return _digest(self._bytes(name) or b"")
+
+
+class NoRecords:
+    """No records at all: what the plan of a pull request reads when the base's backend is unknown."""
+
+    url = "(none)"
+
+    def read(self, name: str) -> Stored | None:
+        return None
+
+    def where(self, name: str) -> str:
+        return f"(no record: {name})"
+
+    def write(self, name: str, document: Any, version: str | None) -> str:
+        raise ReconcileError("a plan of a pull request writes no record")
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -176,7 +206,11 @@ def backend_region(state_region: str | None) -> str:
 
 def open_backend(settings: Any, state_dir: Path, aws_region: str | None) -> Backend:
     """The backend settings.backend names (the state directory when it names none)."""
-    url = getattr(settings, "backend", None)
+    return backend_at(getattr(settings, "backend", None), state_dir, aws_region)
+
+
+def backend_at(url: str | None, state_dir: Path, aws_region: str | None) -> Backend:
+    """The backend at ``url`` (s3://BUCKET/PREFIX), or the state directory when there is none."""
     if url:
         return S3Backend(url, backend_region(aws_region), state_dir)
     return DirectoryBackend(state_dir)

@@ -4,8 +4,11 @@
 ``$$`` for a literal ``$``; a ``$`` that starts no reference stays as written (Compose's rules).
 
 Values come from the process environment and, below it, from ``DIR/.env`` (read as Compose reads
-its ``.env``: ``KEY=VALUE``, quotes, comments, ``export``). A value that uses a variable declared in
-``settings.secrets`` becomes Sensitive. A variable without a value is, by mode:
+its ``.env``: ``KEY=VALUE``, quotes, comments, ``export``). A value that uses a secret becomes
+Sensitive: a variable declared in ``settings.secrets``, one apply's environment names an application
+secret, or one whose name says secret (``*PASSWORD*``, ``*TOKEN*``, ``*_KEY``, …) unless
+``settings.plain`` lists it. The CI's own variables (``AWS_*``, ``GITHUB_*``, ``RUNNER_*``, ``HOME``,
+…) are never read: a located error. A variable without a value is, by mode:
 
 - ``validate``: a warning; the value is not checked (it is Unknown, or left out where the plan
   could not do without it);
@@ -13,7 +16,8 @@ its ``.env``: ``KEY=VALUE``, quotes, comments, ``export``). A value that uses a 
   container's environment, command, entrypoint, healthcheck.test); elsewhere an error. A secret
   without a value is Unknown whatever its operator (plan never has the application's secrets);
   ``${PLAIN:?msg}`` is an error;
-- ``apply``: an error, unless a default applies.
+- ``apply``: an error, unless a default applies. Applying a saved plan, a variable that had no value
+  at plan is ``withheld`` unless apply's environment names it an application secret.
 """
 
 from __future__ import annotations
@@ -45,6 +49,26 @@ class TemplateError(ValueError):
 
 class Required(ValueError):
     """``${VAR:?message}`` (or a bare ``${VAR}`` at apply) without a value."""
+
+
+class CiVariable(Required):
+    """A reference to one of the CI's own variables (its credentials, tokens, paths)."""
+
+
+CI_VARIABLE = re.compile(r"(AWS|GITHUB|ACTIONS|RUNNER|SSH|RECONCILE)_[_A-Za-z0-9]*|HOME|PATH|CI")
+SECRET_LOOKING = re.compile(
+    r".*(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|PRIVATE|APIKEY|ACCESS_?KEY).*|(.*_)?KEY", re.IGNORECASE
+)
+
+
+def refuse_ci_variable(name: str) -> None:
+    """Raise CiVariable for a name of the CI's own: a pull request's YAML must never read the job's keys."""
+    if CI_VARIABLE.fullmatch(name):
+        family = name.split("_", 1)[0] + "_*" if "_" in name else name
+        raise CiVariable(
+            f"${{{name}}}: {family} is the CI's own (credentials, tokens, paths), never a value of the desired "
+            "state; use a variable of your own (an application secret: declared in settings.secrets)"
+        )
 
 
 # --- the grammar -------------------------------------------------------------------------------
@@ -149,6 +173,9 @@ class _Evaluation:
     missing: list[str] = field(default_factory=list)  # variables without a value that make it Unknown
     read: dict[str, str] = field(default_factory=dict)  # plain variables whose values it read
     warnings: list[str] = field(default_factory=list)
+    withheld: frozenset[str] = frozenset()  # no value at plan, and apply may not give them one
+    secret_names: list[str] = field(default_factory=list)  # the secrets it used
+    valued: list[str] = field(default_factory=list)  # the variables it found a value for
 
     def pieces(self, nodes: tuple[Node, ...]) -> list[str]:
         out: list[str] = []
@@ -165,8 +192,12 @@ class _Evaluation:
         value = self.lookup(ref.name)
         if ref.name in self.secrets:
             self.secret = True
+            if ref.name not in self.secret_names:
+                self.secret_names.append(ref.name)
             if value is None and self.mode in ("validate", "plan"):
                 return self._hole(ref.name)  # a secret's value, even its absence, is for apply to know
+        if value is not None and ref.name not in self.valued:
+            self.valued.append(ref.name)
         if value is not None and ref.name not in self.secrets:
             self.read[ref.name] = value
         op, empty = ref.operator, value is None or value == ""
@@ -174,7 +205,7 @@ class _Evaluation:
             if value is not None:
                 return [value]
             if self.mode == "apply":
-                raise Required(f"{ref.name} is not set")
+                raise Required(f"{ref.name} is not set" + (WITHHELD if ref.name in self.withheld else ""))
             return [] if self.mode == "dotenv" else self._hole(ref.name)
         if op in (":-", "-"):
             return self.pieces(ref.operand) if (empty if op == ":-" else value is None) else [value or ""]
@@ -182,7 +213,7 @@ class _Evaluation:
             return self.pieces(ref.operand) if not (empty if op == ":+" else value is None) else []
         if not (empty if op == ":?" else value is None):  # ":?" and "?"
             return [value or ""]
-        wording = _Evaluation(self.lookup, self.secrets, "dotenv")
+        wording = _Evaluation(self.lookup, self.secrets, "dotenv", withheld=self.withheld)
         said = "".join(wording.pieces(ref.operand))
         if wording.secret:  # a message is shown to everyone: never with a secret in it
             said = ""
@@ -192,6 +223,14 @@ class _Evaluation:
             self.warnings.append(message)
             return self._hole(ref.name)
         raise Required(message)
+
+
+def _refuse_ci_variables(nodes: tuple[Node, ...]) -> None:
+    """Every reference, whether or not evaluating it would reach it (``${A:-${AWS_SECRET_ACCESS_KEY}}``)."""
+    for node in nodes:
+        if isinstance(node, Reference):
+            refuse_ci_variable(node.name)
+            _refuse_ci_variables(node.operand)
 
 
 def _clear_prefix(nodes: tuple[Node, ...]) -> str:
@@ -211,6 +250,13 @@ class Variables:
     secrets: frozenset[str] = frozenset()
     mode: Mode = "apply"
     env_file: str = ENV_FILE  # as shown in messages
+    withheld: frozenset[str] = frozenset()  # had no value at plan; apply's environment may not give them one
+
+
+WITHHELD = (
+    " (it had no value when the plan was made: at apply a variable gains one only as a secret the plan named "
+    "that apply's environment names an application secret, in RECONCILE_SECRETS or --secret)"
+)
 
 
 @dataclass(frozen=True)
@@ -218,6 +264,8 @@ class Interpolated:
     value: str | Sensitive | Unknown
     warnings: tuple[str, ...] = ()
     read: tuple[tuple[str, str], ...] = ()  # the plain variables it read, with their values
+    secrets: tuple[str, ...] = ()  # the secret variables it used (names only)
+    valued: tuple[str, ...] = ()  # the variables it found a value for (names only)
 
 
 def interpolate(text: str, variables: Variables) -> Interpolated:
@@ -225,13 +273,15 @@ def interpolate(text: str, variables: Variables) -> Interpolated:
     if "$" not in text:
         return Interpolated(text)
     nodes = parse(text)
-    evaluation = _Evaluation(variables.values.get, variables.secrets, variables.mode)
+    _refuse_ci_variables(nodes)
+    evaluation = _Evaluation(variables.values.get, variables.secrets, variables.mode, withheld=variables.withheld)
     result = "".join(evaluation.pieces(nodes))
     prefix = _clear_prefix(nodes)
     warnings, read = tuple(evaluation.warnings), tuple(evaluation.read.items())
+    names = (tuple(evaluation.secret_names), tuple(evaluation.valued))
     if evaluation.missing:
-        return Interpolated(Unknown(tuple(evaluation.missing), evaluation.secret, prefix), warnings, read)
-    return Interpolated(Sensitive(result, prefix) if evaluation.secret else result, warnings, read)
+        return Interpolated(Unknown(tuple(evaluation.missing), evaluation.secret, prefix), warnings, read, *names)
+    return Interpolated(Sensitive(result, prefix) if evaluation.secret else result, warnings, read, *names)
 
 
 def split_assignment(item: str | Sensitive | Unknown) -> tuple[str, str | Sensitive | Unknown] | None:
@@ -283,6 +333,7 @@ def read_env_file(path: FsPath, display: str, environ: Mapping[str, str]) -> tup
 
         try:
             nodes = parse(binding.value)
+            _refuse_ci_variables(nodes)
             values[binding.key] = "".join(_Evaluation(lookup, frozenset(), "dotenv").pieces(nodes))
         except (TemplateError, Required) as error:
             problems.append(Diagnostic(display, line, 1, f"{binding.key}: {error}"))
@@ -290,12 +341,17 @@ def read_env_file(path: FsPath, display: str, environ: Mapping[str, str]) -> tup
 
 
 def variables_for(
-    directory: FsPath, display_dir: str, environ: Mapping[str, str], secrets: frozenset[str], mode: Mode
+    directory: FsPath,
+    display_dir: str,
+    environ: Mapping[str, str],
+    secrets: frozenset[str],
+    mode: Mode,
+    withheld: frozenset[str] = frozenset(),
 ) -> tuple[Variables, list[Diagnostic]]:
     """The values a state sees: its ``.env`` below the process environment."""
     display = f"{display_dir.rstrip('/')}/{ENV_FILE}"
     from_file, problems = read_env_file(directory / ENV_FILE, display, environ)
-    return Variables({**from_file, **environ}, secrets, mode, display), problems
+    return Variables({**from_file, **environ}, secrets, mode, display, withheld), problems
 
 
 # --- the walk over a document ----------------------------------------------------------------------
@@ -328,6 +384,8 @@ class Resolution:
     left_out: list[tuple[Path, Position]] = field(default_factory=list)  # values left out, already reported
     unknown: list[str] = field(default_factory=list)  # plan: variables whose values are known at apply
     plain: dict[str, str] = field(default_factory=dict)  # plain variables read where plan needs them, with values
+    secrets: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (section, name) → the secrets it uses
+    valued: list[str] = field(default_factory=list)  # every variable that had a value (names only)
 
 
 _DROP = object()
@@ -365,26 +423,32 @@ def _bare_keys_resolved(environment: Any, variables: Variables) -> Any:
     if isinstance(environment, dict):
         resolved: dict[str, Any] = {}
         for key, item in environment.items():
-            if item is None and isinstance(key, str) and NAME.fullmatch(key):
-                item = _Resolved(bare_value(key, variables))
-                if item.value is None:
+            if item is None and isinstance(key, str) and (CI_VARIABLE.fullmatch(key) or key in variables.withheld):
+                item = f"${{{key}}}"  # interpolated as such: a located error (the CI's own, or withheld at apply)
+            elif item is None and isinstance(key, str) and NAME.fullmatch(key):
+                value = bare_value(key, variables)
+                if value is None:
                     continue
+                valued = () if isinstance(value, Unknown) else (key,)
+                item = _Resolved(value, (key,) if key in variables.secrets else (), valued)
             resolved[key] = item
         return resolved
     if isinstance(environment, list):
         items: list[Any] = []
         for item in environment:
-            if isinstance(item, str) and NAME.fullmatch(item):
+            if isinstance(item, str) and (CI_VARIABLE.fullmatch(item) or item in variables.withheld):
+                item = f"{item}=${{{item}}}"
+            elif isinstance(item, str) and NAME.fullmatch(item):
                 value = bare_value(item, variables)
                 if value is None:
                     continue
                 prefix = f"{item}="
                 if isinstance(value, Sensitive):
-                    item = _Resolved(Sensitive(prefix + value.reveal(), prefix))
+                    item = _Resolved(Sensitive(prefix + value.reveal(), prefix), (item,), (item,))
                 elif isinstance(value, Unknown):
-                    item = _Resolved(Unknown(value.variables, value.secret, prefix))
+                    item = _Resolved(Unknown(value.variables, value.secret, prefix), (item,) if value.secret else ())
                 else:
-                    item = prefix + value.replace("$", "$$")
+                    item = _Resolved(prefix + value, (), (item,))
             items.append(item)
         return items
     return environment
@@ -393,6 +457,8 @@ def _bare_keys_resolved(environment: Any, variables: Variables) -> Any:
 @dataclass(frozen=True)
 class _Resolved:
     value: Any
+    secrets: tuple[str, ...] = ()  # the secret it is the value of
+    valued: tuple[str, ...] = ()  # the variable it is the value of, when it has one
 
 
 class _EveryName(frozenset[str]):
@@ -402,16 +468,51 @@ class _EveryName(frozenset[str]):
         return True
 
 
-def secrets_declared(data: Mapping[str, Any]) -> frozenset[str]:
-    """``settings.secrets`` as written (the model checks its form): read before interpolation. When
-    it is there but not a list of names, no variable can be told plain, so every one is secret."""
-    settings = data.get("settings")
-    declared = settings.get("secrets") if isinstance(settings, dict) else None
+class _Secrets(frozenset[str]):
+    """The declared secrets and apply's application secrets, and every name that says secret
+    (SECRET_LOOKING) unless settings.plain lists it: secure by default."""
+
+    plain: frozenset[str]
+
+    def __new__(cls, named: frozenset[str], plain: frozenset[str]) -> _Secrets:
+        made = super().__new__(cls, named)
+        made.plain = plain - named
+        return made
+
+    def __contains__(self, name: object) -> bool:
+        if frozenset.__contains__(self, name):
+            return True
+        return isinstance(name, str) and name not in self.plain and SECRET_LOOKING.fullmatch(name) is not None
+
+
+def _names(settings: Any, key: str) -> frozenset[str] | None:
+    """A list of names in settings (the model checks its form); None when absent, _EveryName when
+    unreadable."""
+    declared = settings.get(key) if isinstance(settings, dict) else None
     if declared is None:
-        return frozenset()
+        return None
     if not isinstance(declared, list) or not all(isinstance(name, str) for name in declared):
         return _EveryName()
     return frozenset(declared)
+
+
+def secrets_declared(data: Mapping[str, Any], application: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The secret variables, read before interpolation: ``settings.secrets`` as written, apply's
+    ``application`` secrets (named outside the pull request), and every name that says secret unless
+    ``settings.plain`` lists it. When settings.secrets is there but not a list of names, no variable
+    can be told plain, so every one is secret (and so when settings.plain cannot be read)."""
+    settings = data.get("settings")
+    declared, plain = _names(settings, "secrets"), _names(settings, "plain")
+    if isinstance(declared, _EveryName) or isinstance(plain, _EveryName):
+        return _EveryName()
+    return _Secrets((declared or frozenset()) | application, plain or frozenset())
+
+
+def _note_secrets(resolution: Resolution, path: Path, names: tuple[str, ...]) -> None:
+    """Which secrets each resource uses (the plan names them, never their values)."""
+    if names and len(path) >= 2:
+        used = resolution.secrets.setdefault((str(path[0]), str(path[1])), [])
+        used.extend(name for name in names if name not in used)
 
 
 def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Resolution:
@@ -432,6 +533,8 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
             resolution.warnings.append(where(path).diagnostic(f"warning: {dotted(path)}: {warning}"))
         if not may_wait_for_apply(path):
             resolution.plain.update(done.read)
+        _note_secrets(resolution, path, done.secrets)
+        resolution.valued.extend(name for name in done.valued if name not in resolution.valued)
         value = done.value
         if not isinstance(value, Unknown):
             return value
@@ -472,6 +575,8 @@ def resolve(data: dict[str, Any], source: SourceMap, variables: Variables) -> Re
         if isinstance(value, str):
             return scalar(value, path)
         if isinstance(value, _Resolved):
+            _note_secrets(resolution, path, value.secrets)
+            resolution.valued.extend(name for name in value.valued if name not in resolution.valued)
             if isinstance(value.value, Unknown):
                 resolution.unknown.extend(name for name in value.value.variables if name not in resolution.unknown)
             return value.value

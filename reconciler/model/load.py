@@ -45,6 +45,8 @@ class LoadedState:
     warnings: tuple[Diagnostic, ...] = ()
     unknown: tuple[str, ...] = ()  # variables without a value at plan: what uses them is known at apply
     variables: tuple[tuple[str, str], ...] = ()  # plain variables the plan needs, with their values (digested)
+    secrets: Mapping[tuple[str, str], tuple[str, ...]] | None = None  # (section, name) → the secrets it uses (names)
+    valued: tuple[str, ...] = ()  # every variable that had a value (names only)
 
 
 def state_files(directory: FsPath) -> list[FsPath]:
@@ -143,11 +145,18 @@ def _activate_compose_profiles(data: dict[str, Any], names: str | None) -> None:
 
 
 @without_cycle_collection
-def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None, mode: Mode = "apply") -> LoadedState:
+def load_state(
+    directory: str | os.PathLike[str],
+    environ: Mapping[str, str] | None = None,
+    mode: Mode = "apply",
+    application_secrets: frozenset[str] = frozenset(),
+    withheld: frozenset[str] = frozenset(),
+) -> LoadedState:
     """Load, merge, interpolate, validate and check references. Raises ConfigError with every
     located problem, or ReconcileError when there is no state to read at all. ``mode`` says what a
     variable without a value is (model/interpolate.py): a warning (validate), a value known at
-    apply (plan), an error (apply)."""
+    apply (plan), an error (apply). ``application_secrets`` are secret whatever the state says;
+    ``withheld`` variables had no value at plan and get none now (their absence is explained)."""
     root = FsPath(directory)
     if not root.is_dir():
         raise ReconcileError(f"{root}: no such directory" if not root.exists() else f"{root}: not a directory")
@@ -155,6 +164,8 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
     if not files:
         raise ReconcileError(f"{root}: no *.yaml or *.yml files")
     environ = os.environ if environ is None else environ
+    if withheld:
+        environ = {name: value for name, value in environ.items() if name not in withheld}
     merger = _Merger()
     problems: list[Diagnostic] = []
     displays = []
@@ -165,7 +176,8 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
         problems.extend(document.problems)
         merger.add(document)
     problems.extend(merger.problems)
-    variables, env_problems = variables_for(root, str(root), environ, secrets_declared(merger.data), mode)
+    secrets = secrets_declared(merger.data, application_secrets)
+    variables, env_problems = variables_for(root, str(root), environ, secrets, mode, withheld)
     resolution = resolve(merger.data, merger.source, variables)
     problems += env_problems + resolution.problems
     data = resolution.data
@@ -200,4 +212,6 @@ def load_state(directory: str | os.PathLike[str], environ: Mapping[str, str] | N
         tuple(sorted(set(resolution.warnings))),
         tuple(resolution.unknown),
         tuple(sorted(resolution.plain.items())),
+        {key: tuple(names) for key, names in resolution.secrets.items()},
+        tuple(resolution.valued),
     )

@@ -13,6 +13,7 @@ from reconciler.errors import Diagnostic
 from reconciler.model.source import Path, Position, SourceMap, dotted
 from reconciler.model.spec import IMPLICIT_HOST
 from reconciler.model.suggest import did_you_mean
+from reconciler.pr_tree import MARKER as PR_MARKER
 
 DOCS_DIRECTORY = "docs"  # under the repository root: where cost docs live (README, Cost docs)
 
@@ -195,11 +196,12 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
 
 
 def repository_root(state_dir: FsPath) -> FsPath:
-    """Where cost doc paths start: the git top level above the state directory (a `.git` directory
-    or file), else the state directory's parent."""
+    """Where cost doc and env_file paths start, and what they may not leave: the nearest directory at
+    or above the state directory that is an unpacked pull request's root (its marker) or a git top
+    level (a `.git` directory or file), else the state directory's parent."""
     resolved = state_dir.resolve()
     for candidate in (resolved, *resolved.parents):
-        if (candidate / ".git").exists():
+        if (candidate / PR_MARKER).is_file() or (candidate / ".git").exists():
             return candidate
     return resolved.parent
 

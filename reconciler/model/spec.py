@@ -150,7 +150,12 @@ class Settings(Section):
 
     secrets: VariableNames = []
     """Variables whose values are secret: a value that uses one shows as (sensitive) in every output, and
-    plan needs none of them (what uses one is known at apply)."""
+    plan needs none of them (what uses one is known at apply). A variable whose name says secret
+    (*PASSWORD*, *PASSPHRASE*, *SECRET*, *TOKEN*, *CREDENTIAL*, *PRIVATE*, *ACCESS_KEY*, *_KEY) is one
+    too unless `plain` lists it."""
+    plain: VariableNames = []
+    """Variables whose names say secret (DB_PASSWORD_POLICY, SORT_KEY) but whose values are not: shown
+    in the plan like any plain variable. A name apply's environment calls an application secret stays one."""
     profiles: Profiles = ()
     """Compose profiles that are active: a container with profiles: runs only when one of them is
     listed here (otherwise it is treated as state: absent)."""

@@ -62,6 +62,7 @@ class Action(Record):
     blocked: Blocked | None = None
     host: str | None = None  # the Docker host it lives on (containers, disk budgets); renderers group by it
     known_at_apply: list[str] = []  # fields whose values use a variable without a value at plan (a secret)
+    secrets: list[str] = []  # the secret variables its values use (names, never values): what apply hands it
 
     @property
     def name(self) -> str:
@@ -128,6 +129,8 @@ class StateInfo(Record):
     name: str = "default"  # settings.name: the state whose resources this plan sees
     digest: str
     git: GitInfo | None = None
+    variables: list[str] = []  # the variables that had a value at plan (names only): apply reads no others…
+    known_at_apply: list[str] = []  # …except these, which had none, when apply's environment names them application secrets
 
 
 class Summary(Record):

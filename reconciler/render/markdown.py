@@ -93,6 +93,8 @@ def _details(action: Action) -> str:
     parts = [f"<details><summary>{head}</summary>\n\n"]
     if action.blocked:
         parts.append(f"**Blocked:** {inert(action.blocked.reason)}  \n**Remedy:** {inert(action.blocked.remedy)}\n\n")
+    if action.secrets:
+        parts.append(f"**Secrets** (from apply's environment): {', '.join(code(name) for name in action.secrets)}\n\n")
     diff = _document_diff(action)
     if diff is not None:
         parts.append(fenced(diff, "diff"))

@@ -46,6 +46,8 @@ def action_lines(action: Action) -> Text:
             text.append(f"      + {change.path}: {value(change.after)}\n", style="green")
         else:
             text.append(f"      ~ {change.path}: {value(change.before)} → {value(change.after)}\n", style="yellow")
+    if action.secrets:
+        text.append(f"      secrets: {', '.join(action.secrets)} (from apply's environment)\n", style="magenta")
     if action.blocked:
         text.append(f"      ! blocked: {action.blocked.reason}\n", style="bold red")
         text.append(f"        remedy: {action.blocked.remedy}\n", style="red")

@@ -39,7 +39,7 @@ def test_plan_needs_no_secret_and_apply_reads_it_then(tmp_path: Path, docker_cli
     (state / "containers.yaml").write_text(STATE)
     (state / ".env").write_text("# plain values live beside the state\nSLEEP_SECONDS=300\nexport TEAM='ops'\n")
     without = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    with_secret = {**without, "APP_SECRET": SECRET}
+    with_secret = {**without, "APP_SECRET": SECRET, "RECONCILE_SECRETS": "APP_SECRET"}  # named where apply runs
 
     def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         return run_reconcile(*args, cwd=tmp_path, env=env, timeout=120)

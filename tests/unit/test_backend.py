@@ -3,6 +3,7 @@ recovery decisions for what a killed apply left (a temporary replacement contain
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,16 @@ from reconciler.plan.schema import Action, Change
 from tests.support.full_disk import fill, mounted_tmpfs, release
 
 NOW = datetime(2026, 12, 6, 22, 0, tzinfo=UTC)
+
+
+def test_a_record_is_read_beside_the_state_until_git_tracks_it(tmp_path: Path) -> None:
+    """Reconcile's own (git-ignored) record is read; once committed, anyone with a pull request could
+    have written it: it reads as none."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".reconcile.journal.json").write_text('{"version": 1, "intents": {}}')
+    assert DirectoryBackend(tmp_path).read("journal") is not None
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-f", ".reconcile.journal.json"], check=True)
+    assert DirectoryBackend(tmp_path).read("journal") is None
 
 
 def test_a_directory_record_is_written_only_over_the_version_read(tmp_path: Path) -> None:

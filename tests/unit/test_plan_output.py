@@ -96,6 +96,7 @@ def test_the_json_has_exactly_the_spec_fields() -> None:
         "blocked",
         "host",
         "known_at_apply",
+        "secrets",
     }
     assert document["actions"][3]["changes"] == [
         {"path": "healthcheck.test", "before": ["CMD", "wget"], "after": ["CMD-SHELL", "ps"]}
