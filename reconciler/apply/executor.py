@@ -102,7 +102,9 @@ def apply_planned(
             journal.end([address])
         return result
 
-    outcomes = walk(build_graph(planned.plan.actions), run, ctx.parallelism, ctx.stopping, on_start, on_end)
+    outcomes = walk(
+        build_graph(planned.plan.actions), run, ctx.parallelism, ctx.stopping, on_start, on_end, lambda: ctx.stopped_by
+    )
     for kind in planned.kinds.values():
         for address, result in kind.verify().items():
             if address in outcomes and outcomes[address].status == "done" and not result.ok:
