@@ -422,7 +422,7 @@ def _apply(
         finally:
             context.close()
     out.print(render_outcomes(result.outcomes))
-    if context.stopping.is_set():
+    if context.stopping.is_set() and not result.ok:
         err.print(_text(f"apply interrupted by {context.stopped_by}: `reconcile plan` shows what is left", style="yellow"))
     note.body = pr_comment.apply_report(result.outcomes, planned.plan)
     if not result.ok:

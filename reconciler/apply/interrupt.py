@@ -74,7 +74,7 @@ class SignalGuard:
         if not ctx.stopping.is_set():
             ctx.stopped_by = name
             ctx.stopping.set()
-            self.say(
+            self._say(
                 f"stopping ({name}): no new steps start; the running ones may take up to {self.grace_seconds:.0f}s "
                 "to end (a second signal stops them at once)"
             )
@@ -84,7 +84,12 @@ class SignalGuard:
             self._timer.start()
         elif not ctx.aborting.is_set():
             _abort(ctx, f"a second signal ({name}) stopped the apply at once")
-            self.say(f"stopping at once ({name} again): the running steps stop waiting now")
+            self._say(f"stopping at once ({name} again): the running steps stop waiting now")
+
+    def _say(self, message: str) -> None:
+        """Said from another thread: the handler may have interrupted the main thread in the middle
+        of printing, and a print nested in a print can be lost."""
+        threading.Thread(target=self.say, args=(message,), daemon=True).start()
 
     def graceful(self, ctx: RunContext) -> None:
         """From now on (the walk, and what follows it while the lock is held) a signal stops the
