@@ -362,7 +362,8 @@ def _apply(
     wait_for_quota: str | None,
     note: _Comment,
 ) -> None:
-    from reconciler.apply.executor import check_still_true, forget_settled, restrict
+    from reconciler.apply.applied import RECORD
+    from reconciler.apply.executor import check_still_true, forget_settled, record_failure, restrict
     from reconciler.apply.interrupt import SignalGuard
     from reconciler.apply.lock import backend_lock
     from reconciler.gitinfo import git_info, saved_state_dir
@@ -418,10 +419,17 @@ def _apply(
             signals.graceful(context)  # from here a signal starts nothing new and lets the running steps end
             result = _walk(planned, context, progress)
             if result.ok:
-                _record_applied(context, planned, target)
+                try:
+                    _record_applied(context, planned, target)
+                except OSError as error:  # the report of what was done still stands
+                    result.notes.append(f"could not record the applied commit in {record_failure(context.record(RECORD), error)}")
+                except ReconcileError as error:
+                    result.notes.append(f"could not record the applied commit: {error}")
         finally:
             context.close()
     out.print(render_outcomes(result.outcomes))
+    for said in result.notes:
+        err.print(_text(f"error: {said}", style="red"))
     if context.stopping.is_set() and not result.ok:
         err.print(_text(f"apply interrupted by {context.stopped_by}: `reconcile plan` shows what is left", style="yellow"))
     note.body = pr_comment.apply_report(result.outcomes, planned.plan)

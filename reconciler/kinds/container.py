@@ -599,6 +599,8 @@ class ContainerKind:
                 record = self.client(host).inspect_container(container_id)
             except NotFound:
                 return address, StepResult(True, "replaced since")  # a later step of this apply replaced it
+            except CONNECTION_ERRORS:  # the engine went away after the step: its other steps say so
+                return address, StepResult(True, "not seen again: the engine stopped answering")
             spec = self.ctx.state.containers.get(address.partition(".")[2])
             failed = not_running(record, spec.restart if spec else "no")
             if failed is not None:

@@ -48,7 +48,8 @@ def line_of(output: str, address: str) -> str:
 def slow(name: str, seconds: int, extra: str = "") -> str:
     """A container that is healthy only after ``seconds``."""
     command = f'["sh", "-c", "sleep {seconds}; touch /tmp/ready; sleep 300"]'
-    return container(name, command=command, healthcheck="test -f /tmp/ready", extra=extra)
+    made = container(name, command=command, healthcheck="test -f /tmp/ready", extra=extra)
+    return made.replace("retries: 2}", "retries: 2, start_period: 30s}")  # failing checks before then are not counted
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
