@@ -15,7 +15,7 @@ from reconciler.errors import ReconcileError, StalePlan, explain_os_error
 from reconciler.kinds.base import RunContext, StepResult
 from reconciler.model.interpolate import in_variable_field
 from reconciler.plan.report import Outcome
-from reconciler.plan.schema import Action, Plan
+from reconciler.plan.schema import Action, Plan, Summary
 from reconciler.planner import Planned
 
 CREATING = ("create", "replace")  # steps whose intent goes into the journal before they start
@@ -78,7 +78,8 @@ def restrict(planned: Planned, saved: Plan) -> Planned:
     """Only what the saved plan would change (or left to values known at apply)."""
     chosen = {a.address for a in saved.actions if a.is_change or a.blocked}
     chosen |= {a.address for a in saved.actions if a.known_at_apply and (now := planned.plan.action(a.address)) and now.is_change}
-    plan = planned.plan.model_copy(update={"actions": [a for a in planned.plan.actions if a.address in chosen]})
+    actions = [a for a in planned.plan.actions if a.address in chosen]
+    plan = planned.plan.model_copy(update={"actions": actions, "summary": Summary.of(actions)})  # counts what it applies
     return Planned(plan, {k: v for k, v in planned.steps.items() if k in chosen}, planned.kinds)
 
 
