@@ -75,10 +75,10 @@ class SignalGuard:
             ctx.stopped_by = name
             ctx.stopping.set()
             self._say(
-                f"stopping ({name}): no new steps start; the running ones may take up to {self.grace_seconds:.0f}s "
+                f"stopping ({name}): no new steps start; the running ones may take up to {self.grace_seconds:g}s "
                 "to end (a second signal stops them at once)"
             )
-            grace_over = f"the {self.grace_seconds:.0f}s grace after {name} ran out"
+            grace_over = f"the {self.grace_seconds:g}s grace after {name} ran out"
             self._timer = threading.Timer(self.grace_seconds, _abort, (ctx, grace_over))
             self._timer.daemon = True
             self._timer.start()

@@ -52,7 +52,7 @@ from reconciler.kinds.container_recovery import (
     replacement_of,
     with_recovery,
 )
-from reconciler.kinds.container_start import log_tail, not_running, up_long_enough, wait_started
+from reconciler.kinds.container_start import STARTED_SECONDS, log_tail, not_running, up_long_enough, wait_started
 from reconciler.kinds.container_view import (
     FieldChange,
     ImageDefaults,
@@ -757,6 +757,12 @@ class ContainerKind:
                 return False, f"{reference} is unhealthy: {_last_output(health)}"
             elapsed = time.monotonic() - started
             if elapsed > bound:
+                if not has_check:
+                    restarts = record.get("RestartCount") or 0
+                    return False, (
+                        f"{reference} did not stay up for {STARTED_SECONDS:.0f}s within {bound:.0f}s "
+                        f"(it is {state.get('Status')}, restarted {restarts} times)"
+                    )
                 return False, f"{reference} was not healthy after {bound:.0f}s: {_last_output(health)}"
             if give_up.is_set():
                 return False, f"stopped waiting: {self.ctx.aborted_because or 'the apply is stopping'}"

@@ -34,10 +34,8 @@ def state_with_buckets(tmp_path: Path, backend: str | None) -> None:
     )
 
 
-def signalled(tmp_path: Path, sig: str, *args: str) -> Any:
-    return run_reconcile(
-        *args, cwd=tmp_path, env={"RECONCILE_TEST_SIGNAL_AT": "planner.observed", "RECONCILE_TEST_SIGNAL": sig}, timeout=60
-    )
+def signalled(tmp_path: Path, sig: str, *args: str, at: str = "planner.observed") -> Any:
+    return run_reconcile(*args, cwd=tmp_path, env={"RECONCILE_TEST_SIGNAL_AT": at, "RECONCILE_TEST_SIGNAL": sig}, timeout=60)
 
 
 def lock_object(state_s3: Any) -> Any:
@@ -66,9 +64,10 @@ def test_a_signal_while_apply_plans_leaves_no_s3_lock(state_s3: Any, tmp_path: P
     assert lock_object(state_s3) is None
 
 
-def test_sigterm_while_apply_plans_leaves_no_file_lock(aws: MotoServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("at", ["planner.observed", "lock.taken"])
+def test_sigterm_while_apply_plans_or_takes_the_lock_leaves_no_file_lock(aws: MotoServer, tmp_path: Path, at: str) -> None:
     state_with_buckets(tmp_path, None)
-    stopped = signalled(tmp_path, "SIGTERM", "apply", "desired_state", "--auto-approve")
+    stopped = signalled(tmp_path, "SIGTERM", "apply", "desired_state", "--auto-approve", at=at)
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stdout + stopped.stderr
     assert "interrupted by SIGTERM: nothing was changed" in stopped.stderr
     assert not (tmp_path / "desired_state" / ".reconcile.lock.info").exists()
