@@ -36,9 +36,13 @@ def wait_started(
     while True:
         record = client.inspect_container(container_id)
         failed = not_running(record, restart)
-        if failed is not None:
+        # restarted and running again: its exit code is reset, so wait (briefly) to see it exit again
+        caught_running = (record.get("State") or {}).get("Status") == "running"
+        if failed is not None and not (caught_running and time.monotonic() - began < 2 * STARTED_SECONDS):
             return failed + log_tail(client, container_id, secrets)
-        if time.monotonic() - began >= STARTED_SECONDS or give_up.wait(POLL_SECONDS):
+        if failed is None and time.monotonic() - began >= STARTED_SECONDS:
+            return None
+        if give_up.wait(POLL_SECONDS / 4 if failed else POLL_SECONDS):
             return None
 
 
@@ -47,8 +51,9 @@ def not_running(record: dict[str, Any], restart: str) -> str | None:
     state = record.get("State") or {}
     status, code, restarts = state.get("Status"), state.get("ExitCode"), record.get("RestartCount") or 0
     if restarts or status == "restarting":
+        exited = f"exited with code {code}" if status != "running" else "exited"  # running again: its code is reset
         return (
-            f"it does not stay up: it exited with code {code} and restart: {restart} restarts it again and again "
+            f"it does not stay up: it {exited} and restart: {restart} restarts it again and again "
             f"(a restart loop: restarted {restarts} {'time' if restarts == 1 else 'times'} so far)"
         )
     if status in ("exited", "dead"):
