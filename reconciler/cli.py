@@ -406,6 +406,7 @@ def _apply(
             if _policy_fails(planned.plan, loaded):
                 raise ReconcileError("refusing to apply: the plan has error findings and settings.policy_mode is enforce")
             if not planned.plan.has_changes:
+                signals.graceful(context)  # its records are written whole, whatever signal comes
                 forget_settled(planned, context)
                 _record_applied(context, planned, target)
                 note.body = pr_comment.apply_report([], planned.plan)
