@@ -19,7 +19,7 @@ import typer
 
 from reconciler import __version__
 from reconciler.clients.ssh_on_demand import defer_paramiko
-from reconciler.errors import ConfigError, ReconcileError, StalePlan
+from reconciler.errors import ConfigError, Interrupted, ReconcileError, StalePlan, explain_os_error
 
 if TYPE_CHECKING:  # each command imports what it uses when it runs: `--version` and `validate` stay light
     from rich.console import Console
@@ -233,6 +233,10 @@ def _failure_comment(stage: str, error: BaseException) -> str:
         return pr_comment.validation_failed(error.diagnostics, str(error))
     if isinstance(error, ReconcileError):
         return pr_comment.failed(stage, f"error: {error}")
+    if isinstance(error, Interrupted):
+        return pr_comment.failed(stage, f"interrupted by {error.signal_name}: nothing was changed")
+    if isinstance(error, OSError):
+        return pr_comment.failed(stage, f"error: {explain_os_error(error)}")
     bug = f"internal error ({type(error).__name__}); this is a bug in reconcile"
     return pr_comment.failed(stage, "interrupted" if isinstance(error, KeyboardInterrupt) else bug)
 
@@ -275,6 +279,7 @@ def _plan(
     base_dir: Path | None,
     note: _Comment,
 ) -> None:
+    from reconciler.apply.interrupt import SignalGuard
     from reconciler.gitinfo import git_info
     from reconciler.model.load import load_state
     from reconciler.planner import make_plan
@@ -286,7 +291,7 @@ def _plan(
     loaded = load_state(_state_dir(directory), mode="plan")
     _say_known_at_apply(loaded)
     base = base_of(loaded, base_dir)
-    with ProgressView(_err.real()) as progress:
+    with ProgressView(_err.real()) as progress, SignalGuard(progress.say):
         context = _context(loaded, progress, parallelism)
         if base is not None:
             context.backend = records_of(base)
@@ -330,16 +335,7 @@ def _walk(planned: Planned, context: RunContext, progress: ProgressView) -> Appl
     def on_end(outcome: Outcome) -> None:
         progress.finished(outcome.address, f"{outcome.status}: {outcome.message}")
 
-    def stop(_signal: int, _frame: object) -> None:
-        context.stopping.set()
-        progress.say("stopping: no new steps start; waiting for the running ones to end")
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return apply_planned(planned, context, lambda address: progress(address, "starting"), on_end)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return apply_planned(planned, context, lambda address: progress(address, "starting"), on_end)
 
 
 @app.command()
@@ -392,8 +388,10 @@ def _apply(
     secret: list[str],
     note: _Comment,
 ) -> None:
+    from reconciler.apply.applied import RECORD
     from reconciler.apply.environment import application_secrets, for_apply
-    from reconciler.apply.executor import check_still_true, forget_settled, restrict
+    from reconciler.apply.executor import check_still_true, forget_settled, record_failure, restrict
+    from reconciler.apply.interrupt import SignalGuard
     from reconciler.apply.lock import backend_lock
     from reconciler.gitinfo import git_info, saved_state_dir
     from reconciler.model.load import load_state
@@ -423,7 +421,8 @@ def _apply(
         loaded = load_state(path, application_secrets=allowed)
     with (
         ProgressView(_err.real()) as progress,
-        backend_lock(loaded.state, loaded.directory, wait_for_lock, progress.say),
+        SignalGuard(progress.say) as signals,
+        signals.holding(backend_lock(loaded.state, loaded.directory, wait_for_lock, progress.say)),
     ):
         context = _context(loaded, progress, parallelism)
         context.request_quota, context.wait_for_quota = request_quota, quota_wait
@@ -441,6 +440,7 @@ def _apply(
             if _policy_fails(planned.plan, loaded):
                 raise ReconcileError("refusing to apply: the plan has error findings and settings.policy_mode is enforce")
             if not planned.plan.has_changes:
+                signals.graceful(context)  # its records are written whole, whatever signal comes
                 forget_settled(planned, context)
                 _record_applied(context, planned, target)
                 note.body = pr_comment.apply_report([], planned.plan)
@@ -451,12 +451,22 @@ def _apply(
                 if not typer.confirm("Apply these changes?"):
                     raise typer.Abort()
             progress.resume()
+            signals.graceful(context)  # from here a signal starts nothing new and lets the running steps end
             result = _walk(planned, context, progress)
             if result.ok:
-                _record_applied(context, planned, target)
+                try:
+                    _record_applied(context, planned, target)
+                except OSError as error:  # the report of what was done still stands
+                    result.notes.append(f"could not record the applied commit in {record_failure(context.record(RECORD), error)}")
+                except ReconcileError as error:
+                    result.notes.append(f"could not record the applied commit: {error}")
         finally:
             context.close()
     out.print(render_outcomes(result.outcomes))
+    for said in result.notes:
+        err.print(_text(f"error: {said}", style="red"))
+    if context.stopping.is_set() and not result.ok:
+        err.print(_text(f"apply interrupted by {context.stopped_by}: `reconcile plan` shows what is left", style="yellow"))
     note.body = pr_comment.apply_report(result.outcomes, planned.plan)
     if not result.ok:
         raise typer.Exit(1)
@@ -696,9 +706,14 @@ def _short_lived_process() -> Iterator[None]:
 
 
 def _main() -> None:
-    debug = "--debug" in sys.argv
+    debug = "--debug" in sys.argv  # before or after the command: `reconcile apply --debug` too
+    if debug:
+        import logging
+
+        logging.basicConfig(format="%(message)s")
+        logging.getLogger("reconciler").setLevel(logging.DEBUG)
     try:
-        code = app(standalone_mode=False)  # typer.Exit comes back as the return value
+        code = app(args=[arg for arg in sys.argv[1:] if arg != "--debug"], standalone_mode=False)
     except typer.TyperException as usage:  # bad arguments or options
         err.print(_text(f"error: {usage.format_message()} (see reconcile --help)", style="red"))
         sys.exit(1)  # never 2: with --detailed-exitcode, 2 means "changes"
@@ -711,9 +726,17 @@ def _main() -> None:
     except ReconcileError as error:
         err.print(_text(f"error: {error}", style="red"))
         sys.exit(1)
+    except Interrupted as interrupted:
+        err.print(_text(f"interrupted by {interrupted.signal_name}: nothing was changed", style="yellow"))
+        sys.exit(interrupted.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except OSError as error:  # a file (a full disk, no permission) or a connection the command could not go on without
+        if debug:
+            traceback.print_exc()
+        err.print(_text(f"error: {explain_os_error(error)}", style="red"))
+        sys.exit(1)
     except Exception as error:  # the one place a bug is caught: reported, never shown raw
         if debug:
             traceback.print_exc()

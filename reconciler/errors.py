@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 
@@ -37,3 +38,28 @@ class StalePlan(ReconcileError):
 
 class LockHeld(ReconcileError):
     """Another apply holds the state's lock."""
+
+
+class StepNotStarted(ReconcileError):
+    """A step that stopped before it changed anything, because the apply is stopping (a signal)."""
+
+
+def explain_os_error(error: OSError) -> str:
+    """An OSError as a user reads it: the file and the cause (`No space left on device`)."""
+    cause = error.strerror or str(error) or type(error).__name__
+    if error.filename is None:
+        return cause
+    target = f"{error.filename} → {error.filename2}" if error.filename2 is not None else str(error.filename)
+    return f"{target}: {cause}"
+
+
+class Interrupted(BaseException):  # like KeyboardInterrupt: no `except Exception` may swallow it
+    """A signal (SIGTERM, SIGINT) ended the command before it changed anything (apply/interrupt.py)."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(signal.Signals[self.signal_name])

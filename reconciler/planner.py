@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import __version__
+from reconciler.clients.crashpoint import crash_point
 from reconciler.costs.assess import assess
 from reconciler.errors import ReconcileError
 from reconciler.gitinfo import recorded_state_dir
@@ -75,6 +76,7 @@ def make_plan(loaded: LoadedState, ctx: RunContext, targets: Iterable[str] = (),
     kinds = {name: factory(ctx) for name, factory in KINDS.items() if in_use(name, loaded.state)}
     idle: dict[str, Mapping[str, Observation]] = {name: {} for name in KINDS if name not in kinds}
     observed = idle | _observe_all(kinds, loaded.state, ctx)
+    crash_point("planner.observed")
     _share_observations(loaded.state, ctx, observed)
     actions: dict[str, Action] = {}
     steps: dict[str, Step] = {}

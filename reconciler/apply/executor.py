@@ -4,17 +4,18 @@ no decisions about any kind; each step is its kind's apply."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.apply.graph import build_graph
 from reconciler.apply.walk import walk
-from reconciler.errors import StalePlan
+from reconciler.clients.records import Record
+from reconciler.errors import ReconcileError, StalePlan, explain_os_error
 from reconciler.kinds.base import RunContext, StepResult
 from reconciler.model.interpolate import in_variable_field
 from reconciler.plan.report import Outcome
-from reconciler.plan.schema import Action, Plan
+from reconciler.plan.schema import Action, Plan, Summary
 from reconciler.planner import Planned
 
 CREATING = ("create", "replace")  # steps whose intent goes into the journal before they start
@@ -23,10 +24,11 @@ CREATING = ("create", "replace")  # steps whose intent goes into the journal bef
 @dataclass(frozen=True)
 class ApplyResult:
     outcomes: list[Outcome]
+    notes: list[str] = field(default_factory=list)  # what went wrong after the walk (checks, the journal)
 
     @property
     def ok(self) -> bool:
-        return all(outcome.status == "done" for outcome in self.outcomes)
+        return not self.notes and all(outcome.status == "done" for outcome in self.outcomes)
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -76,7 +78,8 @@ def restrict(planned: Planned, saved: Plan) -> Planned:
     """Only what the saved plan would change (or left to values known at apply)."""
     chosen = {a.address for a in saved.actions if a.is_change or a.blocked}
     chosen |= {a.address for a in saved.actions if a.known_at_apply and (now := planned.plan.action(a.address)) and now.is_change}
-    plan = planned.plan.model_copy(update={"actions": [a for a in planned.plan.actions if a.address in chosen]})
+    actions = [a for a in planned.plan.actions if a.address in chosen]
+    plan = planned.plan.model_copy(update={"actions": actions, "summary": Summary.of(actions)})  # counts what it applies
     return Planned(plan, {k: v for k, v in planned.steps.items() if k in chosen}, planned.kinds)
 
 
@@ -96,23 +99,53 @@ def apply_planned(
     def run(address: str) -> StepResult:
         step = planned.steps[address]
         if step.action.action in CREATING:
-            journal.begin(address, step.action.action, datetime.now(UTC))
+            try:
+                journal.begin(address, step.action.action, datetime.now(UTC))
+            except OSError as error:  # the intent comes first: without it, nothing is done
+                said = record_failure(journal.record, error)
+                return StepResult(False, f"nothing done: its intent could not be written to {said}")
         result = planned.kinds[step.action.type].apply(step)
         if result.ok:
-            journal.end([address])
+            try:
+                journal.end([address])
+            except OSError as error:
+                return StepResult(False, f"{result.message}, but {record_failure(journal.record, error)} could not be updated")
         return result
 
-    outcomes = walk(build_graph(planned.plan.actions), run, ctx.parallelism, ctx.stopping, on_start, on_end)
+    outcomes = walk(
+        build_graph(planned.plan.actions), run, ctx.parallelism, ctx.stopping, on_start, on_end, lambda: ctx.stopped_by
+    )
+    notes: list[str] = []
     for kind in planned.kinds.values():
-        for address, result in kind.verify().items():
+        try:
+            verified = kind.verify()
+        except (ReconcileError, OSError) as error:  # the report of what was done is never lost for it
+            notes.append(f"could not check that the {kind.kind} steps held: {_said(error)}")
+            continue
+        for address, result in verified.items():
             if address in outcomes and outcomes[address].status == "done" and not result.ok:
                 outcomes[address] = Outcome(address, "failed", result.message, outcomes[address].seconds)
                 on_end(outcomes[address])
-    forget_settled(planned, ctx)
+    try:
+        forget_settled(planned, ctx)
+    except OSError as error:
+        notes.append(f"could not clear settled intents from {record_failure(journal.record, error)}")
+    except ReconcileError as error:
+        notes.append(f"could not clear settled intents from the journal: {error}")
     order = [a.address for a in planned.plan.actions]
-    return ApplyResult(blocked + sorted(outcomes.values(), key=lambda o: order.index(o.address)))
+    return ApplyResult(blocked + sorted(outcomes.values(), key=lambda o: order.index(o.address)), notes)
+
+
+def _said(error: ReconcileError | OSError) -> str:
+    return explain_os_error(error) if isinstance(error, OSError) else str(error)
 
 
 def forget_settled(planned: Planned, ctx: RunContext) -> None:
     """Journal intents of resources the plan found settled (a noop: nothing left to finish or undo)."""
     ctx.journal.end(action.address for action in planned.plan.actions if action.action == "noop" and action.blocked is None)
+
+
+def record_failure(record: Record, error: OSError) -> str:
+    """'the journal (FILE: cause)': a record a write failed on, named by its place, and why."""
+    place = error.filename or getattr(record.backend, "path", lambda name: f"{record.backend.url} {name}")(record.name)
+    return f"the {record.name} ({place}: {error.strerror or error})"

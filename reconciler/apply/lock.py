@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 
 from reconciler.apply.s3_lock import NotUnlocked, S3Lock, describe, force_unlock_s3, lock_region
 from reconciler.clients.backend import lock_url
+from reconciler.clients.crashpoint import crash_point
 from reconciler.clients.records import write_atomically
 from reconciler.errors import LockHeld
 from reconciler.model.spec import State
@@ -68,6 +69,7 @@ class StateLock:
         except BaseException:
             self.lock.release()  # nothing was done: a lock whose holder cannot be named is not kept
             raise
+        crash_point("lock.taken")
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:

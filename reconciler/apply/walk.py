@@ -5,13 +5,14 @@ root cause; once `stopping` is set nothing new starts and what runs is let finis
 from __future__ import annotations
 
 import graphlib
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from reconciler.errors import ReconcileError
+from reconciler.errors import ReconcileError, StepNotStarted, explain_os_error
 from reconciler.kinds.base import StepResult
 from reconciler.plan.report import Outcome
 
@@ -20,9 +21,14 @@ def _timed(run: Callable[[str], StepResult], address: str) -> Outcome:
     started = time.monotonic()
     try:
         result = run(address)
+    except StepNotStarted as error:
+        return Outcome(address, "not started", str(error), time.monotonic() - started)
     except ReconcileError as error:
         return Outcome(address, "failed", str(error), time.monotonic() - started)
+    except OSError as error:  # a file of the state (a full disk) or a connection: said as it is
+        return Outcome(address, "failed", explain_os_error(error), time.monotonic() - started)
     except Exception as error:  # a bug in a kind: reported as this step's failure, the walk goes on
+        logging.getLogger(__name__).debug("%s: internal error", address, exc_info=True)  # shown with --debug
         return Outcome(
             address, "failed", f"internal error ({type(error).__name__}); re-run with --debug", time.monotonic() - started
         )
@@ -36,7 +42,9 @@ def walk(
     stopping: threading.Event,
     on_start: Callable[[str], None],
     on_end: Callable[[Outcome], None],
+    stopped_by: Callable[[], str] = lambda: "",
 ) -> dict[str, Outcome]:
+    """``stopped_by``: the signal that set ``stopping`` (said by each step not started)."""
     order = graphlib.TopologicalSorter(graph)
     order.prepare()
     dependants: dict[str, list[str]] = {address: [] for address in graph}
@@ -81,6 +89,7 @@ def walk(
             start_ready(pool)
     for address in graph:
         if address not in outcomes:
-            outcomes[address] = Outcome(address, "not started", "not started: apply was interrupted")
+            why = f" ({stopped_by()})" if stopped_by() else ""
+            outcomes[address] = Outcome(address, "not started", f"not started: apply was interrupted{why}")
             on_end(outcomes[address])
     return outcomes

@@ -14,7 +14,7 @@ from reconciler.clients.backend import Backend, open_backend
 from reconciler.clients.journal import RECORD as JOURNAL
 from reconciler.clients.journal import Journal
 from reconciler.clients.records import Record
-from reconciler.errors import ReconcileError
+from reconciler.errors import ReconcileError, StepNotStarted
 from reconciler.model.spec import State
 from reconciler.plan.schema import Action, Finding
 
@@ -35,7 +35,9 @@ def no_progress(address: str, message: str) -> None:
 @dataclass
 class RunContext:
     """Everything a kind may use: the desired state, the clock, the clients, a progress sink and
-    the stop flag (set on Ctrl-C/SIGTERM: finish the current call, start nothing new)."""
+    the stop flags (apply/interrupt.py): `stopping` (the first SIGTERM/SIGINT: start nothing new,
+    let the running steps end) and `aborting` (a second signal, or the grace ran out: stop waiting
+    now)."""
 
     state: State
     state_dir: Path
@@ -43,6 +45,9 @@ class RunContext:
     progress: Progress = no_progress
     parallelism: int = 10
     stopping: threading.Event = field(default_factory=threading.Event)
+    aborting: threading.Event = field(default_factory=threading.Event)
+    stopped_by: str = ""  # the signal that set `stopping`, e.g. "SIGTERM"
+    aborted_because: str = ""  # why `aborting` was set, said by a step that stopped waiting
     clients: dict[str, Any] = field(default_factory=dict)  # a kind's own connections, by its key
     lock: threading.Lock = field(default_factory=threading.Lock)
     connecting: dict[str, threading.Lock] = field(default_factory=dict)  # one lock per key while its client is made
@@ -63,6 +68,10 @@ class RunContext:
             if name not in self.records:
                 self.records[name] = Record(self.backend, name)
             return self.records[name]
+
+    def not_started(self, before: str = "") -> StepNotStarted:
+        """The error of a step that stops, because the apply is stopping, before it changed anything."""
+        return StepNotStarted(f"not started: apply was interrupted ({self.stopped_by or 'stopping'}){before}")
 
     @property
     def journal(self) -> Journal:

@@ -35,7 +35,7 @@ from reconciler.clients.image_layers import files_of
 from reconciler.clients.journal import Intent
 from reconciler.clients.restart_ledger import RECORD as RESTARTS
 from reconciler.clients.restart_ledger import WINDOW, RestartLedger
-from reconciler.errors import ReconcileError
+from reconciler.errors import ReconcileError, StepNotStarted
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.compose_view import (
     compose_create_arguments,
@@ -53,6 +53,7 @@ from reconciler.kinds.container_recovery import (
     replacement_of,
     with_recovery,
 )
+from reconciler.kinds.container_start import STARTED_SECONDS, log_tail, not_running, up_long_enough, wait_started
 from reconciler.kinds.container_view import (
     FieldChange,
     ImageDefaults,
@@ -62,7 +63,7 @@ from reconciler.kinds.container_view import (
     observed_view,
 )
 from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
-from reconciler.model.sensitive import reveal
+from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
 from reconciler.model.unknown import holds_unknown, unknowns
 from reconciler.plan.digest import ABSENT, digest_json
@@ -584,6 +585,8 @@ class ContainerKind:
             if action.action == "replace":
                 assert step.desired is not None and seen is not None
                 return StepResult(True, self._replace(action.name, step.desired, seen))
+        except StepNotStarted:
+            raise
         except ReconcileError as error:
             return StepResult(False, str(error))
         return StepResult(True, "nothing to do")
@@ -601,21 +604,26 @@ class ContainerKind:
                 record = self.client(host).inspect_container(container_id)
             except NotFound:
                 return address, StepResult(True, "replaced since")  # a later step of this apply replaced it
-            state = record.get("State") or {}
-            if state.get("Status") in ("exited", "dead"):
-                logs = self.client(host).logs(container_id, tail=1).decode(errors="replace").strip()
-                said = f"; last log line: {logs}" if logs else ""
-                return address, StepResult(False, f"started, then exited at once with code {state.get('ExitCode')}{said}")
+            except CONNECTION_ERRORS:  # the engine went away after the step: its other steps say so
+                return address, StepResult(True, "not seen again: the engine stopped answering")
+            spec = self.ctx.state.containers.get(address.partition(".")[2])
+            failed = not_running(record, spec.restart if spec else "no")
+            if failed is not None:
+                secrets = _secrets(spec) if spec else ()
+                return address, StepResult(False, failed + log_tail(self.client(host), container_id, secrets))
             return address, StepResult(True, "running")
 
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             return dict(pool.map(check, list(self.started.items())))
 
-    def _create(self, name: str, spec: Container, container_name: str) -> str:
+    def _create(self, name: str, spec: Container, container_name: str, check_started: bool = True) -> str:
+        """Create and (state: running) start it; ``check_started``: and see it stay up (container_start)."""
         client = self.client(spec.host or "")
         address = _address(name)
         self._ensure_image(client, spec, address)
         self._wait_for_dependencies(spec, address)
+        if self.ctx.stopping.is_set():
+            raise self.ctx.not_started()
         self.ctx.progress(address, f"creating {container_name}")
         created = client.create_container(**self._create_arguments(client, name, spec, container_name))
         for network, aliases in later_networks(spec):
@@ -624,7 +632,15 @@ class ContainerKind:
             client.start(created["Id"])
             with self.started_lock:
                 self.started[address] = (spec.host or "", created["Id"], time.monotonic())
+            if check_started:
+                self._check_started(client, created["Id"], spec, address)
         return str(created["Id"])
+
+    def _check_started(self, client: docker.APIClient, container_id: str, spec: Container, address: str) -> None:
+        self.ctx.progress(address, "checking that it stays up")
+        failed = wait_started(client, container_id, spec.restart, self.ctx.aborting, _secrets(spec))
+        if failed is not None:
+            raise ReconcileError(failed)
 
     def _create_arguments(self, client: docker.APIClient, name: str, spec: Container, container_name: str) -> dict[str, Any]:
         bindings: dict[int | str, Any] = {}
@@ -687,6 +703,9 @@ class ContainerKind:
         """Each dependency as its depends_on condition asks (compose's): the short form waits for
         running, and healthy if it has a healthcheck."""
         for dependency in _dependencies(spec, self.ctx.state.containers):
+            crash_point("container.waiting-dependency")
+            if self.ctx.stopping.is_set():  # nothing is changed yet: the step ends as not started
+                raise self.ctx.not_started(f" before {dependency} was ready")
             target = self.ctx.state.containers[dependency]
             condition = spec.depends_on[dependency].condition if dependency in spec.depends_on else None
             client = self.client(target.host or "")
@@ -696,16 +715,27 @@ class ContainerKind:
                 ready, detail = wait_completed(client, reference, self.ctx.stopping)
             else:
                 self.ctx.progress(address, f"waiting for {dependency} to be running" + ("" if condition else " and healthy"))
-                ready, detail = self._wait_healthy(client, reference, target, address, condition)
+                ready, detail = self._wait_healthy(client, reference, target, address, condition, self.ctx.stopping)
+            if not ready and self.ctx.stopping.is_set():
+                raise self.ctx.not_started(f" while it waited for {dependency}")
             if not ready:
                 raise ReconcileError(f"dependency {dependency} is not ready: {detail}")
 
     def _wait_healthy(
-        self, client: docker.APIClient, reference: str, spec: Container, address: str, condition: str | None = None
+        self,
+        client: docker.APIClient,
+        reference: str,
+        spec: Container,
+        address: str,
+        condition: str | None = None,
+        give_up: threading.Event | None = None,
     ) -> tuple[bool, str]:
-        """Wait until the container runs and, if it has a healthcheck, is healthy; bounded by
-        start_period + retries × (interval + timeout), with a little slack. ``condition``
-        service_started: running is enough; service_healthy: a healthcheck is required."""
+        """Wait until the container runs (for container_start's STARTED_SECONDS at least) and, if it
+        has a healthcheck, is healthy; bounded by start_period + retries × (interval + timeout),
+        with a little slack. ``condition`` service_started: running is enough; service_healthy: a
+        healthcheck is required. ``give_up`` (default: the apply is aborting) ends the wait early."""
+        give_up = give_up or self.ctx.aborting
+        crash_point("container.waiting-healthy")
         record = client.inspect_container(reference)
         check = (record.get("Config") or {}).get("Healthcheck") or {}
         has_check = bool(check.get("Test")) and check["Test"][0] != "NONE" and condition != "service_started"
@@ -722,15 +752,23 @@ class ContainerKind:
             if state.get("Status") in ("exited", "dead", "created"):
                 return False, f"{reference} is {state.get('Status')} (exit code {state.get('ExitCode')})"
             health = state.get("Health")
-            if state.get("Status") == "running" and (not has_check or (health or {}).get("Status") == "healthy"):
-                return True, "healthy" if has_check else "running"
+            if has_check and state.get("Status") == "running" and (health or {}).get("Status") == "healthy":
+                return True, "healthy"
+            if not has_check and up_long_enough(record):
+                return True, "running"
             if has_check and (health or {}).get("Status") == "unhealthy":
                 return False, f"{reference} is unhealthy: {_last_output(health)}"
             elapsed = time.monotonic() - started
             if elapsed > bound:
+                if not has_check:
+                    restarts = record.get("RestartCount") or 0
+                    return False, (
+                        f"{reference} did not stay up for {STARTED_SECONDS:.0f}s within {bound:.0f}s "
+                        f"(it is {state.get('Status')}, restarted {restarts} times)"
+                    )
                 return False, f"{reference} was not healthy after {bound:.0f}s: {_last_output(health)}"
-            if self.ctx.stopping.is_set():
-                return False, "stopped before it became healthy"
+            if give_up.is_set():
+                return False, f"stopped waiting: {self.ctx.aborted_because or 'the apply is stopping'}"
             if elapsed - last_said >= 1:
                 self.ctx.progress(address, f"waiting for {reference} to be healthy ({elapsed:.0f}s of at most {bound:.0f}s)")
                 last_said = elapsed
@@ -759,6 +797,9 @@ class ContainerKind:
             body["MemoryReservation"] = spec.mem_reservation or 0
         if "pids_limit" in paths:
             body["PidsLimit"] = spec.pids_limit if spec.pids_limit and spec.pids_limit > 0 else -1
+        starting = "state" in paths and spec.state == "running"
+        if starting:  # before any change, so that a stop while it waits leaves the step not started
+            self._wait_for_dependencies(spec, _address(seen.name))
         done = []
         if "managed" in paths:
             self.adoptions.record(seen.host, seen.id, _address(seen.name))
@@ -770,11 +811,11 @@ class ContainerKind:
             update_resources(client, seen.id, body)
             done.append("updated " + ", ".join(sorted(paths - {"state", "managed", "owner"})))
         if "state" in paths:
-            if spec.state == "running":
-                self._wait_for_dependencies(spec, _address(seen.name))
+            if starting:
                 client.start(seen.id)
                 with self.started_lock:
                     self.started[_address(seen.name)] = (seen.host, seen.id, time.monotonic())
+                self._check_started(client, seen.id, spec, _address(seen.name))
                 done.append("started")
             else:
                 client.stop(seen.id, timeout=_stop_seconds(seen.stop_timeout))
@@ -808,18 +849,26 @@ class ContainerKind:
             self.ctx.progress(address, "stopping the old container first (both would bind the same host ports)")
             client.stop(seen.id, timeout=_stop_seconds(seen.stop_timeout))
         try:
-            new_id = self._create(name, spec, temporary)
+            new_id = self._create(name, spec, temporary, check_started=False)
         except (APIError, ReconcileError):
             if clash and was_running:
                 client.start(seen.id)
             raise
         if spec.state == "running":
-            healthy, detail = self._wait_healthy(client, new_id, spec, address)
+            failed = wait_started(client, new_id, spec.restart, self.ctx.aborting, _secrets(spec))
+            healthy, detail = (False, failed) if failed else self._wait_healthy(client, new_id, spec, address)
             if not healthy:
                 client.remove_container(new_id, force=True)
                 if clash and was_running:
                     client.start(seen.id)
                 kept = "the old container keeps running" if was_running else "the old container is kept"
+                if failed:
+                    raise ReconcileError(f"the new container {failed}; it was removed and {kept}")
+                if self.ctx.aborting.is_set():
+                    raise ReconcileError(
+                        f"interrupted before the new container became healthy ({self.ctx.aborted_because}); "
+                        f"it was removed and {kept}"
+                    )
                 raise ReconcileError(f"the new container never became healthy ({detail}); {kept}")
         crash_point("container.replacement-ready")
         self._remove(seen.host, seen.id, seen.stop_timeout, address)
@@ -845,9 +894,9 @@ class ContainerKind:
         return f"; restarted {', '.join(restarted)} (depends_on restart: true)" if restarted else ""
 
 
-def wait_completed(client: docker.APIClient, reference: str, stopping: threading.Event) -> tuple[bool, str]:
+def wait_completed(client: docker.APIClient, reference: str, give_up: threading.Event) -> tuple[bool, str]:
     """Wait until a one-shot container has exited; ready when its exit code is 0."""
-    while not stopping.is_set():
+    while not give_up.is_set():
         state = client.inspect_container(reference).get("State") or {}
         if state.get("Status") in ("exited", "dead"):
             code = state.get("ExitCode")
@@ -952,6 +1001,13 @@ def _reason(change: FieldChange, default_network: str) -> str:
     if change.path == "network_mode" and change.after == default_network:
         return f"joins the default network {default_network} (it names no network: compose's PROJECT_default)"
     return f"{change.path} changed"
+
+
+def _secrets(spec: Container) -> list[str]:
+    """The secret text a container is given (its sensitive values, past their clear prefix): never
+    said, not even when its own log prints it."""
+    values = [*spec.environment.values(), *(spec.command or ()), *(spec.entrypoint or ())]
+    return [value.reveal()[len(value.clear_prefix) :] for value in values if isinstance(value, Sensitive)]
 
 
 def _short(image_id: str) -> str:

@@ -493,8 +493,8 @@ class Ec2InstanceKind:
             if elapsed > STATE_WAIT_SECONDS:
                 raise ReconcileError(f"{instance_id} was still {state} after {STATE_WAIT_SECONDS}s")
             self.ctx.progress(address, f"waiting for {instance_id} to be {target} (now {state}, {elapsed:.0f}s)")
-            if self.ctx.stopping.wait(self.poll_seconds):
-                raise ReconcileError(f"stopped while {instance_id} was {state}")
+            if self.ctx.aborting.wait(self.poll_seconds):  # the first signal lets the launch end; a second does not
+                raise ReconcileError(f"stopped waiting while {instance_id} was {state}: {self.ctx.aborted_because}")
 
     # --- quota in apply ---------------------------------------------------------------------
 
@@ -540,7 +540,10 @@ class Ec2InstanceKind:
                 address, f"waiting for quota request {request.id} ({request.status}): {left // 60}m{left % 60:02d}s left"
             )
             if self.ctx.stopping.wait(min(1.0, until - now)):
-                raise ReconcileError(f"stopped while waiting for the quota request {request.id}")
+                raise ReconcileError(
+                    f"apply was interrupted ({self.ctx.stopped_by or 'stopping'}) while it waited for the quota request "
+                    f"{request.id}; not launched"
+                )
 
 
 KIND = Ec2InstanceKind

@@ -401,7 +401,7 @@ def test_sigterm_stops_starting_new_steps_and_releases_the_lock(
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 1
-    assert "stopping: no new steps start" in stderr
+    assert "stopping (SIGTERM): no new steps start" in stderr
     assert f"container.{prefix}-db" in stdout
     assert "Apply incomplete" in stdout
     assert not (state / ".reconcile.lock.info").exists()
