@@ -21,9 +21,7 @@ from reconciler.clients.adoptions import AdoptionLedger
 from reconciler.clients.crashpoint import crash_point
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
-    HOST_UNREACHABLE,
     APIError,
-    DockerUnavailable,
     NotFound,
     explain,
     inspect_image,
@@ -62,6 +60,7 @@ from reconciler.kinds.container_view import (
     engine_healthcheck,
     observed_view,
 )
+from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
@@ -266,29 +265,14 @@ class ContainerKind:
     def observe(self, desired: Mapping[str, Container]) -> Mapping[str, Observation]:
         """Every host at once; a host that cannot be reached (or fails mid-way) is noted in
         ``self.unreachable`` with the cause, and only its resources are blocked (see diff)."""
-        hosts = list(self.ctx.state.hosts)
         self.intents = self.ctx.journal.intents()
-        engine_optional = self.ctx.state.hosts_implicit and not desired
-
-        def one(host: str) -> dict[str, Observation]:
-            here = {name: spec for name, spec in desired.items() if spec.host == host}
-            try:
-                return self._observe_host(host, here)
-            except HOST_UNREACHABLE as error:
-                if engine_optional:
-                    return {}  # no engine, nothing of ours on it: a state of AWS resources alone needs none
-                self.unreachable[host] = (
-                    str(error) if isinstance(error, DockerUnavailable)
-                    else unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
-                )  # fmt: skip
-            self.ctx.progress("container.*", self.unreachable[host])
-            return {}
-
-        observed: dict[str, Observation] = {}
-        with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-            for seen in pool.map(one, hosts):
-                observed.update(seen)
-        return observed
+        return observe_each_host(
+            self.ctx.state,
+            lambda host: self._observe_host(host, {name: spec for name, spec in desired.items() if spec.host == host}),
+            self.unreachable,
+            engine_optional=self.ctx.state.hosts_implicit and not desired,
+            say=lambda cause: self.ctx.progress("container.*", cause),
+        )
 
     def _observe_host(self, host: str, desired: Mapping[str, Container]) -> dict[str, Observation]:
         client = self.client(host)

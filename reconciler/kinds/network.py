@@ -5,7 +5,6 @@ in place: a differing one is replaced when no container is attached, else blocke
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -13,15 +12,12 @@ import docker
 
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
-    HOST_UNREACHABLE,
     APIError,
-    DockerUnavailable,
     NotFound,
     explain,
-    shown_url,
-    unreachable,
 )
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import STATE_LABEL, Owner, claim_reason, owned_elsewhere, owner_of
 from reconciler.model.spec import Network
 from reconciler.plan.digest import ABSENT, digest_json
@@ -106,26 +102,12 @@ class NetworkKind:
         return self.ctx.docker(host)
 
     def observe(self, desired: Mapping[str, Network]) -> Mapping[str, Observation]:
-        hosts = list(self.ctx.state.hosts)
-        engine_optional = self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers
-
-        def one(host: str) -> dict[str, Observation]:
-            try:
-                return self._observe_host(host, {n: s for n, s in desired.items() if s.host == host})
-            except HOST_UNREACHABLE as error:
-                if engine_optional:
-                    return {}  # no engine, nothing of ours on it: a state of AWS resources alone needs none
-                self.unreachable[host] = (
-                    str(error) if isinstance(error, DockerUnavailable)
-                    else unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
-                )  # fmt: skip
-            return {}
-
-        observed: dict[str, Observation] = {}
-        with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:  # hosts at once, as the containers' observe
-            for seen in pool.map(one, hosts):
-                observed.update(seen)
-        return observed
+        return observe_each_host(
+            self.ctx.state,
+            lambda host: self._observe_host(host, {n: s for n, s in desired.items() if s.host == host}),
+            self.unreachable,
+            engine_optional=self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers,
+        )
 
     def _observe_host(self, host: str, desired: Mapping[str, Network]) -> dict[str, Observation]:
         client = self.client(host)
