@@ -1,8 +1,11 @@
-"""The `reconcile` fixture most engine tests share (test_containers and test_import keep their own)."""
+"""The fixtures engine tests share: `reconcile` (test_containers and test_import keep their own),
+`prefix` (a name prefix of the test's own, so tests never see each other's containers) and `state`
+(an empty desired_state/ directory)."""
 
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 
 import docker
@@ -21,3 +24,15 @@ def reconcile(tmp_path: Path, docker_client: docker.DockerClient) -> Reconcile:
         return run_reconcile(*args, cwd=tmp_path, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
 
     return run
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"t{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    directory = tmp_path / "desired_state"
+    directory.mkdir()
+    return directory

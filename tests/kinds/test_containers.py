@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,19 +26,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
 
 SECRET = "Zq-test-secret-4e1d9"
 Reconcile = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def prefix() -> str:
-    """A name prefix of this test's own, so that tests never see each other's containers."""
-    return f"t{uuid.uuid4().hex[:6]}"
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Path:
-    directory = tmp_path / "desired_state"
-    directory.mkdir()
-    return directory
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,11 +23,6 @@ from tests.support.cli import run_reconcile
 from tests.support.docker_engine import ENGINE_SCRIPT
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"t{uuid.uuid4().hex[:6]}"
 
 
 def engine_pid() -> int:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import docker
@@ -21,18 +20,6 @@ from tests.kinds.test_containers import SECRET, absent, container, containers, e
 from tests.support.cli import run_reconcile
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"t{uuid.uuid4().hex[:6]}"
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Path:
-    directory = tmp_path / "desired_state"
-    directory.mkdir()
-    return directory
 
 
 def apply(tmp_path: Path, signal_at: str | None = None, sig: str = "SIGTERM") -> subprocess.CompletedProcess[str]:
