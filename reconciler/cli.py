@@ -393,6 +393,7 @@ def _apply(
     from reconciler.apply.executor import check_still_true, forget_settled, record_failure, restrict
     from reconciler.apply.interrupt import SignalGuard
     from reconciler.apply.lock import backend_lock
+    from reconciler.clients.records import RecordNotWritten
     from reconciler.gitinfo import git_info, saved_state_dir
     from reconciler.model.load import load_state
     from reconciler.planner import make_plan
@@ -456,7 +457,7 @@ def _apply(
             if result.ok:
                 try:
                     _record_applied(context, planned, target)
-                except OSError as error:  # the report of what was done still stands
+                except (OSError, RecordNotWritten) as error:  # the report of what was done still stands
                     result.notes.append(f"could not record the applied commit in {record_failure(context.record(RECORD), error)}")
                 except ReconcileError as error:
                     result.notes.append(f"could not record the applied commit: {error}")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.model.refs import repository_root
 from reconciler.plan.schema import GitInfo
+from reconciler.pr_tree import MARKER
 
 if TYPE_CHECKING:
     import git
@@ -39,6 +40,8 @@ def _top_level(directory: Path) -> Path | None:
     """The nearest directory at or above ``directory`` with a `.git` (a directory, or the file of a
     worktree or submodule), else None; None too inside an unpacked pull request (its tree is data)."""
     root = repository_root(directory)
+    if (root / MARKER).is_file():
+        return None  # a .git that got into an unpacked tree some other way is never run
     return root if (root / ".git").exists() else None
 
 

@@ -51,16 +51,21 @@ def docker_client(docker_host: str) -> Iterator[docker.DockerClient]:
 
 
 def _remove_test_and_managed_containers(client: docker.DockerClient) -> None:
+    """The test's and reconcile's containers, then reconcile's networks (once nothing is on them)."""
     for label in CLEANUP_FILTERS:
         for container in client.containers.list(all=True, filters={"label": label}):
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
+    for network in client.networks.list(filters={"label": "reconciler.managed=true"}):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            network.remove()
 
 
 @pytest.fixture
 def cleanup_containers(docker_client: docker.DockerClient) -> Iterator[None]:
-    """A clean slate before the test (the demo's containers, say, would be orphans to its state)
-    and nothing left after it."""
+    """A clean slate before the test (the demo's containers, say, would be orphans to its state;
+    a state's default network, left by another test, would be planned as a delete) and nothing left
+    after it."""
     _remove_test_and_managed_containers(docker_client)
     yield
     _remove_test_and_managed_containers(docker_client)

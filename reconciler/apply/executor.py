@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.apply.graph import build_graph
 from reconciler.apply.walk import walk
-from reconciler.clients.records import Record
+from reconciler.clients.records import Record, RecordNotWritten
 from reconciler.errors import ReconcileError, StalePlan, explain_os_error
 from reconciler.kinds.base import RunContext, StepResult
 from reconciler.model.interpolate import in_variable_field
@@ -101,14 +101,14 @@ def apply_planned(
         if step.action.action in CREATING:
             try:
                 journal.begin(address, step.action.action, datetime.now(UTC))
-            except OSError as error:  # the intent comes first: without it, nothing is done
+            except (OSError, RecordNotWritten) as error:  # the intent comes first: without it, nothing is done
                 said = record_failure(journal.record, error)
                 return StepResult(False, f"nothing done: its intent could not be written to {said}")
         result = planned.kinds[step.action.type].apply(step)
         if result.ok:
             try:
                 journal.end([address])
-            except OSError as error:
+            except (OSError, RecordNotWritten) as error:
                 return StepResult(False, f"{result.message}, but {record_failure(journal.record, error)} could not be updated")
         return result
 
@@ -128,7 +128,7 @@ def apply_planned(
                 on_end(outcomes[address])
     try:
         forget_settled(planned, ctx)
-    except OSError as error:
+    except (OSError, RecordNotWritten) as error:
         notes.append(f"could not clear settled intents from {record_failure(journal.record, error)}")
     except ReconcileError as error:
         notes.append(f"could not clear settled intents from the journal: {error}")
@@ -145,7 +145,9 @@ def forget_settled(planned: Planned, ctx: RunContext) -> None:
     ctx.journal.end(action.address for action in planned.plan.actions if action.action == "noop" and action.blocked is None)
 
 
-def record_failure(record: Record, error: OSError) -> str:
+def record_failure(record: Record, error: OSError | RecordNotWritten) -> str:
     """'the journal (FILE: cause)': a record a write failed on, named by its place, and why."""
+    if isinstance(error, RecordNotWritten):
+        return f"the {record.name} ({error.path}: {error.cause})"
     place = error.filename or getattr(record.backend, "path", lambda name: f"{record.backend.url} {name}")(record.name)
     return f"the {record.name} ({place}: {error.strerror or error})"

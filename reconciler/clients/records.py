@@ -21,6 +21,14 @@ class RecordConflict(Exception):
     """The record changed since it was read (or appeared, for a new one): read it again."""
 
 
+class RecordNotWritten(ReconcileError):
+    """A record file that could not be written (a full disk, no permission): it holds what it held."""
+
+    def __init__(self, path: Path, cause: str) -> None:
+        super().__init__(f"cannot write {path}: {cause}; the file is unchanged (nothing in it is lost)")
+        self.path, self.cause = path, cause
+
+
 class DamagedRecord(ReconcileError):
     """A record is there but cannot be read as one (cut short, not JSON, not the shape reconcile writes)."""
 
@@ -79,9 +87,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         finally:
             os.close(directory)
     except OSError as error:
-        raise ReconcileError(
-            f"cannot write {path}: {error.strerror or error}; the file is unchanged (nothing in it is lost)"
-        ) from None
+        raise RecordNotWritten(path, error.strerror or str(error)) from None
     finally:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)

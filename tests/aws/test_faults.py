@@ -181,7 +181,8 @@ def test_a_full_disk_under_the_state_directory_names_the_file_and_loses_no_recor
         fillers = fill(state, pages_left=1)  # room for the lock's holder, none for the journal's intent
         full = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
         assert full.returncode == 1 and "Traceback" not in full.stderr, full.stdout + full.stderr
-        assert "cannot write desired_state/.reconcile.journal.json: No space left on device" in full.stdout + full.stderr
+        said = "nothing done: its intent could not be written to the journal (desired_state/.reconcile.journal.json: No space left on device)"
+        assert said in full.stdout + full.stderr
         assert (state / ".reconcile.journal.json").read_bytes() == journal
         assert "exports-b" not in {b["Name"] for b in state_s3.list_buckets()["Buckets"]}  # intent first, so no action
         assert not [p.name for p in state.iterdir() if p.name.endswith(".tmp")]

@@ -4,8 +4,6 @@ multi-service compose file from a well-known public project pasted under `contai
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -14,23 +12,7 @@ import pytest
 from tests.support.cli import Reconcile
 from tests.support.compose_oracle import build_stand_in
 
-pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers", "cleanup_networks")]
-
-
-@pytest.fixture
-def cleanup_networks(docker_client: docker.DockerClient) -> Iterator[None]:
-    """Managed networks go after the containers (cleanup_containers runs its teardown first)."""
-
-    def remove() -> None:
-        for network in docker_client.networks.list(filters={"label": "reconciler.managed=true"}):
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                network.remove()
-
-    remove()
-    yield
-    for container in docker_client.containers.list(all=True, filters={"label": "reconciler.managed=true"}):
-        container.remove(force=True)
-    remove()
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
 
 
 FIELDS = """\

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,13 +150,6 @@ def test_legacy_resources_are_claimed_in_place_by_the_declaring_state_and_never_
     }
 
 
-@pytest.fixture
-def cleanup_networks(docker_client: docker.DockerClient) -> Iterator[None]:
-    yield
-    for network in docker_client.networks.list(filters={"label": "reconciler.managed=true"}):
-        network.remove()
-
-
 def write_network_state(directory: Path, name: str, networks: list[str]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     text = f"settings: {{name: {name}}}\nhosts: {{local: {{}}}}\n"  # declared: a state of no resource still looks
@@ -167,7 +159,6 @@ def write_network_state(directory: Path, name: str, networks: list[str]) -> None
     (directory / "state.yaml").write_text(text)
 
 
-@pytest.mark.usefixtures("cleanup_networks")
 def test_another_states_network_is_never_planned_and_a_declaration_of_it_is_blocked(
     tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
@@ -195,7 +186,6 @@ def test_another_states_network_is_never_planned_and_a_declaration_of_it_is_bloc
     assert reconcile(blue, "plan", "--detailed-exitcode").returncode == 0  # blue: still its own, unchanged
 
 
-@pytest.mark.usefixtures("cleanup_networks")
 def test_removing_the_last_container_and_network_of_a_state_without_hosts_deletes_them(
     tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:
