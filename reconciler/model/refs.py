@@ -169,9 +169,20 @@ class _Checker:
         return path.split("/")[0] == DOCS_DIRECTORY and resolved.is_relative_to(docs) and resolved != docs
 
     def user_data_files(self) -> None:
+        """Each user_data_file is a file of the repository, also once symlinks are followed (apply
+        sends its content to EC2: a link must not carry a file of the machine there)."""
+        root = repository_root(self.base)
         for name, instance in self.section("ec2_instances").items():
             user_data = _mapping(instance).get("user_data_file")
-            if isinstance(user_data, str) and not user_data.startswith("/") and not (self.base / user_data).is_file():
+            if not isinstance(user_data, str) or user_data.startswith("/"):
+                continue
+            path = self.base / user_data
+            if not path.resolve().is_relative_to(root):
+                self.report(
+                    ("ec2_instances", name, "user_data_file"),
+                    f"{user_data!r} leads outside the repository (through a symlink): user data must be a file of {root}",
+                )
+            elif not path.is_file():
                 self.report(("ec2_instances", name, "user_data_file"), f"no file {user_data!r} in {self.base}")
 
 

@@ -162,3 +162,26 @@ def test_cost_docs_under_docs_are_accepted(tmp_path: Path) -> None:
     (top / "desired_state" / "state.yaml").write_text("cost_docs:\n  - path: docs/costs.md\n  - path: docs/team/q3.md\n")
     docs = load_state(top / "desired_state", environ={}).state.cost_docs
     assert [doc.path for doc in docs] == ["docs/costs.md", "docs/team/q3.md"]
+
+
+def with_user_data_file(top: Path, reference: str) -> Path:
+    state_dir = top / "desired_state"
+    (state_dir / "state.yaml").write_text(
+        f"ec2_instances:\n  worker:\n    region: us-east-1\n    instance_type: t3.micro\n    ami: ami-12345678\n"
+        f"    user_data_file: {reference}\n"
+    )
+    return state_dir
+
+
+def test_a_user_data_file_that_links_out_of_the_repository_is_a_located_error(tmp_path: Path) -> None:
+    top = repository(tmp_path)
+    (tmp_path / "id_ed25519").write_text(PRIVATE_KEY)
+    (top / "desired_state" / "boot.sh").symlink_to(tmp_path / "id_ed25519")
+    [message] = errors_of(with_user_data_file(top, "boot.sh"))
+    assert "state.yaml:6:" in message and "outside the repository" in message and "b3Blbn" not in message
+
+
+def test_a_user_data_file_of_the_repository_is_accepted(tmp_path: Path) -> None:
+    top = repository(tmp_path)
+    (top / "desired_state" / "boot.sh").write_text("#!/bin/sh\necho hello\n")
+    assert load_state(with_user_data_file(top, "boot.sh"), environ={}, mode="plan").state.ec2_instances["worker"]
