@@ -4,7 +4,6 @@ the next plan is clean; a file outside the repository is never read."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
