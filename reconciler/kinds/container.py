@@ -45,6 +45,7 @@ from reconciler.kinds.compose_view import (
     first_network,
     later_networks,
 )
+from reconciler.kinds.config_files import archive, configs_label, content_of, desired_configs, first_file, unified_diff
 from reconciler.kinds.container_recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
@@ -88,6 +89,7 @@ MANAGED = "reconciler.managed"
 ADDRESS = "reconciler.address"
 CONFIG_HASH = "reconciler.config-hash"
 HOST = "reconciler.host"  # the name of the host entry that made it: two entries may reach one engine
+DIFF_SUFFIX = " (diff)"  # a change that shows a config's content as a unified diff
 UNOBSERVED = "unobserved"  # the observed digest of a resource on a host that could not be reached
 DEFAULT_STOP_SECONDS = 10
 POLL_SECONDS = 0.25
@@ -259,6 +261,7 @@ class ContainerKind:
         self._declared: Declared | None = None
         self._checked_images: dict[tuple[str, str, object], list[Finding]] = {}  # see _image_findings
         self._bind_files: dict[str, BindFiles] = {}  # container → the repository files it mounts, read once a run
+        self._config_contents: dict[str, bytes] = {}  # config (top-level configs:) → its content, read once a run
 
     # --- connections ------------------------------------------------------------------------
 
@@ -279,6 +282,34 @@ class ContainerKind:
             return None
         files = self.bind_files_of(name, spec)
         return None if files.too_large else files.digests
+
+    def config_contents(self, spec: Container) -> dict[str, bytes]:
+        """The content of each config ``spec`` mounts, by name (read once a run)."""
+        for mount in spec.configs:
+            if mount.source not in self._config_contents:
+                self._config_contents[mount.source] = content_of(self.ctx.state.configs[mount.source])
+        return {mount.source: self._config_contents[mount.source] for mount in spec.configs}
+
+    def _config_diffs(self, seen: SeenContainer, spec: Container, changes: list[FieldChange]) -> list[FieldChange]:
+        """A unified diff of each mounted config whose content changed, read from what runs (never
+        more than a config's bound); on a container that cannot be read, a diff from nothing."""
+        contents = self.config_contents(spec)
+        diffs = []
+        for change in changes:
+            mount = next((m for m in spec.configs if change.path == f"configs.{m.target}"), None)
+            if mount is None or not isinstance(change.after, str):
+                continue
+            if isinstance(change.before, str) and change.before.split()[:2] == change.after.split()[:2]:
+                continue  # the same content: only the owner or mode changed
+            before = None
+            if isinstance(change.before, str):
+                with contextlib.suppress(*CONNECTION_ERRORS, APIError):
+                    chunks, _ = self.client(seen.host).get_archive(seen.id, mount.target)
+                    before = first_file(iter(chunks))
+            diffs.append(
+                FieldChange(f"{change.path}{DIFF_SUFFIX}", None, unified_diff(mount.target, before, contents[mount.source]))
+            )
+        return diffs
 
     def _files_label(self, name: str, spec: Container) -> dict[str, str]:
         return self.bind_files_of(name, spec).label() if self._on_this_machine(spec.host or "") else {}
@@ -481,7 +512,9 @@ class ContainerKind:
         if desired.state == "absent":
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
         files = self._compared_files(name, desired)
-        changes = compare(desired_view(desired, seen.defaults, seen.log_driver, files), seen.view)
+        configs = desired_configs(desired.configs, self.config_contents(desired))
+        changes = compare(desired_view(desired, seen.defaults, seen.log_driver, files, configs), seen.view)
+        changes += self._config_diffs(seen, desired, changes)
         unknown_changes = [change for change in changes if change.known_at_apply]
         changes = [change for change in changes if not change.known_at_apply]
         if seen.tag_image_id and seen.tag_image_id != seen.image_id and not any(c.path == "image" for c in changes):
@@ -500,7 +533,11 @@ class ContainerKind:
                 return action("update", [restart.reason], [restart_change], restart.blocked)
             return action("noop", [_waiting_reason(waiting)] if unknown_changes else [], [])
         default_network = self.ctx.state.default_network
-        reasons = [_reason(change, default_network) for change in changes if in_place or not _in_place(change)]
+        reasons = [
+            _reason(change, default_network)
+            for change in changes
+            if (in_place or not _in_place(change)) and not change.path.endswith(DIFF_SUFFIX)
+        ]
         if restart is not None:
             reasons = [r for r in reasons if r != "health changed"] + [restart.reason]
         if unknown_changes:
@@ -646,6 +683,8 @@ class ContainerKind:
         created = client.create_container(**self._create_arguments(client, name, spec, container_name))
         for network, aliases in later_networks(spec):
             client.connect_container_to_network(created["Id"], network, aliases=aliases or None)
+        if spec.configs:
+            client.put_archive(created["Id"], "/", archive(spec.configs, self.config_contents(spec)))
         if spec.state == "running":
             client.start(created["Id"])
             with self.started_lock:
@@ -682,6 +721,7 @@ class ContainerKind:
         labels = {
             **spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec), HOST: spec.host or "",
             STATE_LABEL: self.ctx.state.settings.name, **self._files_label(name, spec),
+            **configs_label(desired_configs(spec.configs, self.config_contents(spec))),
         }  # fmt: skip
         return {
             "image": spec.image,
@@ -1016,6 +1056,9 @@ def _in_place(change: FieldChange) -> bool:
 def _reason(change: FieldChange, default_network: str) -> str:
     if change.path == "state":
         return "start" if change.after == "running" else "stop"
+    if change.path.startswith("configs."):
+        source = str(change.after or change.before or "").partition(" ")[0]
+        return f"config {source} at {change.path.removeprefix('configs.')} changed"
     if change.path.startswith("files."):
         how = "changed" if change.before and change.after else "added" if change.after else "removed"
         return f"file {change.path.removeprefix('files.')} {how}"

@@ -72,9 +72,18 @@ def _money(amount: Decimal | float) -> str:
     return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
 
 
+CONTENT_DIFF = " (diff)"  # a change whose value is a unified diff of a file's content (a container's config)
+
+
+def _content_diffs(action: Action) -> list[str]:
+    return [c.after for c in action.changes if c.path.endswith(CONTENT_DIFF) and isinstance(c.after, str)]
+
+
 def _action_lines(action: Action) -> str:
     lines = []
     for change in action.changes:
+        if change.path.endswith(CONTENT_DIFF):
+            continue  # shown as a diff block of its own
         if action.action == "create":
             lines.append(f"+ {change.path}: {value(change.after)}")
         elif action.action == "delete" and change.after is None:
@@ -100,6 +109,7 @@ def _details(action: Action) -> str:
         parts.append(fenced(diff, "diff"))
     elif action.changes:
         parts.append(fenced(_action_lines(action), "diff" if action.action in ("create", "delete") else ""))
+        parts += [fenced(text, "diff") for text in _content_diffs(action)]
     parts.append("\n</details>\n")
     return "".join(parts)
 
