@@ -71,7 +71,7 @@ from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
 from reconciler.model.unknown import holds_unknown, unknowns
 from reconciler.plan.digest import ABSENT, digest_json
-from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
+from reconciler.plan.schema import CONTENT_DIFF, Action, ActionKind, Blocked, Change, Finding, created_fields
 from reconciler.policies.compose import compose_findings
 from reconciler.policies.containers import (
     Health,
@@ -89,7 +89,6 @@ MANAGED = "reconciler.managed"
 ADDRESS = "reconciler.address"
 CONFIG_HASH = "reconciler.config-hash"
 HOST = "reconciler.host"  # the name of the host entry that made it: two entries may reach one engine
-DIFF_SUFFIX = " (diff)"  # a change that shows a config's content as a unified diff
 UNOBSERVED = "unobserved"  # the observed digest of a resource on a host that could not be reached
 DEFAULT_STOP_SECONDS = 10
 POLL_SECONDS = 0.25
@@ -307,7 +306,7 @@ class ContainerKind:
                     chunks, _ = self.client(seen.host).get_archive(seen.id, mount.target)
                     before = first_file(iter(chunks))
             diffs.append(
-                FieldChange(f"{change.path}{DIFF_SUFFIX}", None, unified_diff(mount.target, before, contents[mount.source]))
+                FieldChange(f"{change.path}{CONTENT_DIFF}", None, unified_diff(mount.target, before, contents[mount.source]))
             )
         return diffs
 
@@ -536,7 +535,7 @@ class ContainerKind:
         reasons = [
             _reason(change, default_network)
             for change in changes
-            if (in_place or not _in_place(change)) and not change.path.endswith(DIFF_SUFFIX)
+            if (in_place or not _in_place(change)) and not change.path.endswith(CONTENT_DIFF)
         ]
         if restart is not None:
             reasons = [r for r in reasons if r != "health changed"] + [restart.reason]

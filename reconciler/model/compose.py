@@ -219,6 +219,8 @@ class _Preparer:
                 f"not supported: {key} — give the config's file: (in the repository) or its content:",
             )
             del spec[key]
+            if "file" not in spec:
+                spec.setdefault("content", "")  # reported: the state is refused, so no second error
         path = spec.get("file")
         if not isinstance(path, str):
             return

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
-from reconciler.plan.schema import Action, Finding, Plan
+from reconciler.plan.schema import CONTENT_DIFF, Action, Finding, Plan
 from reconciler.render.text import WHAT, summary_line, value
 
 COMMENT_LIMIT = 65_536
@@ -70,9 +70,6 @@ def _cents(amount: Decimal | float) -> Decimal:
 def _money(amount: Decimal | float) -> str:
     cents = _cents(amount)
     return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
-
-
-CONTENT_DIFF = " (diff)"  # a change whose value is a unified diff of a file's content (a container's config)
 
 
 def _content_diffs(action: Action) -> list[str]:
