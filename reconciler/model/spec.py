@@ -239,8 +239,10 @@ class ConfigSource(Section):
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        if (self.file is None) == (self.content is None):
+        if self.file is not None and self.content is not None:
             raise ValueError("a config takes exactly one of file: or content:")
+        if self.file is None and self.content is None:  # worded so that a value a variable left out is not reported twice
+            raise ValueError("missing required key 'content' (or give file:)")
         return self
 
 

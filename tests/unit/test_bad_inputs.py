@@ -284,6 +284,11 @@ CASES = [
         *one("configs:\n  nginx: {content: x}\n" + web("configs: [ngin]\n"), 6, "no config 'ngin'", "did you mean 'nginx'"),
     ),
     Case("config-two-sources", *one("configs:\n  app: {content: x, file: state.yaml}\n", 2, "configs.app", "exactly one of")),
+    Case("config-no-source", *one("configs:\n  app: {}\n", 2, "configs.app", "missing required key 'content' (or give file:)")),
+    Case(
+        "config-unset-variable",
+        *one("configs:\n  app: {content: 'n = ${N}'}\n", 2, "configs.app.content", "N is not set"),
+    ),
     Case("config-no-file", *one("configs:\n  app: {file: missing.conf}\n", 2, "configs.app.file", "no file 'missing.conf'")),
     Case(
         "config-outside",
