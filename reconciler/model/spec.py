@@ -460,6 +460,12 @@ class Container(Section):
             self.environment = {**values, **self.environment}
         if self.engine_name == "":
             raise SubpathError("container_name must not be empty", "container_name")
+        if self.configs and self.read_only:
+            raise SubpathError(
+                "configs cannot be written into a read_only container (the engine refuses an archive into a read-only "
+                "root filesystem); drop read_only, or mount the file with volumes: on a local host",
+                "configs",
+            )
         return self
 
     def with_profiles(self, active: tuple[str, ...]) -> None:

@@ -289,6 +289,10 @@ CASES = [
         "config-unset-variable",
         *one("configs:\n  app: {content: 'n = ${N}'}\n", 2, "configs.app.content", "N is not set"),
     ),
+    Case(
+        "config-read-only",
+        *one("configs:\n  app: {content: x}\n" + web("read_only: true\nconfigs: [app]\n"), 7, "read_only container"),
+    ),
     Case("config-no-file", *one("configs:\n  app: {file: missing.conf}\n", 2, "configs.app.file", "no file 'missing.conf'")),
     Case(
         "config-outside",
