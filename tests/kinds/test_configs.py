@@ -71,3 +71,30 @@ def test_a_config_travels_through_the_api_and_an_edit_plans_a_replace_with_its_d
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert run_in(docker_client, name, "cat", "/etc/app/app.conf") == "workers = 8\nlisten = 8080\n"
     assert reconcile("plan", "desired_state").stdout.startswith("No changes.")
+
+
+def test_a_config_file_edited_after_the_plan_makes_the_saved_plan_stale(
+    tmp_path: Path, state: Path, reconcile: Reconcile, prefix: str
+) -> None:
+    """What apply writes into the container is what the plan showed: a config's file is part of the
+    state digest, as the YAML files are (the file lives beside the state directory here)."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "app.conf").write_text("reviewed\n")
+    (state / "state.yaml").write_text(
+        textwrap.dedent(f"""\
+        configs:
+          app: {{file: ../conf/app.conf}}
+        containers:
+          {prefix}-app:
+            image: {TEST_IMAGE}
+            command: ["sleep", "300"]
+            network_mode: none
+            configs: [app]
+        """)
+    )
+    assert reconcile("plan", "desired_state", "--out", "plan.json").returncode == 0
+    (tmp_path / "conf" / "app.conf").write_text("not reviewed\n")
+    applied = reconcile("apply", "plan.json")
+    assert applied.returncode != 0
+    assert "stale plan: the desired state changed" in applied.stderr
