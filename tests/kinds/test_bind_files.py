@@ -95,3 +95,20 @@ def test_a_bind_source_outside_the_repository_is_not_hashed(
     plan = reconcile("plan", "desired_state")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert plan.stdout.startswith("No changes."), plan.stdout
+
+
+def test_a_bind_mounted_file_edited_after_the_plan_makes_the_saved_plan_stale(
+    tmp_path: Path, state: Path, reconcile: Reconcile, prefix: str
+) -> None:
+    """The replace a reviewer approved names the content it runs: an edit after the plan is not applied unseen."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "app.conf").write_text("v1\n")
+    declare(state, f"{prefix}-app", "../conf/app.conf:/etc/app/app.conf:ro")
+    assert reconcile("apply", "desired_state", "--auto-approve").returncode == 0
+    (tmp_path / "conf" / "app.conf").write_text("v2 (reviewed)\n")
+    assert reconcile("plan", "desired_state", "--out", "plan.json").returncode == 0
+    (tmp_path / "conf" / "app.conf").write_text("v3 (not reviewed)\n")
+    applied = reconcile("apply", "plan.json")
+    assert applied.returncode != 0
+    assert f"stale plan: changed since the plan was made: container.{prefix}-app" in applied.stderr
