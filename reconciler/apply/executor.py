@@ -15,7 +15,7 @@ from reconciler.errors import ReconcileError, StalePlan, explain_os_error
 from reconciler.kinds.base import RunContext, StepResult
 from reconciler.model.interpolate import in_variable_field
 from reconciler.plan.report import Outcome
-from reconciler.plan.schema import Action, Plan, Summary
+from reconciler.plan.schema import CONTENT_FIELDS, Action, Plan, Summary
 from reconciler.planner import Planned
 
 CREATING = ("create", "replace")  # steps whose intent goes into the journal before they start
@@ -57,6 +57,7 @@ def check_still_true(saved: Plan, fresh: Plan) -> None:
             or now.observed_digest != action.observed_digest
             or now.action != action.action
             or _variable_changes(now) != _variable_changes(action)  # a variable's value moved since
+            or _content_changes(now) != _content_changes(action)  # a mounted file or config was edited since
         ):
             moved.append(action.address)
     if moved:
@@ -72,6 +73,12 @@ def _variable_changes(action: Action) -> list[tuple[str, Any, Any]]:
     """The changes in fields whose values may come from variables (which never drift on a running
     container: changing them means a new container)."""
     return [(c.path, c.before, c.after) for c in action.changes if in_variable_field(c.path)]
+
+
+def _content_changes(action: Action) -> list[tuple[str, Any, Any]]:
+    """The changes that name a file's content (a bind-mounted repository file, a config): apply
+    reads the file again, so what it would write must be what the plan showed."""
+    return [(c.path, c.before, c.after) for c in action.changes if c.path.startswith(CONTENT_FIELDS)]
 
 
 def restrict(planned: Planned, saved: Plan) -> Planned:

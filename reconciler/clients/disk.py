@@ -109,7 +109,8 @@ class EngineUsage:
     volumes: tuple[VolumeUsage, ...]
 
 
-def _local(url: str | None) -> bool:
+def local_engine(url: str | None) -> bool:
+    """An engine on this machine (its URL, else DOCKER_HOST, else the local socket): a unix socket or loopback tcp."""
     parts = urlsplit(url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
     return parts.scheme in ("unix", "npipe") or (parts.scheme == "tcp" and parts.hostname in LOOPBACK)
 
@@ -160,7 +161,7 @@ def df_over_ssh(ssh: paramiko.SSHClient, shown: str) -> Callable[[str], Filesyst
 def filesystem_reader(url: str | None, shown: str, ssh: paramiko.SSHClient | None = None) -> Callable[[str], Filesystem]:
     """How to read a path's filesystem on the host whose engine is at ``url`` (``shown``: the URL as
     it may be printed; ``ssh``: the host's SSH connection, for an ssh:// host)."""
-    if _local(url):
+    if local_engine(url):
         return statvfs_of
     if ssh is not None:
         return df_over_ssh(ssh, shown)

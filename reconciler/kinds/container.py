@@ -19,10 +19,12 @@ from docker.types import LogConfig
 from reconciler.clients.adoptions import RECORD as ADOPTED
 from reconciler.clients.adoptions import AdoptionLedger
 from reconciler.clients.crashpoint import crash_point
+from reconciler.clients.disk import local_engine
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
     APIError,
     NotFound,
+    engine_url,
     explain,
     inspect_image,
     shown_url,
@@ -35,6 +37,7 @@ from reconciler.clients.restart_ledger import RECORD as RESTARTS
 from reconciler.clients.restart_ledger import WINDOW, RestartLedger
 from reconciler.errors import ReconcileError, StepNotStarted
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
+from reconciler.kinds.bind_files import BindFiles, bind_files, bind_findings
 from reconciler.kinds.compose_view import (
     compose_create_arguments,
     compose_host_config,
@@ -42,6 +45,7 @@ from reconciler.kinds.compose_view import (
     first_network,
     later_networks,
 )
+from reconciler.kinds.config_files import archive, configs_label, content_of, desired_configs, first_file, unified_diff
 from reconciler.kinds.container_recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
@@ -62,11 +66,12 @@ from reconciler.kinds.container_view import (
 )
 from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
+from reconciler.model.refs import repository_root
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
 from reconciler.model.unknown import holds_unknown, unknowns
 from reconciler.plan.digest import ABSENT, digest_json
-from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
+from reconciler.plan.schema import CONTENT_DIFF, Action, ActionKind, Blocked, Change, Finding, created_fields
 from reconciler.policies.compose import compose_findings
 from reconciler.policies.containers import (
     Health,
@@ -254,8 +259,59 @@ class ContainerKind:
         self.declares: dict[tuple[str, str], ImageDeclares] = {}  # (host, reference) → its EXPOSE, CMD, ENTRYPOINT
         self._declared: Declared | None = None
         self._checked_images: dict[tuple[str, str, object], list[Finding]] = {}  # see _image_findings
+        self._bind_files: dict[str, BindFiles] = {}  # container → the repository files it mounts, read once a run
+        self._config_contents: dict[str, bytes] = {}  # config (top-level configs:) → its content, read once a run
 
     # --- connections ------------------------------------------------------------------------
+
+    def _on_this_machine(self, host: str) -> bool:
+        spec = self.ctx.state.hosts.get(host)
+        return local_engine(engine_url(spec) if spec is not None else None)
+
+    def bind_files_of(self, name: str, spec: Container) -> BindFiles:
+        """The repository files ``spec`` bind-mounts, hashed (bind_files.py); read once a run."""
+        if name not in self._bind_files:
+            self._bind_files[name] = bind_files(spec.volumes, repository_root(self.ctx.state_dir))
+        return self._bind_files[name]
+
+    def _compared_files(self, name: str, spec: Container) -> dict[str, str] | None:
+        """The file digests a container's configuration holds: only on this machine (elsewhere a
+        repository path is an error finding), and none past the bounds (a warning finding)."""
+        if not self._on_this_machine(spec.host or ""):
+            return None
+        files = self.bind_files_of(name, spec)
+        return None if files.too_large else files.digests
+
+    def config_contents(self, spec: Container) -> dict[str, bytes]:
+        """The content of each config ``spec`` mounts, by name (read once a run)."""
+        for mount in spec.configs:
+            if mount.source not in self._config_contents:
+                self._config_contents[mount.source] = content_of(self.ctx.state.configs[mount.source])
+        return {mount.source: self._config_contents[mount.source] for mount in spec.configs}
+
+    def _config_diffs(self, seen: SeenContainer, spec: Container, changes: list[FieldChange]) -> list[FieldChange]:
+        """A unified diff of each mounted config whose content changed, read from what runs (never
+        more than a config's bound); on a container that cannot be read, a diff from nothing."""
+        contents = self.config_contents(spec)
+        diffs = []
+        for change in changes:
+            mount = next((m for m in spec.configs if change.path == f"configs.{m.target}"), None)
+            if mount is None or not isinstance(change.after, str):
+                continue
+            if isinstance(change.before, str) and change.before.split()[:2] == change.after.split()[:2]:
+                continue  # the same content: only the owner or mode changed
+            before = None
+            if isinstance(change.before, str):
+                with contextlib.suppress(*CONNECTION_ERRORS, APIError):
+                    chunks, _ = self.client(seen.host).get_archive(seen.id, mount.target)
+                    before = first_file(iter(chunks))
+            diffs.append(
+                FieldChange(f"{change.path}{CONTENT_DIFF}", None, unified_diff(mount.target, before, contents[mount.source]))
+            )
+        return diffs
+
+    def _files_label(self, name: str, spec: Container) -> dict[str, str]:
+        return self.bind_files_of(name, spec).label() if self._on_this_machine(spec.host or "") else {}
 
     def client(self, host: str) -> docker.APIClient:
         return self.ctx.docker(host)
@@ -454,7 +510,10 @@ class ContainerKind:
             return action("delete", ["no longer declared"], [])
         if desired.state == "absent":
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
-        changes = compare(desired_view(desired, seen.defaults, seen.log_driver), seen.view)
+        files = self._compared_files(name, desired)
+        configs = desired_configs(desired.configs, self.config_contents(desired))
+        changes = compare(desired_view(desired, seen.defaults, seen.log_driver, files, configs), seen.view)
+        changes += self._config_diffs(seen, desired, changes)
         unknown_changes = [change for change in changes if change.known_at_apply]
         changes = [change for change in changes if not change.known_at_apply]
         if seen.tag_image_id and seen.tag_image_id != seen.image_id and not any(c.path == "image" for c in changes):
@@ -473,7 +532,11 @@ class ContainerKind:
                 return action("update", [restart.reason], [restart_change], restart.blocked)
             return action("noop", [_waiting_reason(waiting)] if unknown_changes else [], [])
         default_network = self.ctx.state.default_network
-        reasons = [_reason(change, default_network) for change in changes if in_place or not _in_place(change)]
+        reasons = [
+            _reason(change, default_network)
+            for change in changes
+            if (in_place or not _in_place(change)) and not change.path.endswith(CONTENT_DIFF)
+        ]
         if restart is not None:
             reasons = [r for r in reasons if r != "health changed"] + [restart.reason]
         if unknown_changes:
@@ -492,12 +555,19 @@ class ContainerKind:
             policies = self.ctx.state.policies
             found += declared_findings(address, desired, policies) + compose_findings(address, desired)
             found += lie_findings(address, name, self.declared(), policies)
+            found += self._bind_findings(name, desired)
             if desired.host not in self.unreachable:  # unread, not missing: the action says why
                 found += self._image_findings(address, desired)
         seen: SeenContainer | None = observed.data if observed else None
         if seen is not None and (seen.managed or seen.legacy):
             found += health_findings(address, seen.health, self.ctx.now)
         return found
+
+    def _bind_findings(self, name: str, desired: Container) -> list[Finding]:
+        files = self.bind_files_of(name, desired)
+        return bind_findings(
+            _address(name), files, self._on_this_machine(desired.host or ""), repository_root(self.ctx.state_dir)
+        )
 
     def _image_findings(self, address: str, desired: Container) -> list[Finding]:
         """image_findings, worked out once for each image and healthcheck test on a host."""
@@ -612,6 +682,8 @@ class ContainerKind:
         created = client.create_container(**self._create_arguments(client, name, spec, container_name))
         for network, aliases in later_networks(spec):
             client.connect_container_to_network(created["Id"], network, aliases=aliases or None)
+        if spec.configs:
+            client.put_archive(created["Id"], "/", archive(spec.configs, self.config_contents(spec)))
         if spec.state == "running":
             client.start(created["Id"])
             with self.started_lock:
@@ -647,7 +719,8 @@ class ContainerKind:
         healthcheck = engine_healthcheck(spec.healthcheck, None)
         labels = {
             **spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec), HOST: spec.host or "",
-            STATE_LABEL: self.ctx.state.settings.name,
+            STATE_LABEL: self.ctx.state.settings.name, **self._files_label(name, spec),
+            **configs_label(desired_configs(spec.configs, self.config_contents(spec))),
         }  # fmt: skip
         return {
             "image": spec.image,
@@ -982,6 +1055,12 @@ def _in_place(change: FieldChange) -> bool:
 def _reason(change: FieldChange, default_network: str) -> str:
     if change.path == "state":
         return "start" if change.after == "running" else "stop"
+    if change.path.startswith("configs."):
+        source = str(change.after or change.before or "").partition(" ")[0]
+        return f"config {source} at {change.path.removeprefix('configs.')} changed"
+    if change.path.startswith("files."):
+        how = "changed" if change.before and change.after else "added" if change.after else "removed"
+        return f"file {change.path.removeprefix('files.')} {how}"
     if change.path == "network_mode" and change.after == default_network:
         return f"joins the default network {default_network} (it names no network: compose's PROJECT_default)"
     return f"{change.path} changed"

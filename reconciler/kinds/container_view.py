@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.kinds.bind_files import recorded_files
 from reconciler.kinds.compose_view import UNDECLARED, desired_compose_view, first_network, observed_compose_view
+from reconciler.kinds.config_files import recorded_configs
 from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.spec import Container, Healthcheck
 from reconciler.model.unknown import holds_unknown
@@ -94,8 +96,16 @@ def restart_view(name: str, maximum: int) -> str:
     return f"on-failure:{maximum}" if name == "on-failure" and maximum else name
 
 
-def desired_view(spec: Container, image: ImageDefaults | None, log_driver: str) -> dict[str, Any]:
-    """The spec as the engine would report it, field by field. Values may be Sensitive."""
+def desired_view(
+    spec: Container,
+    image: ImageDefaults | None,
+    log_driver: str,
+    files: dict[str, str] | None = None,
+    configs: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The spec as the engine would report it, field by field. Values may be Sensitive. ``files``:
+    the digests of the repository files it bind-mounts (bind_files.py); ``configs``: what each
+    config it mounts is (config_files.py); None: not compared."""
     defaults = image or ImageDefaults(id="")
     entrypoint = list(spec.entrypoint) if spec.entrypoint is not None else list(defaults.entrypoint or []) or None
     if spec.command is not None:
@@ -124,6 +134,10 @@ def desired_view(spec: Container, image: ImageDefaults | None, log_driver: str) 
         "state": "stopped" if spec.state == "stopped" else "running",
         **desired_compose_view(spec, defaults),
     }
+    if files is not None:
+        view["files"] = files
+    if configs is not None:
+        view["configs"] = configs
     if spec.network_mode == "host":
         view["ports"] = []  # the engine publishes nothing on the host's network (a warning says so)
     return view
@@ -206,6 +220,8 @@ def observed_view(record: dict[str, Any], image: ImageDefaults | None, names_by_
         "stop_grace_period": config.get("StopTimeout"),
         "state": "running" if status in ("running", "restarting", "paused") else "stopped",
         **observed_compose_view(record, image),
+        "files": recorded_files(config.get("Labels") or {}),
+        "configs": recorded_configs(config.get("Labels") or {}),
     }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import Diagnostic
+from reconciler.model.compose_fields import MAX_CONFIG_BYTES
 from reconciler.model.source import Path, Position, SourceMap, dotted
 
 _CPU = "use cpus (or deploy.resources.limits.cpus)"
@@ -22,7 +23,6 @@ UNSUPPORTED_SERVICE_KEYS: dict[str, str] = {
     "(with image:, build: is accepted and not run, as by `docker compose up --no-build`)",
     "secrets": "mount the file with volumes: [/path/on/host:/run/secrets/NAME:ro], or pass the value as "
     "environment: {NAME: ${NAME}}",
-    "configs": "mount the file with volumes: [./file:/path/in/container:ro]",
     "gpus": "GPUs are not managed; run that container outside reconcile for now",
     "scale": "declare each copy as its own container (web-1, web-2)",
     "links": "put both containers on one user-defined network (networks:) and reach it by its name",
@@ -77,7 +77,6 @@ UNSUPPORTED_DEPLOY_KEYS = {
 UNSUPPORTED_SECTIONS = {
     "services": "put each service under containers: (same fields)",
     "secrets": "mount secret files with volumes: [/path/on/host:/run/secrets/NAME:ro], or use environment: ${VAR}",
-    "configs": "mount config files with volumes: [./file:/path:ro]",
     "include": "put the included files' services in the desired-state directory; every *.yaml in it is read",
     "name": "remove it: reconcile has no project name (containers are found by its labels)",
 }
@@ -210,6 +209,40 @@ class _Preparer:
             )
             del spec[key]
 
+    def config(self, name: str, spec: dict[str, Any]) -> None:
+        """A config's file: made absolute; one outside the repository is an error, never read."""
+        for key in [k for k in spec if is_extension(k)]:
+            del spec[key]
+        for key in [k for k in spec if k in ("environment", "external", "name", "template_driver")]:
+            self.report(
+                ("configs", name, key),
+                f"not supported: {key} — give the config's file: (in the repository) or its content:",
+            )
+            del spec[key]
+            if "file" not in spec:
+                spec.setdefault("content", "")  # reported: the state is refused, so no second error
+        path = spec.get("file")
+        if not isinstance(path, str):
+            return
+        inside = self._inside_repository(path, self.directory_of(("configs", name)))
+        if inside is None:
+            self.report(
+                ("configs", name, "file"),
+                f"file {path!r} is outside the repository: write a path relative to this file, inside {self.repository}",
+                on_key=False,
+            )
+            del spec["file"]
+            spec.setdefault("content", "")  # reported: the state is refused, nothing is read
+            return
+        if not FsPath(inside).is_file():
+            self.report(("configs", name, "file"), f"no file {path!r} (relative to this file)", on_key=False)
+        elif FsPath(inside).stat().st_size > MAX_CONFIG_BYTES:
+            self.report(
+                ("configs", name, "file"), f"{path!r} is over {MAX_CONFIG_BYTES // 1024} KiB: bake it into the image",
+                on_key=False,
+            )  # fmt: skip
+        spec["file"] = inside
+
     def network(self, name: str, spec: dict[str, Any]) -> None:
         for key in [k for k in spec if is_extension(k)]:
             del spec[key]
@@ -236,7 +269,10 @@ def prepare(document: dict[str, Any], source: SourceMap, fallback: Position, rep
     """Rewrite ``document`` in place as described above; the problems found, located. Files the
     state names to read (env_file) must be inside ``repository``."""
     preparer = _Preparer(source, fallback, repository)
-    handlers = (("containers", preparer.container), ("networks", preparer.network), ("volumes", preparer.volume))
+    handlers = (
+        ("containers", preparer.container), ("networks", preparer.network), ("volumes", preparer.volume),
+        ("configs", preparer.config),
+    )  # fmt: skip
     for section, handle in handlers:
         resources = document.get(section)
         if isinstance(resources, dict):

@@ -643,3 +643,91 @@ Volumes = Annotated[
         lambda mounts: [str(m) for m in mounts],
     ),
 ]
+
+
+# --- configs -------------------------------------------------------------------------------------
+
+CONFIG_KEYS = ("source", "target", "uid", "gid", "mode")
+DEFAULT_CONFIG_MODE = 0o444
+MAX_CONFIG_BYTES = 1024 * 1024  # a config's content; a larger file is refused at load
+
+
+@dataclass(frozen=True)
+class ConfigMount:
+    """A config (top-level configs:) as a file in the container: compose's service-level configs:."""
+
+    source: str
+    target: str
+    uid: str = "0"
+    gid: str = "0"
+    mode: int = DEFAULT_CONFIG_MODE
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.target} uid={self.uid} gid={self.gid} mode={self.mode:04o}"
+
+
+def _config_id(value: object, index: int, key: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise SubpathError(f"{key} must be a number (a user or group id), got {value!r}", index, key)
+    return str(value)
+
+
+def _config_mode(value: object, index: int) -> int:
+    """A number as written (YAML's 0o440), or a string read as octal ("0440", as compose documents it)."""
+    if isinstance(value, str) and re.fullmatch(r"0?o?[0-7]{1,4}", value):
+        mode = int(value.replace("o", ""), 8)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    else:
+        raise SubpathError(f'mode must be octal, like "0440", got {value!r}', index, "mode")
+    if not 0 <= mode <= 0o7777:
+        raise SubpathError(f"mode {mode:o} is out of range (at most 7777 octal)", index, "mode")
+    return mode
+
+
+def _config_mounts(value: object) -> tuple[ConfigMount, ...]:
+    value = _plain(value, "a list")
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of configs, got {type(value).__name__}")
+    mounts: list[ConfigMount] = []
+    for index, item in enumerate(value):
+        if isinstance(item, str) and re.fullmatch(NAME_PATTERN, item):
+            mounts.append(ConfigMount(item, f"/{item}"))
+            continue
+        if not isinstance(item, dict):
+            raise SubpathError(f"expected a config's name or {{source, target, uid, gid, mode}}, got {item!r}", index)
+        for key in item:
+            if key not in CONFIG_KEYS:
+                raise SubpathError(f"unknown key {key!r}: a config takes {', '.join(CONFIG_KEYS)}", index, key)
+        source = item.get("source")
+        if not isinstance(source, str) or not re.fullmatch(NAME_PATTERN, source):
+            raise SubpathError("source must name a config declared under the top-level configs:", index, "source")
+        target = item.get("target", f"/{source}")
+        if not isinstance(target, str) or not target.startswith("/") or target.rstrip("/") == "":
+            raise SubpathError(f"target must be an absolute file path, got {target!r}", index, "target")
+        mounts.append(
+            ConfigMount(
+                source,
+                target,
+                _config_id(item.get("uid", "0"), index, "uid"),
+                _config_id(item.get("gid", "0"), index, "gid"),
+                _config_mode(item.get("mode", DEFAULT_CONFIG_MODE), index),
+            )
+        )
+    targets = [mount.target for mount in mounts]
+    for index, target in enumerate(targets):
+        if target in targets[:index]:
+            raise SubpathError(f"two configs at {target}", index)
+    return tuple(mounts)
+
+
+ConfigMounts = Annotated[
+    tuple[ConfigMount, ...],
+    *_checked(
+        _config_mounts,
+        {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}},
+        lambda mounts: [
+            {"source": m.source, "target": m.target, "uid": m.uid, "gid": m.gid, "mode": f"{m.mode:04o}"} for m in mounts
+        ],
+    ),
+]

@@ -397,7 +397,7 @@ def left_out_message(resolution: Resolution, diagnostic: Diagnostic) -> bool:
     for path, position in resolution.left_out:
         if (diagnostic.file, diagnostic.line, diagnostic.col) == (position.file, position.line, position.col):
             return True
-        if diagnostic.message == f"{dotted(path[:-1])}: missing required key {path[-1]!r}":
+        if diagnostic.message.startswith(f"{dotted(path[:-1])}: missing required key {path[-1]!r}"):
             return True
     return False
 

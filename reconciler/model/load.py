@@ -28,10 +28,10 @@ from reconciler.model.source import (
     value_position,
     without_cycle_collection,
 )
-from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, Host, State
+from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, ConfigSource, Host, State
 from reconciler.model.suggest import did_you_mean
 
-RESOURCE_SECTIONS = ("hosts", "networks", "volumes", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
+RESOURCE_SECTIONS = ("hosts", "networks", "volumes", "configs", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
 LIST_SECTIONS = ("cost_docs",)
 
 
@@ -40,7 +40,7 @@ class LoadedState:
     state: State
     directory: FsPath
     files: tuple[str, ...]  # as shown to the user
-    paths: tuple[FsPath, ...]  # what the state digest covers: the YAML files and DIR/.env
+    paths: tuple[FsPath, ...]  # what the state digest covers: the YAML files, DIR/.env and the configs' files
     source: SourceMap
     warnings: tuple[Diagnostic, ...] = ()
     unknown: tuple[str, ...] = ()  # variables without a value at plan: what uses them is known at apply
@@ -203,6 +203,7 @@ def load_state(
         state.hosts = state.hosts or {IMPLICIT_HOST: Host()}
     env_file = root / ENV_FILE
     paths = (*files, env_file) if env_file.is_file() else tuple(files)
+    paths += tuple(sorted({FsPath(c.file) for c in state.configs.values() if isinstance(c, ConfigSource) and c.file}))
     return LoadedState(
         state,
         root,

@@ -42,6 +42,7 @@ class _Checker:
         self.dependencies()
         self.network_modes()
         self.networks()
+        self.configs()
         self.regions()
         self.cost_docs()
         self.user_data_files()
@@ -132,6 +133,17 @@ class _Checker:
                     hosts[0] != hosts[1]
                 ):
                     self.report(path, f"network {network!r} is on another host; a container joins networks of its own host")
+
+    def configs(self) -> None:
+        """Each config a container mounts is declared under the top-level configs:."""
+        declared = self.section("configs")
+        for name, container in self.section("containers").items():
+            mounts = _mapping(container).get("configs")
+            for index, mount in enumerate(mounts if isinstance(mounts, list) else []):
+                source = mount if isinstance(mount, str) else _mapping(mount).get("source")
+                if isinstance(source, str) and source not in declared:
+                    hint = did_you_mean(source, declared) or "; declare it under the top-level configs: (file: or content:)"
+                    self.report(("containers", name, "configs", index), f"no config {source!r}{hint}")
 
     def regions(self) -> None:
         if isinstance(_mapping(self.document.get("aws")).get("region"), str):

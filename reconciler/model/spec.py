@@ -43,6 +43,7 @@ from reconciler.model.compose_fields import (
     read_env_files,
     tmpfs_of_long_volume,
 )
+from reconciler.model.compose_fields import ConfigMounts as ConfigMounts
 from reconciler.model.compose_fields import DependsOn as DependsOn
 from reconciler.model.compose_fields import Ports as Ports
 from reconciler.model.compose_fields import Volumes as Volumes
@@ -89,7 +90,7 @@ from reconciler.model.suggest import did_you_mean
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
 SECTIONS = (
-    "version", "settings", "hosts", "networks", "volumes", "containers", "disk_budgets", "aws",
+    "version", "settings", "hosts", "networks", "volumes", "configs", "containers", "disk_budgets", "aws",
     "ec2_instances", "s3_buckets", "prices", "cost_docs", "policies",
 )  # fmt: skip
 IMPLICIT_HOST = "local"
@@ -227,6 +228,24 @@ class NamedVolume(Section):
     name: Name | None = None
 
 
+class ConfigSource(Section):
+    """A config file (compose's top-level configs:): its content travels to each container that
+    mounts it through the Engine API, so it needs no file on the host."""
+
+    file: String | None = None
+    """A file in the repository, relative to the file that declares it; read at plan and at apply."""
+    content: String | None = None
+    """The content itself, written in the state (variables work; a secret is not allowed here)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.file is not None and self.content is not None:
+            raise ValueError("a config takes exactly one of file: or content:")
+        if self.file is None and self.content is None:  # worded so that a value a variable left out is not reported twice
+            raise ValueError("missing required key 'content' (or give file:)")
+        return self
+
+
 # --- containers -----------------------------------------------------------------------------------
 
 
@@ -308,6 +327,8 @@ class Container(Section):
     """Ports the container listens on without publishing them."""
     volumes: Volumes = ()
     """NAME:/path[:ro], /host/path:/path[:ro|rw], ./relative:/path (to the declaring file), or the long syntax."""
+    configs: ConfigMounts = ()
+    """Configs (top-level configs:) as files: NAME (at /NAME), or {source, target, uid, gid, mode}."""
     restart: RestartPolicy = "no"
     """no | always | unless-stopped | on-failure[:N]."""
     depends_on: DependsOn = {}
@@ -439,6 +460,12 @@ class Container(Section):
             self.environment = {**values, **self.environment}
         if self.engine_name == "":
             raise SubpathError("container_name must not be empty", "container_name")
+        if self.configs and self.read_only:
+            raise SubpathError(
+                "configs cannot be written into a read_only container (the engine refuses an archive into a read-only "
+                "root filesystem); drop read_only, or mount the file with volumes: on a local host",
+                "configs",
+            )
         return self
 
     def with_profiles(self, active: tuple[str, ...]) -> None:
@@ -684,6 +711,8 @@ class State(Section):
     """User-defined networks, as compose declares them."""
     volumes: dict[Name, NamedVolume | None] = {}
     """Named volumes, as compose declares them (null: the engine's defaults)."""
+    configs: dict[Name, ConfigSource] = {}
+    """Config files for containers (compose's top-level configs:), from file: or content:."""
     containers: dict[Name, Container] = {}
     disk_budgets: dict[Name, DiskBudget] = {}
     aws: Aws = Field(default_factory=Aws)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,11 @@ ABSENT = digest_json({"absent": True})
 
 
 def state_digest(directory: Path, files: Iterable[Path], variables: Iterable[tuple[str, str]] = ()) -> str:
-    """Over each file's path (relative to the directory) and bytes (`${VAR}` stays a reference),
+    """Over each file's path (relative to the directory; a config's file may be beside it) and bytes (`${VAR}` stays a reference),
     and the values of the plain variables it reads where plan needs them (never a secret's)."""
     hasher = hashlib.sha256()
     for file in sorted(files):
-        hasher.update(file.relative_to(directory).as_posix().encode() + b"\0")
+        hasher.update(Path(os.path.relpath(file, directory)).as_posix().encode() + b"\0")
         hasher.update(file.read_bytes() + b"\0")
     for name, value in variables:
         hasher.update(f"${name}\0{value}\0".encode())

@@ -20,6 +20,10 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+CONTENT_FIELDS = ("files.", "configs.")  # a container's changes that name a file's content digest (apply reads it anew)
+CONTENT_DIFF = " (diff)"  # ends a change's path whose `after` is a unified diff of a file's content (a config)
+
+
 class Change(Record):
     """One field that differs: ``path`` like ``healthcheck.test``; values as a user reads them."""
 

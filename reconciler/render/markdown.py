@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
-from reconciler.plan.schema import Action, Finding, Plan
+from reconciler.plan.schema import CONTENT_DIFF, Action, Finding, Plan
 from reconciler.render.text import WHAT, summary_line, value
 
 COMMENT_LIMIT = 65_536
@@ -72,9 +72,15 @@ def _money(amount: Decimal | float) -> str:
     return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
 
 
+def _content_diffs(action: Action) -> list[str]:
+    return [c.after for c in action.changes if c.path.endswith(CONTENT_DIFF) and isinstance(c.after, str)]
+
+
 def _action_lines(action: Action) -> str:
     lines = []
     for change in action.changes:
+        if change.path.endswith(CONTENT_DIFF):
+            continue  # shown as a diff block of its own
         if action.action == "create":
             lines.append(f"+ {change.path}: {value(change.after)}")
         elif action.action == "delete" and change.after is None:
@@ -100,6 +106,7 @@ def _details(action: Action) -> str:
         parts.append(fenced(diff, "diff"))
     elif action.changes:
         parts.append(fenced(_action_lines(action), "diff" if action.action in ("create", "delete") else ""))
+        parts += [fenced(text, "diff") for text in _content_diffs(action)]
     parts.append("\n</details>\n")
     return "".join(parts)
 

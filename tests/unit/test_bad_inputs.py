@@ -274,6 +274,38 @@ CASES = [
         *one(web("labels: {v: 'app:${TAG/1/2}'}\n"), 4, "containers.web.labels.v", "unsupported", "${VAR:-default}"),
     ),
     Case("bad-name", *one(web("labels: {a: '${1X}'}\n"), 4, "containers.web.labels.a", "invalid variable reference ${1X}")),
+    # --- configs ---
+    Case(
+        "config-undeclared",
+        *one(web("configs: [app]\n"), 4, "containers.web.configs[0]", "no config 'app'", "top-level configs:"),
+    ),
+    Case(
+        "config-typo",
+        *one("configs:\n  nginx: {content: x}\n" + web("configs: [ngin]\n"), 6, "no config 'ngin'", "did you mean 'nginx'"),
+    ),
+    Case("config-two-sources", *one("configs:\n  app: {content: x, file: state.yaml}\n", 2, "configs.app", "exactly one of")),
+    Case("config-no-source", *one("configs:\n  app: {}\n", 2, "configs.app", "missing required key 'content' (or give file:)")),
+    Case(
+        "config-unset-variable",
+        *one("configs:\n  app: {content: 'n = ${N}'}\n", 2, "configs.app.content", "N is not set"),
+    ),
+    Case(
+        "config-read-only",
+        *one("configs:\n  app: {content: x}\n" + web("read_only: true\nconfigs: [app]\n"), 7, "read_only container"),
+    ),
+    Case("config-no-file", *one("configs:\n  app: {file: missing.conf}\n", 2, "configs.app.file", "no file 'missing.conf'")),
+    Case(
+        "config-outside",
+        *one("configs:\n  app: {file: /etc/passwd}\n", 2, "configs.app.file", "outside the repository"),
+    ),
+    Case(
+        "config-mode",
+        *one("configs:\n  app: {content: x}\n" + web("configs: [{source: app, mode: rw}]\n"), 6, "mode must be octal"),
+    ),
+    Case(
+        "config-environment",
+        *one("configs:\n  app: {environment: APP_CONF}\n", 2, "configs.app.environment", "not supported"),
+    ),
 ]
 
 

@@ -245,7 +245,7 @@ def test_a_network_a_container_joins_must_be_declared(tmp_path: Path) -> None:
     ("fields", "says"),
     [
         ("secrets: [db_password]", "not supported: secrets — mount the file with volumes:"),
-        ("configs: [app]", "not supported: configs"),
+        ("configs: [app]", "no config 'app'; declare it under the top-level configs:"),
         ("gpus: all", "not supported: gpus"),
         ("cpuset: '0-1'", "not supported: cpuset — use cpus"),
         ("scale: 2", "not supported: scale — declare each copy as its own container"),
