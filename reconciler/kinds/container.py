@@ -42,6 +42,7 @@ from reconciler.kinds.compose_view import (
     first_network,
     later_networks,
 )
+from reconciler.kinds.container_probe import PROBE_SECONDS, HealthProbe, check_retries, check_start_period
 from reconciler.kinds.container_recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
@@ -51,7 +52,15 @@ from reconciler.kinds.container_recovery import (
     replacement_of,
     with_recovery,
 )
-from reconciler.kinds.container_start import STARTED_SECONDS, log_tail, not_running, up_long_enough, wait_started
+from reconciler.kinds.container_start import (
+    LOG_LINE_CHARS,
+    STARTED_SECONDS,
+    hidden,
+    log_tail,
+    not_running,
+    up_long_enough,
+    wait_started,
+)
 from reconciler.kinds.container_view import (
     FieldChange,
     ImageDefaults,
@@ -726,9 +735,11 @@ class ContainerKind:
         if condition == "service_healthy" and not has_check:
             return False, f"{reference} has no healthcheck, and condition: service_healthy needs one"
         interval, timeout = _check_seconds(check)
-        bound = (
-            (check.get("StartPeriod") or 0) / 1e9 + (check.get("Retries") or 3) * (interval + timeout) + 5 if has_check else 10
-        )
+        start_period, retries = check_start_period(check), check_retries(check)
+        bound = start_period + retries * (interval + timeout) + 5 if has_check else 10
+        secrets = _secrets(spec)
+        probe = HealthProbe(client, record, secrets) if has_check else None
+        failing, ours, next_probe = 0, "", 0.0  # our own runs of its check (container_probe)
         started = time.monotonic()
         last_said = 0.0
         while True:
@@ -741,8 +752,22 @@ class ContainerKind:
             if not has_check and up_long_enough(record):
                 return True, "running"
             if has_check and (health or {}).get("Status") == "unhealthy":
-                return False, f"{reference} is unhealthy: {_last_output(health)}"
+                return False, f"{reference} is unhealthy: {_last_output(health, secrets)}"
             elapsed = time.monotonic() - started
+            if probe is not None and state.get("Status") == "running" and elapsed >= next_probe:
+                outcome = probe.run()
+                next_probe = time.monotonic() - started + PROBE_SECONDS
+                if outcome is not None and outcome.passed:
+                    return True, "healthy (its healthcheck passed, run by reconcile)"
+                if outcome is not None:
+                    ours = outcome.output
+                    failing = failing + 1 if elapsed >= start_period else 0
+                if failing >= retries:
+                    return False, (
+                        f"{reference} is unhealthy: its healthcheck failed {failing} times in a row after its start "
+                        f"period ({start_period:g}s), last: {ours}"
+                    )
+                elapsed = time.monotonic() - started
             if elapsed > bound:
                 if not has_check:
                     restarts = record.get("RestartCount") or 0
@@ -750,7 +775,8 @@ class ContainerKind:
                         f"{reference} did not stay up for {STARTED_SECONDS:.0f}s within {bound:.0f}s "
                         f"(it is {state.get('Status')}, restarted {restarts} times)"
                     )
-                return False, f"{reference} was not healthy after {bound:.0f}s: {_last_output(health)}"
+                last = f"last: {ours}" if ours else _last_output(health, secrets)
+                return False, f"{reference} was not healthy after {bound:.0f}s: {last}"
             if give_up.is_set():
                 return False, f"stopped waiting: {self.ctx.aborted_because or 'the apply is stopping'}"
             if elapsed - last_said >= 1:
@@ -990,7 +1016,8 @@ def _reason(change: FieldChange, default_network: str) -> str:
 def _secrets(spec: Container) -> list[str]:
     """The secret text a container is given (its sensitive values, past their clear prefix): never
     said, not even when its own log prints it."""
-    values = [*spec.environment.values(), *(spec.command or ()), *(spec.entrypoint or ())]
+    check = (spec.healthcheck.test or ()) if spec.healthcheck else ()
+    values = [*spec.environment.values(), *(spec.command or ()), *(spec.entrypoint or ()), *check]
     return [value.reveal()[len(value.clear_prefix) :] for value in values if isinstance(value, Sensitive)]
 
 
@@ -998,14 +1025,15 @@ def _short(image_id: str) -> str:
     return image_id.removeprefix("sha256:")[:12]
 
 
-def _last_output(health: dict[str, Any] | None) -> str:
+def _last_output(health: dict[str, Any] | None, secrets: list[str]) -> str:
     log = (health or {}).get("Log") or []
     if not log:
         return "no healthcheck has run yet"
     last = log[-1]
     output = (last.get("Output") or "").strip().splitlines()
     failing = (health or {}).get("FailingStreak", 0)
-    return f"exit {last.get('ExitCode')}, {failing} failing in a row, last output: {output[-1] if output else '(none)'}"
+    said = hidden(output[-1], secrets)[:LOG_LINE_CHARS] if output else "(none)"
+    return f"exit {last.get('ExitCode')}, {failing} failing in a row, last output: {said}"
 
 
 KIND = ContainerKind
