@@ -4,10 +4,11 @@ through the Engine API, replacing healthy-first."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -129,7 +130,7 @@ def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(f"{head}.{(fraction or '0')[:6]}+00:00")
 
 
-def health_of(record: dict[str, Any]) -> Health:
+def health_of(record: dict[str, Any], secrets: Iterable[str] = ()) -> Health:
     state = record.get("State") or {}
     health = state.get("Health") or {}
     check = (record.get("Config") or {}).get("Healthcheck") or {}
@@ -139,7 +140,7 @@ def health_of(record: dict[str, Any]) -> Health:
         status=state.get("Status", ""),
         health=health.get("Status"),
         failing_streak=health.get("FailingStreak", 0),
-        last_output=output[-1] if output else "",
+        last_output=hidden(output[-1], secrets)[:LOG_LINE_CHARS] if output else "",
         restart_count=record.get("RestartCount", 0),
         started_at=_moment(state.get("StartedAt")),
         start_period=timedelta(seconds=(check.get("StartPeriod") or 0) / 1e9),
@@ -158,6 +159,7 @@ def observation(
     adopted: bool = False,
     state: str = DEFAULT_STATE_NAME,
     leftover: Leftover | None = None,
+    secrets: Iterable[str] = (),
 ) -> Observation:
     """One inspected container (and the inspected images: the one its desired tag names, the one
     it runs) → what diff and apply need. Pure. Ours: it carries our state's name, or it was adopted
@@ -177,7 +179,7 @@ def observation(
         tag_image_id=tag_image["Id"] if tag_image else None,
         log_driver=log_driver,
         stop_timeout=(record.get("Config") or {}).get("StopTimeout"),
-        health=health_of(record),
+        health=health_of(record, secrets),
         restarts_by_us=restarts_by_us,
         other_state=labels[STATE_LABEL] if owner == "another state" else None,
         legacy=owner == "legacy" and not adopted,
@@ -330,7 +332,7 @@ class ContainerKind:
             adopted = self.adoptions.address_of(host, record["Id"]) == _address(name)
             observed[name] = observation(
                 host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id, recent, adopted,
-                self.ctx.state.settings.name, leftovers.get(name),
+                self.ctx.state.settings.name, leftovers.get(name), self._declared_secret_values(),
             )  # fmt: skip
         return observed
 
@@ -737,7 +739,7 @@ class ContainerKind:
         interval, timeout = _check_seconds(check)
         start_period, retries = check_start_period(check), check_retries(check)
         bound = start_period + retries * (interval + timeout) + 5 if has_check else 10
-        secrets = _secrets(spec)
+        secrets = [*_secrets(spec), *self._declared_secret_values()]  # a check's text may hold one amid other text
         probe = HealthProbe(client, record, secrets) if has_check else None
         failing, ours, next_probe = 0, "", 0.0  # our own runs of its check (container_probe)
         started = time.monotonic()
@@ -784,6 +786,10 @@ class ContainerKind:
                 last_said = elapsed
             time.sleep(POLL_SECONDS)
             record = client.inspect_container(reference)
+
+    def _declared_secret_values(self) -> list[str]:
+        """The values of the state's declared secrets (settings.secrets), as apply's environment has them."""
+        return [value for name in self.ctx.state.settings.secrets if (value := os.environ.get(name))]
 
     def _remove(self, host: str, container_id: str, stop_timeout: int | None, address: str) -> None:
         client = self.client(host)
