@@ -43,7 +43,7 @@ from reconciler.kinds.compose_view import (
     first_network,
     later_networks,
 )
-from reconciler.kinds.container_probe import PROBE_SECONDS, HealthProbe, check_retries, check_start_period
+from reconciler.kinds.container_probe import PROBE_SECONDS, HealthProbe, check_retries, check_start_period, worth_running
 from reconciler.kinds.container_recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
@@ -740,7 +740,7 @@ class ContainerKind:
         start_period, retries = check_start_period(check), check_retries(check)
         bound = start_period + retries * (interval + timeout) + 5 if has_check else 10
         secrets = [*_secrets(spec), *self._declared_secret_values()]  # a check's text may hold one amid other text
-        probe = HealthProbe(client, record, secrets) if has_check else None
+        probe = HealthProbe(client, record, secrets) if has_check and worth_running(check) else None
         failing, ours, next_probe = 0, "", 0.0  # our own runs of its check (container_probe)
         started = time.monotonic()
         last_said = 0.0

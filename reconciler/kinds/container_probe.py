@@ -10,7 +10,8 @@ container's shell, /bin/sh -c by default, with the command), bounded by the chec
 pass makes it healthy, as one pass does for the engine. A failure counts only once the declared
 start period is over, and `retries` failures in a row after it end the wait as unhealthy, as the
 engine would decide with an interval of PROBE_SECONDS. A check that outlives its timeout counts as
-failed; no second run starts while it still runs. Nothing about the container changes: its
+failed; no second run starts while it still runs. A check whose interval is ENGINE_IS_QUICK or
+less is left to the engine: it runs it as often as apply would. Nothing about the container changes: its
 configured check (interval, timeout, retries) and what the engine reports as its health stay as
 declared, so the config hash is the same with or without these runs."""
 
@@ -25,6 +26,7 @@ import docker
 from reconciler.kinds.container_start import LOG_LINE_CHARS, hidden
 
 PROBE_SECONDS = 1.0
+ENGINE_IS_QUICK = 2.0  # seconds of interval: the engine's own runs are as quick as ours
 DEFAULT_SECONDS = 30.0  # the engine's default interval and timeout
 DEFAULT_RETRIES = 3
 DEFAULT_SHELL = ("/bin/sh", "-c")
@@ -42,6 +44,12 @@ def check_command(test: list[str] | None, shell: list[str] | None = None) -> lis
     if not test or test[0] not in ("CMD", "CMD-SHELL") or len(test) < 2:
         return None
     return test[1:] if test[0] == "CMD" else [*(shell or DEFAULT_SHELL), *test[1:]]
+
+
+def worth_running(check: dict[str, Any]) -> bool:
+    """Whether apply runs the check itself: there is one to run, and the engine's interval is long."""
+    interval = float(check.get("Interval") or DEFAULT_SECONDS * 1e9) / 1e9
+    return check_command(check.get("Test")) is not None and interval > ENGINE_IS_QUICK
 
 
 def check_timeout(check: dict[str, Any]) -> float:
