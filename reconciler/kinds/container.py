@@ -43,7 +43,14 @@ from reconciler.kinds.compose_view import (
     first_network,
     later_networks,
 )
-from reconciler.kinds.container_probe import PROBE_SECONDS, HealthProbe, check_retries, check_start_period, worth_running
+from reconciler.kinds.container_probe import (
+    PROBE_SECONDS,
+    HealthProbe,
+    check_retries,
+    check_start_period,
+    keeps_start_interval,
+    worth_running,
+)
 from reconciler.kinds.container_recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
@@ -120,6 +127,7 @@ class SeenContainer:
     other_state: str | None = None  # made by another state (its reconciler.state label): never ours to change
     legacy: bool = False  # made by reconcile before state names (no reconciler.state) and not claimed by us yet
     leftover: Leftover | None = None  # a temporary replacement a killed apply left (container_recovery)
+    keeps_start_interval: bool = True  # its engine keeps a healthcheck's start_interval (API >= 1.44)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -160,6 +168,7 @@ def observation(
     state: str = DEFAULT_STATE_NAME,
     leftover: Leftover | None = None,
     secrets: Iterable[str] = (),
+    keeps_start_interval: bool = True,
 ) -> Observation:
     """One inspected container (and the inspected images: the one its desired tag names, the one
     it runs) → what diff and apply need. Pure. Ours: it carries our state's name, or it was adopted
@@ -184,6 +193,7 @@ def observation(
         other_state=labels[STATE_LABEL] if owner == "another state" else None,
         legacy=owner == "legacy" and not adopted,
         leftover=leftover,
+        keeps_start_interval=keeps_start_interval,
     )
     material = {"id": seen.id, "state": seen.view["state"], "image": seen.image_id, "hash": labels.get(CONFIG_HASH)}
     if leftover is not None:
@@ -333,6 +343,7 @@ class ContainerKind:
             observed[name] = observation(
                 host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id, recent, adopted,
                 self.ctx.state.settings.name, leftovers.get(name), self._declared_secret_values(),
+                keeps_start_interval(client),
             )  # fmt: skip
         return observed
 
@@ -465,7 +476,7 @@ class ContainerKind:
             return action("delete", ["no longer declared"], [])
         if desired.state == "absent":
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
-        changes = compare(desired_view(desired, seen.defaults, seen.log_driver), seen.view)
+        changes = compare(_wanted_view(desired, seen), seen.view)
         unknown_changes = [change for change in changes if change.known_at_apply]
         changes = [change for change in changes if not change.known_at_apply]
         if seen.tag_image_id and seen.tag_image_id != seen.image_id and not any(c.path == "image" for c in changes):
@@ -972,10 +983,17 @@ def _with_claim(planned: Action, seen: SeenContainer, state: str) -> Action:
     return planned.model_copy(update={"action": kind, "reasons": reasons, "changes": changes})
 
 
+def _wanted_view(desired: Container, seen: SeenContainer) -> dict[str, Any]:
+    """desired_view as this container's engine can keep it: an engine with API < 1.44 drops a
+    healthcheck's start_interval (so it is not drift there; apply's own runs of the check stand in)."""
+    view = desired_view(desired, seen.defaults, seen.log_driver)
+    return view if seen.keeps_start_interval else {**view, "healthcheck.start_interval": None}
+
+
 def _matches(desired: Container, seen: SeenContainer) -> bool:
     """An unmanaged container that is what the declaration describes, down to the image it runs."""
     same_image = seen.tag_image_id is None or seen.tag_image_id == seen.image_id
-    return same_image and not compare(desired_view(desired, seen.defaults, seen.log_driver), seen.view)
+    return same_image and not compare(_wanted_view(desired, seen), seen.view)
 
 
 def _times(count: int) -> str:

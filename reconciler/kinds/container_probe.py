@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker
+from docker.utils import version_gte
 
 from reconciler.kinds.container_start import LOG_LINE_CHARS, hidden
 
@@ -30,6 +31,7 @@ ENGINE_IS_QUICK = 2.0  # seconds of interval: the engine's own runs are as quick
 DEFAULT_SECONDS = 30.0  # the engine's default interval and timeout
 DEFAULT_RETRIES = 3
 DEFAULT_SHELL = ("/bin/sh", "-c")
+START_INTERVAL_API = "1.44"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,11 @@ def worth_running(check: dict[str, Any]) -> bool:
     """Whether apply runs the check itself: there is one to run, and the engine's interval is long."""
     interval = float(check.get("Interval") or DEFAULT_SECONDS * 1e9) / 1e9
     return check_command(check.get("Test")) is not None and interval > ENGINE_IS_QUICK
+
+
+def keeps_start_interval(client: docker.APIClient) -> bool:
+    """Whether the engine keeps a healthcheck's start_interval (API 1.44 and later; older ones drop it)."""
+    return bool(version_gte(client.api_version, START_INTERVAL_API))
 
 
 def check_timeout(check: dict[str, Any]) -> float:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from docker.utils import version_gte
 
 from tests.support.cli import run_reconcile
 from tests.support.docker_engine import TEST_IMAGE
@@ -133,3 +134,17 @@ def test_a_secret_in_the_check_never_reaches_any_output(
     for result in outputs:
         assert SECRET not in result.stdout + result.stderr
     assert SECRET in " ".join(docker_client.api.inspect_container(db)["Config"]["Healthcheck"]["Test"])  # the engine runs it
+
+
+def test_a_declared_start_interval_is_no_drift_on_an_engine_that_drops_it(
+    state: Path, reconcile: Reconcile, prefix: str, docker_client: docker.DockerClient
+) -> None:
+    name = f"{prefix}-web"
+    write(state, slow_check(name, test="test -d /tmp").replace("retries: 2,", "retries: 2, start_interval: 1s,"))
+    assert reconcile("apply", "desired_state", "--auto-approve").returncode == 0
+    kept = docker_client.api.inspect_container(name)["Config"]["Healthcheck"]
+    if version_gte(docker_client.api.api_version, "1.44"):
+        assert kept["StartInterval"] == 10**9
+    else:  # API < 1.44: the engine drops it; apply's own runs of the check stand in, and no replace is planned
+        assert "StartInterval" not in kept
+    assert reconcile("plan", "desired_state").stdout.startswith("No changes.")
