@@ -10,7 +10,8 @@ container's shell, /bin/sh -c by default, with the command), bounded by the chec
 pass makes it healthy, as one pass does for the engine. A failure counts only once the declared
 start period is over, and `retries` failures in a row after it end the wait as unhealthy, as the
 engine would decide with an interval of PROBE_SECONDS. A check that outlives its timeout counts as
-failed; no second run starts while it still runs. A check whose interval is ENGINE_IS_QUICK or
+failed (the engine kills such a run; the Engine API has no way to, so it is left to end on its
+own), and no new run starts while STRAY_RUNS of them still run. A check whose interval is ENGINE_IS_QUICK or
 less is left to the engine: it runs it as often as apply would. Nothing about the container changes: its
 configured check (interval, timeout, retries) and what the engine reports as its health stay as
 declared, so the config hash is the same with or without these runs."""
@@ -30,6 +31,7 @@ PROBE_SECONDS = 1.0
 ENGINE_IS_QUICK = 2.0  # seconds of interval: the engine's own runs are as quick as ours
 DEFAULT_SECONDS = 30.0  # the engine's default interval and timeout
 DEFAULT_RETRIES = 3
+STRAY_RUNS = 3  # timed-out runs still running in the container, at most
 DEFAULT_SHELL = ("/bin/sh", "-c")
 START_INTERVAL_API = "1.44"
 
@@ -82,12 +84,13 @@ class HealthProbe:
         self.command = check_command(check.get("Test"), config.get("Shell"))
         self.timeout = check_timeout(check)
         self.secrets = secrets
-        self.running: threading.Thread | None = None  # a run that outlived its timeout
+        self.strays: list[threading.Thread] = []  # runs that outlived their timeout, still running
 
     def run(self) -> Outcome | None:
-        """Pass or fail, or None when it cannot say now (nothing to run, a timed-out run still
-        running, or the engine refused the exec: the container stopped, say)."""
-        if self.command is None or (self.running is not None and self.running.is_alive()):
+        """Pass or fail, or None when it cannot say now (nothing to run, STRAY_RUNS timed-out runs
+        still running, or the engine refused the exec: the container stopped, say)."""
+        self.strays = [thread for thread in self.strays if thread.is_alive()]
+        if self.command is None or len(self.strays) >= STRAY_RUNS:
             return None
         try:
             exec_id = self.client.exec_create(self.container_id, self.command, stdout=True, stderr=True)["Id"]
@@ -105,7 +108,7 @@ class HealthProbe:
         thread.start()
         thread.join(self.timeout)
         if thread.is_alive():
-            self.running = thread
+            self.strays.append(thread)
             return Outcome(False, f"the check timed out after {self.timeout:g}s")
         if "error" in said:
             return None

@@ -33,8 +33,9 @@ def reconcile(tmp_path: Path, docker_client: docker.DockerClient) -> Reconcile:
 
 
 def slow_check(name: str, *, test: str, command: str = "sleep 300", extra: str = "", start_period: str = "0s") -> str:
-    """A busybox container whose CMD-SHELL check runs every 10 minutes (the engine's first run is
-    10 minutes after start)."""
+    """A busybox container whose check runs every 10 minutes (the engine's first run is 10 minutes
+    after start): CMD-SHELL ``test``, or the CMD form when ``test`` starts with `[CMD,`."""
+    form = test if test.startswith("[CMD,") else f"[CMD-SHELL, '{test}']"
     lines = [
         f"  {name}:",
         f"    image: {TEST_IMAGE}",
@@ -42,7 +43,7 @@ def slow_check(name: str, *, test: str, command: str = "sleep 300", extra: str =
         "    network_mode: none",
         "    init: true",
         "    stop_grace_period: 1s",
-        f"    healthcheck: {{test: [CMD-SHELL, '{test}'], interval: 10m, timeout: 2s, retries: 2, start_period: {start_period}}}",
+        f"    healthcheck: {{test: {form}, interval: 10m, timeout: 2s, retries: 2, start_period: {start_period}}}",
     ]
     lines += [f"    {line}" for line in textwrap.dedent(extra).strip().splitlines()]
     return "\n".join(lines) + "\n"
@@ -63,7 +64,7 @@ def test_a_replace_ends_when_our_run_of_the_check_passes_not_after_the_interval(
     write(state, slow_check(name, test="test -d /tmp"))
     assert reconcile("apply", "desired_state", "--auto-approve").returncode == 0
     old_id = docker_client.api.inspect_container(name)["Id"]
-    write(state, slow_check(name, test="test -d /tmp", command="sleep 301"))
+    write(state, slow_check(name, test="[CMD, test, -d, /tmp]", command="sleep 301"))  # the CMD form
 
     applied = reconcile("apply", "desired_state", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
@@ -148,3 +149,17 @@ def test_a_declared_start_interval_is_no_drift_on_an_engine_that_drops_it(
     else:  # API < 1.44: the engine drops it; apply's own runs of the check stand in, and no replace is planned
         assert "StartInterval" not in kept
     assert reconcile("plan", "desired_state").stdout.startswith("No changes.")
+
+
+def test_a_check_that_outlives_its_timeout_fails(
+    state: Path, reconcile: Reconcile, prefix: str, docker_client: docker.DockerClient
+) -> None:
+    name = f"{prefix}-web"
+    write(state, slow_check(name, test="test -d /tmp"))
+    assert reconcile("apply", "desired_state", "--auto-approve").returncode == 0
+    write(state, slow_check(name, test="echo checking; sleep 60"))  # its timeout is 2s
+
+    applied = reconcile("apply", "desired_state", "--auto-approve")
+    assert applied.returncode == 1, applied.stdout + applied.stderr
+    assert "the check timed out after 2s" in applied.stdout
+    assert "the old container keeps running" in applied.stdout
