@@ -4,10 +4,11 @@ through the Engine API, replacing healthy-first."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,14 @@ from reconciler.kinds.compose_view import (
     later_networks,
 )
 from reconciler.kinds.config_files import archive, configs_label, content_of, desired_configs, first_file, unified_diff
+from reconciler.kinds.container_probe import (
+    PROBE_SECONDS,
+    HealthProbe,
+    check_retries,
+    check_start_period,
+    keeps_start_interval,
+    worth_running,
+)
 from reconciler.kinds.container_recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
@@ -55,7 +64,15 @@ from reconciler.kinds.container_recovery import (
     replacement_of,
     with_recovery,
 )
-from reconciler.kinds.container_start import STARTED_SECONDS, log_tail, not_running, up_long_enough, wait_started
+from reconciler.kinds.container_start import (
+    LOG_LINE_CHARS,
+    STARTED_SECONDS,
+    hidden,
+    log_tail,
+    not_running,
+    up_long_enough,
+    wait_started,
+)
 from reconciler.kinds.container_view import (
     FieldChange,
     ImageDefaults,
@@ -115,6 +132,7 @@ class SeenContainer:
     other_state: str | None = None  # made by another state (its reconciler.state label): never ours to change
     legacy: bool = False  # made by reconcile before state names (no reconciler.state) and not claimed by us yet
     leftover: Leftover | None = None  # a temporary replacement a killed apply left (container_recovery)
+    keeps_start_interval: bool = True  # its engine keeps a healthcheck's start_interval (API >= 1.44)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -125,7 +143,7 @@ def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(f"{head}.{(fraction or '0')[:6]}+00:00")
 
 
-def health_of(record: dict[str, Any]) -> Health:
+def health_of(record: dict[str, Any], secrets: Iterable[str] = ()) -> Health:
     state = record.get("State") or {}
     health = state.get("Health") or {}
     check = (record.get("Config") or {}).get("Healthcheck") or {}
@@ -135,7 +153,7 @@ def health_of(record: dict[str, Any]) -> Health:
         status=state.get("Status", ""),
         health=health.get("Status"),
         failing_streak=health.get("FailingStreak", 0),
-        last_output=output[-1] if output else "",
+        last_output=hidden(output[-1], secrets)[:LOG_LINE_CHARS] if output else "",
         restart_count=record.get("RestartCount", 0),
         started_at=_moment(state.get("StartedAt")),
         start_period=timedelta(seconds=(check.get("StartPeriod") or 0) / 1e9),
@@ -154,6 +172,8 @@ def observation(
     adopted: bool = False,
     state: str = DEFAULT_STATE_NAME,
     leftover: Leftover | None = None,
+    secrets: Iterable[str] = (),
+    keeps_start_interval: bool = True,
 ) -> Observation:
     """One inspected container (and the inspected images: the one its desired tag names, the one
     it runs) → what diff and apply need. Pure. Ours: it carries our state's name, or it was adopted
@@ -173,11 +193,12 @@ def observation(
         tag_image_id=tag_image["Id"] if tag_image else None,
         log_driver=log_driver,
         stop_timeout=(record.get("Config") or {}).get("StopTimeout"),
-        health=health_of(record),
+        health=health_of(record, secrets),
         restarts_by_us=restarts_by_us,
         other_state=labels[STATE_LABEL] if owner == "another state" else None,
         legacy=owner == "legacy" and not adopted,
         leftover=leftover,
+        keeps_start_interval=keeps_start_interval,
     )
     material = {"id": seen.id, "state": seen.view["state"], "image": seen.image_id, "hash": labels.get(CONFIG_HASH)}
     if leftover is not None:
@@ -377,7 +398,8 @@ class ContainerKind:
             adopted = self.adoptions.address_of(host, record["Id"]) == _address(name)
             observed[name] = observation(
                 host, record, tag_image, images.get(record["Image"]), log_driver, names_by_id, recent, adopted,
-                self.ctx.state.settings.name, leftovers.get(name),
+                self.ctx.state.settings.name, leftovers.get(name), self._declared_secret_values(),
+                keeps_start_interval(client),
             )  # fmt: skip
         return observed
 
@@ -512,7 +534,7 @@ class ContainerKind:
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
         files = self._compared_files(name, desired)
         configs = desired_configs(desired.configs, self.config_contents(desired))
-        changes = compare(desired_view(desired, seen.defaults, seen.log_driver, files, configs), seen.view)
+        changes = compare(_wanted_view(desired, seen, files, configs), seen.view)
         changes += self._config_diffs(seen, desired, changes)
         unknown_changes = [change for change in changes if change.known_at_apply]
         changes = [change for change in changes if not change.known_at_apply]
@@ -799,9 +821,11 @@ class ContainerKind:
         if condition == "service_healthy" and not has_check:
             return False, f"{reference} has no healthcheck, and condition: service_healthy needs one"
         interval, timeout = _check_seconds(check)
-        bound = (
-            (check.get("StartPeriod") or 0) / 1e9 + (check.get("Retries") or 3) * (interval + timeout) + 5 if has_check else 10
-        )
+        start_period, retries = check_start_period(check), check_retries(check)
+        bound = start_period + retries * (interval + timeout) + 5 if has_check else 10
+        secrets = [*_secrets(spec), *self._declared_secret_values()]  # a check's text may hold one amid other text
+        probe = HealthProbe(client, record, secrets) if has_check and worth_running(check) else None
+        failing, ours, next_probe = 0, "", 0.0  # our own runs of its check (container_probe)
         started = time.monotonic()
         last_said = 0.0
         while True:
@@ -814,8 +838,22 @@ class ContainerKind:
             if not has_check and up_long_enough(record):
                 return True, "running"
             if has_check and (health or {}).get("Status") == "unhealthy":
-                return False, f"{reference} is unhealthy: {_last_output(health)}"
+                return False, f"{reference} is unhealthy: {_last_output(health, secrets)}"
             elapsed = time.monotonic() - started
+            if probe is not None and state.get("Status") == "running" and elapsed >= next_probe:
+                outcome = probe.run()
+                next_probe = time.monotonic() - started + PROBE_SECONDS
+                if outcome is not None and outcome.passed:
+                    return True, "healthy (its healthcheck passed, run by reconcile)"
+                if outcome is not None:
+                    ours = outcome.output
+                    failing = failing + 1 if elapsed >= start_period else 0
+                if failing >= retries:
+                    return False, (
+                        f"{reference} is unhealthy: its healthcheck failed {failing} times in a row after its start "
+                        f"period ({start_period:g}s), last: {ours}"
+                    )
+                elapsed = time.monotonic() - started
             if elapsed > bound:
                 if not has_check:
                     restarts = record.get("RestartCount") or 0
@@ -823,7 +861,8 @@ class ContainerKind:
                         f"{reference} did not stay up for {STARTED_SECONDS:.0f}s within {bound:.0f}s "
                         f"(it is {state.get('Status')}, restarted {restarts} times)"
                     )
-                return False, f"{reference} was not healthy after {bound:.0f}s: {_last_output(health)}"
+                last = f"last: {ours}" if ours else _last_output(health, secrets)
+                return False, f"{reference} was not healthy after {bound:.0f}s: {last}"
             if give_up.is_set():
                 return False, f"stopped waiting: {self.ctx.aborted_because or 'the apply is stopping'}"
             if elapsed - last_said >= 1:
@@ -831,6 +870,10 @@ class ContainerKind:
                 last_said = elapsed
             time.sleep(POLL_SECONDS)
             record = client.inspect_container(reference)
+
+    def _declared_secret_values(self) -> list[str]:
+        """The values of the state's declared secrets (settings.secrets), as apply's environment has them."""
+        return [value for name in self.ctx.state.settings.secrets if (value := os.environ.get(name))]
 
     def _remove(self, host: str, container_id: str, stop_timeout: int | None, address: str) -> None:
         client = self.client(host)
@@ -1013,10 +1056,19 @@ def _with_claim(planned: Action, seen: SeenContainer, state: str) -> Action:
     return planned.model_copy(update={"action": kind, "reasons": reasons, "changes": changes})
 
 
+def _wanted_view(
+    desired: Container, seen: SeenContainer, files: dict[str, str] | None = None, configs: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """desired_view as this container's engine can keep it: an engine with API < 1.44 drops a
+    healthcheck's start_interval (so it is not drift there; apply's own runs of the check stand in)."""
+    view = desired_view(desired, seen.defaults, seen.log_driver, files, configs)
+    return view if seen.keeps_start_interval else {**view, "healthcheck.start_interval": None}
+
+
 def _matches(desired: Container, seen: SeenContainer) -> bool:
     """An unmanaged container that is what the declaration describes, down to the image it runs."""
     same_image = seen.tag_image_id is None or seen.tag_image_id == seen.image_id
-    return same_image and not compare(desired_view(desired, seen.defaults, seen.log_driver), seen.view)
+    return same_image and not compare(_wanted_view(desired, seen), seen.view)
 
 
 def _times(count: int) -> str:
@@ -1069,7 +1121,8 @@ def _reason(change: FieldChange, default_network: str) -> str:
 def _secrets(spec: Container) -> list[str]:
     """The secret text a container is given (its sensitive values, past their clear prefix): never
     said, not even when its own log prints it."""
-    values = [*spec.environment.values(), *(spec.command or ()), *(spec.entrypoint or ())]
+    check = (spec.healthcheck.test or ()) if spec.healthcheck else ()
+    values = [*spec.environment.values(), *(spec.command or ()), *(spec.entrypoint or ()), *check]
     return [value.reveal()[len(value.clear_prefix) :] for value in values if isinstance(value, Sensitive)]
 
 
@@ -1077,14 +1130,15 @@ def _short(image_id: str) -> str:
     return image_id.removeprefix("sha256:")[:12]
 
 
-def _last_output(health: dict[str, Any] | None) -> str:
+def _last_output(health: dict[str, Any] | None, secrets: list[str]) -> str:
     log = (health or {}).get("Log") or []
     if not log:
         return "no healthcheck has run yet"
     last = log[-1]
     output = (last.get("Output") or "").strip().splitlines()
     failing = (health or {}).get("FailingStreak", 0)
-    return f"exit {last.get('ExitCode')}, {failing} failing in a row, last output: {output[-1] if output else '(none)'}"
+    said = hidden(output[-1], secrets)[:LOG_LINE_CHARS] if output else "(none)"
+    return f"exit {last.get('ExitCode')}, {failing} failing in a row, last output: {said}"
 
 
 KIND = ContainerKind

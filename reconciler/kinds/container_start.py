@@ -78,8 +78,13 @@ def log_tail(client: docker.APIClient, container_id: str, secrets: Iterable[str]
         raw = client.logs(container_id, tail=LOG_LINES)
     except docker.errors.APIError:
         return ""
-    text = raw.decode(errors="replace")
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
+    text = hidden(raw.decode(errors="replace"), secrets)
     lines = [line.strip()[:LOG_LINE_CHARS] for line in text.splitlines() if line.strip()][-LOG_LINES:]
     return f"; last log lines: {' | '.join(lines)}" if lines else ""
+
+
+def hidden(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret value said as REDACTED (the longest first: one may hold another)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
