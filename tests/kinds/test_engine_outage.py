@@ -21,6 +21,7 @@ from tests.kinds.test_containers import absent, container, containers, engine, w
 from tests.kinds.test_signals import slow
 from tests.support.cli import run_reconcile
 from tests.support.docker_engine import ENGINE_SCRIPT
+from tests.support.full_disk import fill, mounted_tmpfs, release
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
 
@@ -122,31 +123,8 @@ def test_the_engine_going_away_mid_apply_is_reported_and_the_next_apply_converge
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """tmp_path/desired_state on a tmpfs of its own, 1 MiB."""
-    directory = tmp_path / "desired_state"
-    directory.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(directory)], capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "desired_state", "1m") as directory:
         yield directory
-    finally:
-        subprocess.run(["umount", "-l", str(directory)], check=True)
-
-
-def fill(directory: Path) -> Path:
-    """Fill the file system of ``directory`` to the last byte."""
-    filler = directory / "filler"
-    handle = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (65536, 4096, 1):
-            try:
-                while os.write(handle, b"\0" * size):
-                    pass
-            except OSError:
-                continue
-    finally:
-        os.close(handle)
-    return filler
 
 
 def test_a_full_disk_under_the_state_directory_is_reported_with_the_file_and_the_cause(
@@ -158,7 +136,7 @@ def test_a_full_disk_under_the_state_directory_is_reported_with_the_file_and_the
     process, said = apply_until(tmp_path, f"waiting for {prefix}-a-db to be running and healthy", waiting)
     with process:
         assert waiting.wait(60), "".join(said)
-        filler = fill(small_disk)
+        fillers = fill(small_disk)
         assert process.stdout is not None
         stdout = process.stdout.read()
         process.wait(120)
@@ -170,7 +148,7 @@ def test_a_full_disk_under_the_state_directory_is_reported_with_the_file_and_the
     assert f"created and started, but the journal ({journal}: No space left on device) could not be updated" in web
     assert not (small_disk / ".reconcile.lock.info").exists()
 
-    filler.unlink()
+    release(fillers)
     left = run_reconcile("plan", "desired_state", cwd=tmp_path)
     assert "No changes." in left.stdout, left.stdout + left.stderr  # both containers are there: nothing is left
     again = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path)
