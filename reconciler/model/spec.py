@@ -233,9 +233,6 @@ class NamedVolume(Section):
     name: Name | None = None
 
 
-ENVIRONMENT_VALUE = "environment_value"  # the loader's: an environment: source's value (model/load.py)
-
-
 def _from_environment(value: object) -> str | Sensitive | Unknown:
     if isinstance(value, (str, Sensitive, Unknown)):
         return value
@@ -554,8 +551,9 @@ class Container(Section):
             raise SubpathError("container_name must not be empty", "container_name")
         if (self.configs or self.secrets) and self.read_only:
             raise SubpathError(
-                f"{'configs' if self.configs else 'secrets'} cannot be written into a read_only container (the engine refuses an archive into a read-only "
-                "root filesystem); drop read_only, or mount the file with volumes: on a local host",
+                f"{'configs' if self.configs else 'secrets'} cannot be written into a read_only container (the engine "
+                "refuses an archive into a read-only root filesystem); drop read_only, or mount the file with volumes: "
+                "on a local host",
                 "configs" if self.configs else "secrets",
             )
         return self
