@@ -42,6 +42,7 @@ def app(name: str, secrets: str, sources: str) -> str:
         """)
 
 
+@pytest.mark.slow
 def test_file_and_variable_secrets_reach_run_secrets_and_a_new_value_plans_a_replace_saying_only_changed(
     tmp_path: Path, state: Path, prefix: str, docker_client: docker.DockerClient
 ) -> None:
@@ -94,6 +95,7 @@ def test_file_and_variable_secrets_reach_run_secrets_and_a_new_value_plans_a_rep
 
 
 @pytest.mark.aws
+@pytest.mark.slow
 def test_an_aws_secret_rotated_in_the_store_plans_one_replace_naming_its_new_version(
     tmp_path: Path, state: Path, prefix: str, docker_client: docker.DockerClient, aws: MotoServer
 ) -> None:
@@ -163,3 +165,72 @@ def test_a_saved_plan_is_stale_when_the_aws_secret_rotated_again_after_it(
     ssm.put_parameter(Name="/prod/db", Value="three", Type="SecureString", Overwrite=True)
     applied = run_reconcile("apply", "plan.json", cwd=tmp_path)
     assert applied.returncode == 1 and "stale plan" in applied.stderr, applied.stdout + applied.stderr
+
+
+@pytest.mark.aws
+@pytest.mark.slow
+def test_no_secret_value_appears_in_any_output_plan_file_comment_record_label_or_image(
+    tmp_path: Path, state: Path, prefix: str, docker_client: docker.DockerClient, aws: MotoServer
+) -> None:
+    """The canary: a value from each source (file, variable, SSM, Secrets Manager), before and after
+    a rotation, is in the container's files and nowhere else reconcile writes or the engine shows."""
+    canaries = {k: f"CANARY-{k}-{prefix}" for k in ("file1", "file2", "env1", "env2", "ssm1", "ssm2", "sm1", "sm2")}
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    manager = boto3.client("secretsmanager", region_name="us-east-1")
+    ssm.put_parameter(Name="/prod/db", Value=canaries["ssm1"], Type="SecureString")
+    manager.create_secret(Name="prod/api", SecretString=json.dumps({"token": canaries["sm1"]}))
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "tls.key").write_text(canaries["file1"])
+    name = f"{prefix}-app"
+    (state / "state.yaml").write_text(
+        "aws: {region: us-east-1}\n"
+        + app(
+            name,
+            "[db, api, tls, token]",
+            """\
+            db: {aws_ssm: /prod/db}
+            api: {aws_secretsmanager: {id: prod/api, key: token}}
+            tls: {file: ../secrets/tls.key}
+            token: {environment: APP_TOKEN}
+            """,
+        )
+    )
+    said: list[str] = []
+
+    def reconcile(*args: str, token: str) -> None:
+        env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "APP_TOKEN": token}
+        done = run_reconcile(*args, cwd=tmp_path, env=env, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        said.extend([done.stdout, done.stderr])
+
+    def every_format(token: str, suffix: str) -> None:
+        for output in ("text", "json", "markdown"):
+            reconcile("plan", "desired_state", "--format", output, token=token)
+        reconcile("plan", "desired_state", "--out", f"plan{suffix}.json", "--comment", f"comment{suffix}.md", token=token)
+        reconcile("apply", f"plan{suffix}.json", "--comment", f"applied{suffix}.md", "--secret", "APP_TOKEN", token=token)
+
+    every_format(canaries["env1"], "1")
+    assert run_in(docker_client, name, "cat", "/run/secrets/token") == canaries["env1"]  # the canary is live
+    (tmp_path / "secrets" / "tls.key").write_text(canaries["file2"])
+    ssm.put_parameter(Name="/prod/db", Value=canaries["ssm2"], Type="SecureString", Overwrite=True)
+    manager.put_secret_value(SecretId="prod/api", SecretString=json.dumps({"token": canaries["sm2"]}))
+    every_format(canaries["env2"], "2")
+    held = run_in(docker_client, name, "cat", "/run/secrets/db", "/run/secrets/api", "/run/secrets/tls", "/run/secrets/token")
+    assert held == canaries["ssm2"] + canaries["sm2"] + canaries["file2"] + canaries["env2"]
+
+    written = [p.read_bytes().decode(errors="replace") for p in tmp_path.glob("*.*") if p.is_file()]
+    records = [p.read_bytes().decode(errors="replace") for p in state.glob(".reconcile*") if p.is_file()]
+    record = docker_client.api.inspect_container(name)
+    image = docker_client.api.inspect_image(record["Image"])
+    layers = b"".join(docker_client.images.get(record["Image"]).save(named=False)).decode(errors="replace")
+    history = json.dumps(docker_client.api.history(record["Image"]))
+    everything = {
+        "outputs": "\n".join(said), "files written": "\n".join(written), "records": "\n".join(records),
+        "container": json.dumps(record), "image": json.dumps(image) + history, "image layers": layers,
+    }  # fmt: skip
+    assert "secret token at /run/secrets/token changed" in everything["outputs"]  # the outputs were looked at
+    assert len(written) >= 4 and records, (written, records)
+    for where, text in everything.items():
+        for canary in canaries.values():
+            assert canary not in text, f"{canary} in {where}"
