@@ -35,6 +35,23 @@ def with_environment_values(data: dict[str, Any], source: SourceMap, fallback: P
     return problems
 
 
+def at_their_variable(problems: list[Diagnostic], source: SourceMap) -> list[Diagnostic]:
+    """A problem with an environment: source's value, said at that environment: key."""
+    placed = []
+    for problem in problems:
+        warning = "warning: " if problem.message.startswith("warning: ") else ""
+        head, _, rest = problem.message.removeprefix(warning).partition(": ")
+        path = tuple(head.split("."))
+        if len(path) == 3 and path[0] in SECTIONS and path[2] == SECRET_VALUE:
+            where = source.values.get((path[0], path[1], "environment"))
+            problem = Diagnostic(
+                where.file if where else problem.file, where.line if where else problem.line,
+                where.col if where else problem.col, f"{warning}{path[0]}.{path[1]}.environment: {rest}",
+            )  # fmt: skip
+        placed.append(problem)
+    return placed
+
+
 def mounted(container: Any, key: str) -> list[str]:
     """The names a container's configs: or secrets: (short or long form) mount, as written."""
     items = container.get(key) if isinstance(container, dict) else None

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from reconciler.errors import ConfigError, Diagnostic, ReconcileError
 from reconciler.model.compose import is_extension, prepare, section_problem
 from reconciler.model.diagnose import diagnostics_from
-from reconciler.model.file_sources import lend_secret_names, with_environment_values
+from reconciler.model.file_sources import at_their_variable, lend_secret_names, with_environment_values
 from reconciler.model.interpolate import ENV_FILE, Mode, left_out_message, resolve, secrets_declared, variables_for
 from reconciler.model.refs import check_references, repository_root
 from reconciler.model.source import (
@@ -210,7 +210,7 @@ def load_state(
                 continue
             problems.append(diagnostic)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(at_their_variable(problems, merger.source))
     if state is None:  # validate only: a required value is unchecked for want of a variable
         state = State.model_construct(**{key: value for key, value in data.items() if key in RESOURCE_SECTIONS})
         state.hosts = state.hosts or {IMPLICIT_HOST: Host()}
@@ -223,7 +223,7 @@ def load_state(
         tuple(displays),
         paths,
         merger.source,
-        tuple(sorted(set(resolution.warnings))),
+        tuple(sorted(set(at_their_variable(resolution.warnings, merger.source)))),
         tuple(resolution.unknown),
         tuple(sorted(resolution.plain.items())),
         {key: tuple(names) for key, names in resolution.secrets.items()},
