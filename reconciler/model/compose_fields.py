@@ -16,6 +16,7 @@ from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 from reconciler import units
 from reconciler.model.fields import NAME_PATTERN, SubpathError, _plain, _show, _text
 from reconciler.model.sensitive import Sensitive
+from reconciler.model.source import LeadingZero
 
 
 def _checked(parse: Any, schema: dict[str, Any], serialize: Any = None) -> list[Any]:
@@ -674,9 +675,12 @@ def _config_id(value: object, index: int, key: str) -> str:
 
 
 def _config_mode(value: object, index: int) -> int:
-    """A number as written (YAML's 0o440), or a string read as octal ("0440", as compose documents it)."""
+    """Octal, as compose reads it: ``"0440"``, ``0o440``, and a bare ``0440`` (YAML 1.2 reads that as
+    the decimal 440, compose's YAML 1.1 as octal: the loader keeps how it was written)."""
     if isinstance(value, str) and re.fullmatch(r"0?o?[0-7]{1,4}", value):
         mode = int(value.replace("o", ""), 8)
+    elif isinstance(value, LeadingZero) and re.fullmatch(r"0[0-7]{1,4}", value.written):
+        mode = int(value.written, 8)
     elif isinstance(value, int) and not isinstance(value, bool):
         mode = value
     else:

@@ -40,7 +40,7 @@ NAME_PATTERN = r"^[_A-Za-z][_A-Za-z0-9]*$"
 OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 ENV_FILE = ".env"
 MAX_NESTING = 32  # ${A:-${B:-…}} levels: far more than any real default chain, far less than Python's stack
-MAY_WAIT_FOR_APPLY = "a container's environment, command, entrypoint and healthcheck.test, and a secret's environment:"
+MAY_WAIT_FOR_APPLY = "a container's environment, command, entrypoint and healthcheck.test"
 SECRET_VALUE = "environment_value"  # where the loader puts an environment: source's ${VAR} (model/file_sources.py)
 
 
