@@ -83,7 +83,7 @@ from reconciler.kinds.container_view import (
 )
 from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
-from reconciler.kinds.secret_files import SecretFiles
+from reconciler.kinds.secret_files import SecretFiles, as_declared_files
 from reconciler.model.refs import repository_root
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
@@ -1087,7 +1087,7 @@ def _wanted_view(
 def _matches(desired: Container, seen: SeenContainer) -> bool:
     """An unmanaged container that is what the declaration describes, down to the image it runs."""
     same_image = seen.tag_image_id is None or seen.tag_image_id == seen.image_id
-    return same_image and not compare(_wanted_view(desired, seen), seen.view)
+    return same_image and not compare(_wanted_view(desired, seen), as_declared_files(desired, seen.view))
 
 
 def _times(count: int) -> str:

@@ -31,7 +31,7 @@ from reconciler.clients.aws_secrets import (
 from reconciler.errors import ReconcileError
 from reconciler.model.compose_fields import MAX_CONFIG_BYTES, ConfigMount
 from reconciler.model.sensitive import Sensitive
-from reconciler.model.spec import SecretSource, State
+from reconciler.model.spec import Container, SecretSource, State
 from reconciler.model.unknown import Unknown
 
 SECRETS_LABEL = "reconciler.secrets"
@@ -56,6 +56,16 @@ def recorded_secrets(labels: dict[str, Any]) -> dict[str, str]:
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+
+
+def as_declared_files(spec: Container, view: dict[str, Any]) -> dict[str, Any]:
+    """An unmanaged container's view with a bind mount at a declared config's or secret's target
+    taken for that config (import declares bind-mounted files so): adopted as it runs, replaced once
+    by the next apply to deliver the file through the Engine API."""
+    targets = {m.target for m in (*spec.configs, *spec.secrets)}
+    if not targets:
+        return view
+    return {**view, "volumes": [v for v in view["volumes"] if v.split(":")[1:2] != [] and v.split(":")[1] not in targets]}
 
 
 def _region(explicit: str | None, named: str, default: str | None) -> str:
