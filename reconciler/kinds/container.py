@@ -593,7 +593,7 @@ class ContainerKind:
             policies = self.ctx.state.policies
             found += declared_findings(address, desired, policies) + compose_findings(address, desired)
             found += lie_findings(address, name, self.declared(), policies)
-            found += self._bind_findings(name, desired)
+            found += self._bind_findings(name, desired) + self.secret_files.findings(address, desired.secrets)
             if desired.host not in self.unreachable:  # unread, not missing: the action says why
                 found += self._image_findings(address, desired)
         seen: SeenContainer | None = observed.data if observed else None

@@ -33,6 +33,7 @@ from reconciler.model.compose_fields import MAX_CONFIG_BYTES, ConfigMount
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.spec import Container, SecretSource, State
 from reconciler.model.unknown import Unknown
+from reconciler.plan.schema import Finding
 
 SECRETS_LABEL = "reconciler.secrets"
 CHANGED = " (value changed)"
@@ -112,6 +113,8 @@ class SecretFiles:
             return f"aws_secretsmanager {shown} {secretsmanager_version(client, secret.id)}"
         except NoCredentials:
             return Unknown(("AWS credentials",), secret=True)
+        except ReconcileError as error:
+            return f"{'aws_ssm' if source.aws_ssm else 'aws_secretsmanager'} (unreadable: {error})"
 
     def value(self, name: str) -> bytes | Unknown:
         """The secret's value (a file's or a variable's; an AWS secret's, by the version its origin
@@ -145,6 +148,21 @@ class SecretFiles:
         secret = source.aws_secretsmanager
         client = self.connect("secretsmanager", _region(secret.region, secret.id, self.state.aws.region))
         return secretsmanager_value(client, secret.id, version, secret.key)
+
+    def findings(self, address: str, mounts: tuple[ConfigMount, ...]) -> list[Finding]:
+        """An AWS secret plan cannot find (apply could not deliver it): an error, naming it."""
+        found = []
+        for name in dict.fromkeys(m.source for m in mounts):
+            origin = self.origin(name)
+            if isinstance(origin, str) and "(unreadable: " in origin:
+                found.append(
+                    Finding(
+                        severity="error", address=address, code="secret-unreadable",
+                        message=f"secret {name}: {origin.partition('(unreadable: ')[2].rstrip(')')}",
+                        remedy="create it in the store (or fix its name, region or ARN) before apply",
+                    )
+                )  # fmt: skip
+        return found
 
     def in_store(self, name: str) -> bool:
         source = self.state.secrets[name]

@@ -234,3 +234,25 @@ def test_no_secret_value_appears_in_any_output_plan_file_comment_record_label_or
     for where, text in everything.items():
         for canary in canaries.values():
             assert canary not in text, f"{canary} in {where}"
+
+
+@pytest.mark.aws
+def test_plan_names_an_aws_secret_it_cannot_find_and_needs_no_credentials_to_plan_one(
+    tmp_path: Path, state: Path, prefix: str, aws: MotoServer
+) -> None:
+    """A parameter that does not exist is an error finding at plan (apply could not deliver it); a
+    plan without AWS credentials (a pull request's) still plans, the version known at apply."""
+    (tmp_path / ".git").mkdir()
+    sources = "db: {aws_ssm: {name: /prod/missing, region: us-east-1}}\n"
+    (state / "state.yaml").write_text(app(f"{prefix}-app", "[db]", sources))
+    plan = run_reconcile("plan", "desired_state", "--format", "json", cwd=tmp_path)
+    assert plan.returncode == 1, plan.stdout + plan.stderr
+    findings = json.loads(plan.stdout)["findings"]
+    assert [(f["code"], f["severity"]) for f in findings if f["code"].startswith("secret")] == [("secret-unreadable", "error")]
+    assert "/prod/missing: not found" in findings[0]["message"] or any("/prod/missing" in f["message"] for f in findings)
+    no_credentials = {
+        "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",  # no instance metadata to ask on this machine
+    }  # fmt: skip
+    plan = run_reconcile("plan", "desired_state", cwd=tmp_path, env=no_credentials)
+    assert plan.returncode == 0 and "1 to add" in plan.stdout, plan.stdout + plan.stderr
