@@ -29,6 +29,8 @@ def import_yaml(state: State, state_dir: Path, host: str | None, aws: bool, say:
 def render(found: list[HostImport], several_hosts: bool, aws: AwsImport | None = None) -> str:
     names = VariableNames()
     containers: dict[str, Any] = {}
+    files: dict[str, dict[str, Any]] = {}  # configs / secrets, as the containers' bind-mounted files give them
+    copies: list[str] = []
     notes: list[str] = []
     for result in found:
         for imported in result.containers:
@@ -42,6 +44,9 @@ def render(found: list[HostImport], several_hosts: bool, aws: AwsImport | None =
             if "environment" in spec:
                 spec["environment"] = with_placeholders(imported.name, spec["environment"], names)
             containers[imported.name] = {"host": result.host, **spec} if several_hosts else spec
+            for section, entries in imported.files.sources.items():
+                files.setdefault(section, {}).update(entries)
+            copies += imported.files.copies
             if imported.differs:
                 notes.append(
                     f"container {imported.name}: the format cannot say exactly what it runs; a plan will still show "
@@ -61,8 +66,16 @@ def render(found: list[HostImport], several_hosts: bool, aws: AwsImport | None =
             "and declare the secret ones, so that they show as (sensitive) and plan needs none of them:",
             f"  settings: {{secrets: [{', '.join(variable.name for variable in names.used)}]}}",
         ]
+    if copies:
+        header += [
+            "Files the containers bind-mount from their hosts are declared as configs (under /run/secrets/: secrets),",
+            "delivered through the Engine API. Their contents are never printed: put each in the repository, at the",
+            "file: it names (relative to this file in desired_state/; keep secrets/ out of git), e.g. with",
+            *(f"  {copy}" for copy in copies),
+            "The container is adopted as it runs; its first apply replaces it once, healthy-first, to deliver them.",
+        ]
     header += notes
-    sections: dict[str, dict[str, Any]] = {"containers": containers}
+    sections: dict[str, dict[str, Any]] = {**files, "containers": containers}
     if aws is not None:
         sections.update(s3_buckets=aws.buckets, ec2_instances=aws.instances)
     return to_yaml(header, sections)

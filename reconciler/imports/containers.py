@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.imports.compose import compose_fields
+from reconciler.imports.mounted_files import MountedFiles, mounted_files, without_files
 from reconciler.kinds.container_view import ImageDefaults, compare, desired_view, env_dict, observed_view
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.spec import Container
@@ -26,10 +27,15 @@ class ImportedContainer:
     spec: dict[str, Any]  # as the YAML will hold it; environment values are Sensitive (the real ones)
     differs: list[str] = field(default_factory=list)  # fields a plan would still show as changes
     problem: str | None = None  # set when the container cannot be declared at all
+    files: MountedFiles = field(default_factory=MountedFiles)  # its bind-mounted files, as configs and secrets
 
 
 def import_container(
-    record: dict[str, Any], image: ImageDefaults | None, log_driver: str, names_by_id: dict[str, str]
+    record: dict[str, Any],
+    image: ImageDefaults | None,
+    log_driver: str,
+    names_by_id: dict[str, str],
+    file_targets: frozenset[str] = frozenset(),
 ) -> ImportedContainer:
     name = record["Name"].lstrip("/")
     seen = observed_view(record, image, names_by_id)
@@ -42,9 +48,13 @@ def import_container(
     }  # fmt: skip
     if environment:
         spec["environment"] = environment
+    files = mounted_files(name, seen["volumes"], file_targets)
     for key in ("ports", "volumes", "labels"):
         if seen[key]:
             spec[key] = seen[key]
+    if files.targets:
+        spec["volumes"] = without_files(seen["volumes"], files)
+        spec.update(files.mounts)
     if seen["restart"] != "no":
         spec["restart"] = seen["restart"]
     healthcheck = _healthcheck(seen, bare)
@@ -71,7 +81,7 @@ def import_container(
         spec["state"] = "stopped"
     published = {f"{p.rsplit(':', 1)[-1].split('/')[0]}/{p.split('/')[1] if '/' in p else 'tcp'}" for p in seen["ports"]}
     spec.update(compose_fields(seen, bare, published))
-    return _checked(name, spec, image, log_driver, seen)
+    return _checked(name, spec, image, log_driver, seen, files)
 
 
 def _command_and_entrypoint(seen: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
@@ -108,12 +118,18 @@ def _healthcheck(seen: dict[str, Any], bare: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checked(
-    name: str, spec: dict[str, Any], image: ImageDefaults | None, log_driver: str, seen: dict[str, Any]
+    name: str,
+    spec: dict[str, Any],
+    image: ImageDefaults | None,
+    log_driver: str,
+    seen: dict[str, Any],
+    files: MountedFiles,
 ) -> ImportedContainer:
     try:
-        container = Container.model_validate(spec)
+        container = Container.model_validate({k: v for k, v in spec.items() if k not in ("configs", "secrets")})
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in error.errors())
         return ImportedContainer(name, spec, problem=f"cannot be declared in the desired-state format ({problems})")
-    differs = sorted({change.path.partition(".")[0] for change in compare(desired_view(container, image, log_driver), seen)})
-    return ImportedContainer(name, spec, differs)
+    view = {**desired_view(container, image, log_driver), "volumes": sorted(seen["volumes"])} if files.targets else None
+    differs = compare(view or desired_view(container, image, log_driver), seen)
+    return ImportedContainer(name, spec, sorted({change.path.partition(".")[0] for change in differs}), files=files)

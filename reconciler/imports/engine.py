@@ -19,6 +19,7 @@ from reconciler.clients.docker import connect, explain, inspect_image
 from reconciler.clients.records import Record
 from reconciler.errors import ReconcileError
 from reconciler.imports.containers import ImportedContainer, import_container
+from reconciler.imports.mounted_files import file_targets
 from reconciler.kinds.container import MANAGED
 from reconciler.kinds.container_recovery import REPLACEMENT_SUFFIX
 from reconciler.kinds.container_view import ImageDefaults
@@ -78,7 +79,8 @@ def _read_host(client: docker.APIClient, state: State, state_dir: Path, host: st
     for record in sorted(records, key=lambda r: str(r["Name"])):
         image = images.get(record["Image"])
         defaults = ImageDefaults.from_inspect(image) if image else None
-        result.containers.append(import_container(record, defaults, log_driver, names_by_id))
+        files = file_targets(client, record)
+        result.containers.append(import_container(record, defaults, log_driver, names_by_id, files))
     return result
 
 

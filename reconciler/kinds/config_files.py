@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import tarfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ DIGEST_CHARACTERS = 16
 def content_of(source: ConfigSource) -> bytes:
     if source.file is not None:
         return Path(source.file).read_bytes()[:MAX_CONFIG_BYTES]
+    if source.environment is not None:
+        return str(source.environment_value or "").encode()  # a plain variable (a secret's is refused at load)
     return (source.content or "").encode()
 
 
@@ -58,10 +60,14 @@ def recorded_configs(labels: dict[str, Any]) -> dict[str, str]:
 
 def archive(mounts: tuple[ConfigMount, ...], contents: Mapping[str, bytes]) -> bytes:
     """A tar of every config at its target (relative to /), with its owner and mode."""
+    return archive_of([(mount, contents[mount.source]) for mount in mounts])
+
+
+def archive_of(files: Iterable[tuple[ConfigMount, bytes]]) -> bytes:
+    """A tar of each content at its mount's target (relative to /), with the mount's owner and mode."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for mount in mounts:
-            content = contents[mount.source]
+        for mount, content in files:
             info = tarfile.TarInfo(mount.target.lstrip("/"))
             info.size, info.mode, info.uid, info.gid = len(content), mount.mode, int(mount.uid), int(mount.gid)
             tar.addfile(info, io.BytesIO(content))

@@ -46,7 +46,7 @@ from reconciler.kinds.compose_view import (
     first_network,
     later_networks,
 )
-from reconciler.kinds.config_files import archive, configs_label, content_of, desired_configs, first_file, unified_diff
+from reconciler.kinds.config_files import archive_of, configs_label, content_of, desired_configs, first_file, unified_diff
 from reconciler.kinds.container_probe import (
     PROBE_SECONDS,
     HealthProbe,
@@ -83,10 +83,11 @@ from reconciler.kinds.container_view import (
 )
 from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
+from reconciler.kinds.secret_files import SecretFiles, as_declared_files
 from reconciler.model.refs import repository_root
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
-from reconciler.model.unknown import holds_unknown, unknowns
+from reconciler.model.unknown import Unknown, holds_unknown, unknowns
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import CONTENT_DIFF, Action, ActionKind, Blocked, Change, Finding, created_fields
 from reconciler.policies.compose import compose_findings
@@ -282,6 +283,7 @@ class ContainerKind:
         self._checked_images: dict[tuple[str, str, object], list[Finding]] = {}  # see _image_findings
         self._bind_files: dict[str, BindFiles] = {}  # container → the repository files it mounts, read once a run
         self._config_contents: dict[str, bytes] = {}  # config (top-level configs:) → its content, read once a run
+        self.secret_files = SecretFiles(ctx.state, repository_root(ctx.state_dir), self._aws)
 
     # --- connections ------------------------------------------------------------------------
 
@@ -330,6 +332,18 @@ class ContainerKind:
                 FieldChange(f"{change.path}{CONTENT_DIFF}", None, unified_diff(mount.target, before, contents[mount.source]))
             )
         return diffs
+
+    def _aws(self, service: str, region: str) -> Any:
+        from reconciler.clients.aws import connect
+
+        return self.ctx.client(f"aws:{service}:{region}", lambda: connect(service, region, self.ctx.parallelism))
+
+    def _read_back(self, seen: SeenContainer, target: str) -> bytes | None:
+        """The file at ``target`` in the container (a secret, compared in memory, never kept)."""
+        with contextlib.suppress(*CONNECTION_ERRORS, APIError):
+            chunks, _ = self.client(seen.host).get_archive(seen.id, target)
+            return first_file(iter(chunks))
+        return None
 
     def _files_label(self, name: str, spec: Container) -> dict[str, str]:
         return self.bind_files_of(name, spec).label() if self._on_this_machine(spec.host or "") else {}
@@ -534,7 +548,9 @@ class ContainerKind:
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
         files = self._compared_files(name, desired)
         configs = desired_configs(desired.configs, self.config_contents(desired))
-        changes = compare(_wanted_view(desired, seen, files, configs), seen.view)
+        secrets = self.secret_files.desired(desired.secrets, seen.view["secrets"], lambda at: self._read_back(seen, at))
+        waiting += [f"secrets.{target}" for target, held in secrets.items() if isinstance(held, Unknown)]
+        changes = compare({**_wanted_view(desired, seen, files, configs), "secrets": secrets}, seen.view)
         changes += self._config_diffs(seen, desired, changes)
         unknown_changes = [change for change in changes if change.known_at_apply]
         changes = [change for change in changes if not change.known_at_apply]
@@ -577,7 +593,7 @@ class ContainerKind:
             policies = self.ctx.state.policies
             found += declared_findings(address, desired, policies) + compose_findings(address, desired)
             found += lie_findings(address, name, self.declared(), policies)
-            found += self._bind_findings(name, desired)
+            found += self._bind_findings(name, desired) + self.secret_files.findings(address, desired.secrets)
             if desired.host not in self.unreachable:  # unread, not missing: the action says why
                 found += self._image_findings(address, desired)
         seen: SeenContainer | None = observed.data if observed else None
@@ -704,8 +720,10 @@ class ContainerKind:
         created = client.create_container(**self._create_arguments(client, name, spec, container_name))
         for network, aliases in later_networks(spec):
             client.connect_container_to_network(created["Id"], network, aliases=aliases or None)
-        if spec.configs:
-            client.put_archive(created["Id"], "/", archive(spec.configs, self.config_contents(spec)))
+        if spec.configs or spec.secrets:
+            contents = self.config_contents(spec)
+            files = [*((m, contents[m.source]) for m in spec.configs), *self.secret_files.files(spec.secrets)]
+            client.put_archive(created["Id"], "/", archive_of(files))
         if spec.state == "running":
             client.start(created["Id"])
             with self.started_lock:
@@ -743,6 +761,7 @@ class ContainerKind:
             **spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec), HOST: spec.host or "",
             STATE_LABEL: self.ctx.state.settings.name, **self._files_label(name, spec),
             **configs_label(desired_configs(spec.configs, self.config_contents(spec))),
+            **self.secret_files.label(spec.secrets),
         }  # fmt: skip
         return {
             "image": spec.image,
@@ -1068,7 +1087,7 @@ def _wanted_view(
 def _matches(desired: Container, seen: SeenContainer) -> bool:
     """An unmanaged container that is what the declaration describes, down to the image it runs."""
     same_image = seen.tag_image_id is None or seen.tag_image_id == seen.image_id
-    return same_image and not compare(_wanted_view(desired, seen), seen.view)
+    return same_image and not compare(_wanted_view(desired, seen), as_declared_files(desired, seen.view))
 
 
 def _times(count: int) -> str:
@@ -1110,6 +1129,9 @@ def _reason(change: FieldChange, default_network: str) -> str:
     if change.path.startswith("configs."):
         source = str(change.after or change.before or "").partition(" ")[0]
         return f"config {source} at {change.path.removeprefix('configs.')} changed"
+    if change.path.startswith("secrets."):
+        source = str(change.after if isinstance(change.after, str) else change.before or "").partition(" ")[0]
+        return f"secret {source} at {change.path.removeprefix('secrets.')} changed"
     if change.path.startswith("files."):
         how = "changed" if change.before and change.after else "added" if change.after else "removed"
         return f"file {change.path.removeprefix('files.')} {how}"

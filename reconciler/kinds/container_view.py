@@ -11,6 +11,7 @@ from typing import Any
 from reconciler.kinds.bind_files import recorded_files
 from reconciler.kinds.compose_view import UNDECLARED, desired_compose_view, first_network, observed_compose_view
 from reconciler.kinds.config_files import recorded_configs
+from reconciler.kinds.secret_files import recorded_secrets
 from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.spec import Container, Healthcheck
 from reconciler.model.unknown import holds_unknown
@@ -222,6 +223,7 @@ def observed_view(record: dict[str, Any], image: ImageDefaults | None, names_by_
         **observed_compose_view(record, image),
         "files": recorded_files(config.get("Labels") or {}),
         "configs": recorded_configs(config.get("Labels") or {}),
+        "secrets": recorded_secrets(config.get("Labels") or {}),
     }
 
 

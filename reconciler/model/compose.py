@@ -21,8 +21,6 @@ _NOT_SET = "remove it; reconcile does not set it on the engine"
 UNSUPPORTED_SERVICE_KEYS: dict[str, str] = {
     "build": "reconcile never builds images; build and push the image in CI and declare image: with its tag "
     "(with image:, build: is accepted and not run, as by `docker compose up --no-build`)",
-    "secrets": "mount the file with volumes: [/path/on/host:/run/secrets/NAME:ro], or pass the value as "
-    "environment: {NAME: ${NAME}}",
     "gpus": "GPUs are not managed; run that container outside reconcile for now",
     "scale": "declare each copy as its own container (web-1, web-2)",
     "links": "put both containers on one user-defined network (networks:) and reach it by its name",
@@ -76,7 +74,6 @@ UNSUPPORTED_DEPLOY_KEYS = {
 
 UNSUPPORTED_SECTIONS = {
     "services": "put each service under containers: (same fields)",
-    "secrets": "mount secret files with volumes: [/path/on/host:/run/secrets/NAME:ro], or use environment: ${VAR}",
     "include": "put the included files' services in the desired-state directory; every *.yaml in it is read",
     "name": "remove it: reconcile has no project name (containers are found by its labels)",
 }
@@ -210,35 +207,41 @@ class _Preparer:
             del spec[key]
 
     def config(self, name: str, spec: dict[str, Any]) -> None:
-        """A config's file: made absolute; one outside the repository is an error, never read."""
+        self._file_source("configs", name, spec, "give the config's file: (in the repository), content: or environment:")
+
+    def secret(self, name: str, spec: dict[str, Any]) -> None:
+        self._file_source(
+            "secrets", name, spec, "give the secret's file: (in the repository), environment:, aws_ssm: or aws_secretsmanager:"
+        )
+
+    def _file_source(self, section: str, name: str, spec: dict[str, Any], remedy: str) -> None:
+        """A config's or secret's file: made absolute; one outside the repository is an error, never
+        read. Compose's keys for swarm and external stores are refused."""
         for key in [k for k in spec if is_extension(k)]:
             del spec[key]
-        for key in [k for k in spec if k in ("environment", "external", "name", "template_driver")]:
-            self.report(
-                ("configs", name, key),
-                f"not supported: {key} — give the config's file: (in the repository) or its content:",
-            )
+        for key in [k for k in spec if k in ("external", "name", "template_driver", "driver", "driver_opts")]:
+            self.report((section, name, key), f"not supported: {key} — {remedy}")
             del spec[key]
-            if "file" not in spec:
-                spec.setdefault("content", "")  # reported: the state is refused, so no second error
+            if not set(spec) & {"file", "content", "environment", "aws_ssm", "aws_secretsmanager"}:
+                spec["environment" if section == "secrets" else "content"] = "" if section == "configs" else "UNSET"
         path = spec.get("file")
         if not isinstance(path, str):
             return
-        inside = self._inside_repository(path, self.directory_of(("configs", name)))
+        inside = self._inside_repository(path, self.directory_of((section, name)))
         if inside is None:
             self.report(
-                ("configs", name, "file"),
+                (section, name, "file"),
                 f"file {path!r} is outside the repository: write a path relative to this file, inside {self.repository}",
                 on_key=False,
             )
             del spec["file"]
-            spec.setdefault("content", "")  # reported: the state is refused, nothing is read
-            return
+            spec["environment" if section == "secrets" else "content"] = "" if section == "configs" else "UNSET"
+            return  # reported: the state is refused, nothing is read
         if not FsPath(inside).is_file():
-            self.report(("configs", name, "file"), f"no file {path!r} (relative to this file)", on_key=False)
+            self.report((section, name, "file"), f"no file {path!r} (relative to this file)", on_key=False)
         elif FsPath(inside).stat().st_size > MAX_CONFIG_BYTES:
             self.report(
-                ("configs", name, "file"), f"{path!r} is over {MAX_CONFIG_BYTES // 1024} KiB: bake it into the image",
+                (section, name, "file"), f"{path!r} is over {MAX_CONFIG_BYTES // 1024} KiB: bake it into the image",
                 on_key=False,
             )  # fmt: skip
         spec["file"] = inside
@@ -271,7 +274,7 @@ def prepare(document: dict[str, Any], source: SourceMap, fallback: Position, rep
     preparer = _Preparer(source, fallback, repository)
     handlers = (
         ("containers", preparer.container), ("networks", preparer.network), ("volumes", preparer.volume),
-        ("configs", preparer.config),
+        ("configs", preparer.config), ("secrets", preparer.secret),
     )  # fmt: skip
     for section, handle in handlers:
         resources = document.get(section)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 from reconciler import units
 from reconciler.model.fields import NAME_PATTERN, SubpathError, _plain, _show, _text
 from reconciler.model.sensitive import Sensitive
+from reconciler.model.source import LeadingZero
 
 
 def _checked(parse: Any, schema: dict[str, Any], serialize: Any = None) -> list[Any]:
@@ -673,9 +675,12 @@ def _config_id(value: object, index: int, key: str) -> str:
 
 
 def _config_mode(value: object, index: int) -> int:
-    """A number as written (YAML's 0o440), or a string read as octal ("0440", as compose documents it)."""
+    """Octal, as compose reads it: ``"0440"``, ``0o440``, and a bare ``0440`` (YAML 1.2 reads that as
+    the decimal 440, compose's YAML 1.1 as octal: the loader keeps how it was written)."""
     if isinstance(value, str) and re.fullmatch(r"0?o?[0-7]{1,4}", value):
         mode = int(value.replace("o", ""), 8)
+    elif isinstance(value, LeadingZero) and re.fullmatch(r"0[0-7]{1,4}", value.written):
+        mode = int(value.written, 8)
     elif isinstance(value, int) and not isinstance(value, bool):
         mode = value
     else:
@@ -685,26 +690,45 @@ def _config_mode(value: object, index: int) -> int:
     return mode
 
 
-def _config_mounts(value: object) -> tuple[ConfigMount, ...]:
+SECRETS_DIRECTORY = "/run/secrets"  # compose's: a secret's default target, and where a relative one goes
+
+
+def _config_target(source: str, target: object) -> str | None:
+    """A config's target: /SOURCE by default; it must be an absolute path."""
+    target = f"/{source}" if target is None else target
+    return target if isinstance(target, str) and target.startswith("/") else None
+
+
+def _secret_target(source: str, target: object) -> str | None:
+    """A secret's target, as compose reads it: /run/secrets/SOURCE by default, a relative one under
+    /run/secrets."""
+    target = source if target is None else target
+    if not isinstance(target, str) or not target or ".." in target.split("/"):
+        return None
+    return target if target.startswith("/") else f"{SECRETS_DIRECTORY}/{target}"
+
+
+def _file_mounts(value: object, what: str, place: Callable[[str, object], str | None]) -> tuple[ConfigMount, ...]:
+    """A service's configs: or secrets: (``what``), short and long forms; ``place`` gives the target."""
     value = _plain(value, "a list")
     if not isinstance(value, list):
-        raise ValueError(f"expected a list of configs, got {type(value).__name__}")
+        raise ValueError(f"expected a list of {what}s, got {type(value).__name__}")
     mounts: list[ConfigMount] = []
     for index, item in enumerate(value):
         if isinstance(item, str) and re.fullmatch(NAME_PATTERN, item):
-            mounts.append(ConfigMount(item, f"/{item}"))
+            mounts.append(ConfigMount(item, place(item, None) or f"/{item}"))
             continue
         if not isinstance(item, dict):
-            raise SubpathError(f"expected a config's name or {{source, target, uid, gid, mode}}, got {item!r}", index)
+            raise SubpathError(f"expected a {what}'s name or {{source, target, uid, gid, mode}}, got {item!r}", index)
         for key in item:
             if key not in CONFIG_KEYS:
-                raise SubpathError(f"unknown key {key!r}: a config takes {', '.join(CONFIG_KEYS)}", index, key)
+                raise SubpathError(f"unknown key {key!r}: a {what} takes {', '.join(CONFIG_KEYS)}", index, key)
         source = item.get("source")
         if not isinstance(source, str) or not re.fullmatch(NAME_PATTERN, source):
-            raise SubpathError("source must name a config declared under the top-level configs:", index, "source")
-        target = item.get("target", f"/{source}")
-        if not isinstance(target, str) or not target.startswith("/") or target.rstrip("/") == "":
-            raise SubpathError(f"target must be an absolute file path, got {target!r}", index, "target")
+            raise SubpathError(f"source must name a {what} declared under the top-level {what}s:", index, "source")
+        target = place(source, item.get("target"))
+        if target is None or target.rstrip("/") == "":
+            raise SubpathError(f"target must be a file path, got {item.get('target')!r}", index, "target")
         mounts.append(
             ConfigMount(
                 source,
@@ -717,17 +741,24 @@ def _config_mounts(value: object) -> tuple[ConfigMount, ...]:
     targets = [mount.target for mount in mounts]
     for index, target in enumerate(targets):
         if target in targets[:index]:
-            raise SubpathError(f"two configs at {target}", index)
+            raise SubpathError(f"two {what}s at {target}", index)
     return tuple(mounts)
 
 
-ConfigMounts = Annotated[
-    tuple[ConfigMount, ...],
-    *_checked(
-        _config_mounts,
-        {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}},
-        lambda mounts: [
-            {"source": m.source, "target": m.target, "uid": m.uid, "gid": m.gid, "mode": f"{m.mode:04o}"} for m in mounts
-        ],
-    ),
-]
+def _config_mounts(value: object) -> tuple[ConfigMount, ...]:
+    return _file_mounts(value, "config", _config_target)
+
+
+def _secret_mounts(value: object) -> tuple[ConfigMount, ...]:
+    return _file_mounts(value, "secret", _secret_target)
+
+
+def _mounts_as_written(mounts: tuple[ConfigMount, ...]) -> list[dict[str, str]]:
+    return [{"source": m.source, "target": m.target, "uid": m.uid, "gid": m.gid, "mode": f"{m.mode:04o}"} for m in mounts]
+
+
+_MOUNTS_SCHEMA = {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}}
+SecretMounts = Annotated[tuple[ConfigMount, ...], *_checked(_secret_mounts, _MOUNTS_SCHEMA, _mounts_as_written)]
+
+
+ConfigMounts = Annotated[tuple[ConfigMount, ...], *_checked(_config_mounts, _MOUNTS_SCHEMA, _mounts_as_written)]

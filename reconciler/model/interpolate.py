@@ -41,6 +41,7 @@ OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 ENV_FILE = ".env"
 MAX_NESTING = 32  # ${A:-${B:-…}} levels: far more than any real default chain, far less than Python's stack
 MAY_WAIT_FOR_APPLY = "a container's environment, command, entrypoint and healthcheck.test"
+SECRET_VALUE = "environment_value"  # where the loader puts an environment: source's ${VAR} (model/file_sources.py)
 
 
 class TemplateError(ValueError):
@@ -369,6 +370,8 @@ def in_variable_field(change_path: str) -> bool:
 def may_wait_for_apply(path: Path) -> bool:
     """Where a value may be Unknown at plan: the values a container hands to its process. Anything
     else decides what plan observes or compares (a host, an image, a port), so plan needs it."""
+    if len(path) == 3 and path[0] == "secrets" and path[2] == SECRET_VALUE:
+        return True  # a secret's value reaches only the container's file (compose's secrets: environment:)
     if len(path) < 3 or path[0] != "containers":
         return False
     return path[2] in ("environment", "command", "entrypoint") or path[2:4] == ("healthcheck", "test")
@@ -505,7 +508,13 @@ def secrets_declared(data: Mapping[str, Any], application: frozenset[str] = froz
     declared, plain = _names(settings, "secrets"), _names(settings, "plain")
     if isinstance(declared, _EveryName) or isinstance(plain, _EveryName):
         return _EveryName()
-    return _Secrets((declared or frozenset()) | application, plain or frozenset())
+    sources = data.get("secrets")
+    from_sources = frozenset(
+        spec["environment"]
+        for spec in (sources.values() if isinstance(sources, dict) else ())
+        if isinstance(spec, dict) and isinstance(spec.get("environment"), str)
+    )  # a compose secret's variable is a secret whatever settings says
+    return _Secrets((declared or frozenset()) | application | from_sources, (plain or frozenset()) - from_sources)
 
 
 def _note_secrets(resolution: Resolution, path: Path, names: tuple[str, ...]) -> None:

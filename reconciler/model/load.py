@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from reconciler.errors import ConfigError, Diagnostic, ReconcileError
 from reconciler.model.compose import is_extension, prepare, section_problem
 from reconciler.model.diagnose import diagnostics_from
+from reconciler.model.file_sources import at_their_variable, lend_secret_names, with_environment_values
 from reconciler.model.interpolate import ENV_FILE, Mode, left_out_message, resolve, secrets_declared, variables_for
 from reconciler.model.refs import check_references, repository_root
 from reconciler.model.source import (
@@ -31,7 +32,17 @@ from reconciler.model.source import (
 from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, ConfigSource, Host, State
 from reconciler.model.suggest import did_you_mean
 
-RESOURCE_SECTIONS = ("hosts", "networks", "volumes", "configs", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
+RESOURCE_SECTIONS = (
+    "hosts",
+    "networks",
+    "volumes",
+    "configs",
+    "secrets",
+    "containers",
+    "disk_budgets",
+    "ec2_instances",
+    "s3_buckets",
+)
 LIST_SECTIONS = ("cost_docs",)
 
 
@@ -178,7 +189,9 @@ def load_state(
     problems.extend(merger.problems)
     secrets = secrets_declared(merger.data, application_secrets)
     variables, env_problems = variables_for(root, str(root), environ, secrets, mode, withheld)
+    problems += with_environment_values(merger.data, merger.source, Position(displays[0], 1, 1))
     resolution = resolve(merger.data, merger.source, variables)
+    lend_secret_names(resolution)
     problems += env_problems + resolution.problems
     data = resolution.data
     _activate_compose_profiles(data, variables.values.get("COMPOSE_PROFILES"))
@@ -197,7 +210,7 @@ def load_state(
                 continue
             problems.append(diagnostic)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(at_their_variable(problems, merger.source))
     if state is None:  # validate only: a required value is unchecked for want of a variable
         state = State.model_construct(**{key: value for key, value in data.items() if key in RESOURCE_SECTIONS})
         state.hosts = state.hosts or {IMPLICIT_HOST: Host()}
@@ -210,7 +223,7 @@ def load_state(
         tuple(displays),
         paths,
         merger.source,
-        tuple(sorted(set(resolution.warnings))),
+        tuple(sorted(set(at_their_variable(resolution.warnings, merger.source)))),
         tuple(resolution.unknown),
         tuple(sorted(resolution.plain.items())),
         {key: tuple(names) for key, names in resolution.secrets.items()},

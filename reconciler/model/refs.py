@@ -135,15 +135,26 @@ class _Checker:
                     self.report(path, f"network {network!r} is on another host; a container joins networks of its own host")
 
     def configs(self) -> None:
-        """Each config a container mounts is declared under the top-level configs:."""
-        declared = self.section("configs")
-        for name, container in self.section("containers").items():
-            mounts = _mapping(container).get("configs")
-            for index, mount in enumerate(mounts if isinstance(mounts, list) else []):
-                source = mount if isinstance(mount, str) else _mapping(mount).get("source")
-                if isinstance(source, str) and source not in declared:
-                    hint = did_you_mean(source, declared) or "; declare it under the top-level configs: (file: or content:)"
-                    self.report(("containers", name, "configs", index), f"no config {source!r}{hint}")
+        """Each config or secret a container mounts is declared under the top-level configs: or
+        secrets:; a secret from an AWS store knows its region."""
+        for section, sources in (("configs", "file: or content:"), ("secrets", "file:, environment: or aws_ssm:")):
+            declared = self.section(section)
+            for name, container in self.section("containers").items():
+                mounts = _mapping(container).get(section)
+                for index, mount in enumerate(mounts if isinstance(mounts, list) else []):
+                    source = mount if isinstance(mount, str) else _mapping(mount).get("source")
+                    if isinstance(source, str) and source not in declared:
+                        hint = did_you_mean(source, declared) or f"; declare it under the top-level {section}: ({sources})"
+                        self.report(("containers", name, section, index), f"no {section[:-1]} {source!r}{hint}")
+        default_region = _mapping(self.document.get("aws")).get("region")
+        for name, secret in self.section("secrets").items():
+            for store in ("aws_ssm", "aws_secretsmanager"):
+                where = _mapping(secret).get(store)
+                if where is None or default_region is not None:
+                    continue
+                named = where if isinstance(where, str) else _mapping(where).get("name") or _mapping(where).get("id")
+                if _mapping(where).get("region") is None and not str(named).startswith("arn:"):
+                    self.report(("secrets", name, store), "which region? set aws.region, or region: here (or give an ARN)")
 
     def regions(self) -> None:
         if isinstance(_mapping(self.document.get("aws")).get("region"), str):

@@ -161,6 +161,18 @@ def _resolvers(version: tuple[int, int]) -> dict[str, list[tuple[str, re.Pattern
     return table
 
 
+class LeadingZero(int):
+    """A YAML 1.2 integer written with a leading zero (``0440``): decimal to YAML 1.2, octal to
+    compose's YAML 1.1, so a file mode keeps how it was written (compose_fields.py)."""
+
+    written: str
+
+    def __new__(cls, value: int, written: str) -> LeadingZero:
+        made = super().__new__(cls, value)
+        made.written = written
+        return made
+
+
 def _integer(text: str, yaml_1_1: bool) -> int:
     digits = text.replace("_", "")
     sign = -1 if digits.startswith("-") else 1
@@ -172,6 +184,8 @@ def _integer(text: str, yaml_1_1: bool) -> int:
         return sign * int(_sexagesimal(digits, int))
     if yaml_1_1 and len(digits) > 1 and digits[0] == "0":
         return sign * int(digits, 8)
+    if len(digits) > 1 and digits[0] == "0" and sign == 1:
+        return LeadingZero(int(digits), digits)
     return sign * int(digits)
 
 

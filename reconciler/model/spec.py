@@ -23,6 +23,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from reconciler.model.compose_fields import (
     Attachment,
@@ -46,8 +47,10 @@ from reconciler.model.compose_fields import (
 from reconciler.model.compose_fields import ConfigMounts as ConfigMounts
 from reconciler.model.compose_fields import DependsOn as DependsOn
 from reconciler.model.compose_fields import Ports as Ports
+from reconciler.model.compose_fields import SecretMounts as SecretMounts
 from reconciler.model.compose_fields import Volumes as Volumes
 from reconciler.model.fields import (
+    VARIABLE_PATTERN,
     AbsolutePath,
     AmiId,
     AwareDatetime,
@@ -85,12 +88,14 @@ from reconciler.model.fields import (
     VariableNames,
     int_in,
 )
-from reconciler.model.interpolate import admit_variables
+from reconciler.model.interpolate import admit_variables, refuse_ci_variable
+from reconciler.model.sensitive import Sensitive
 from reconciler.model.suggest import did_you_mean
+from reconciler.model.unknown import Unknown
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
 SECTIONS = (
-    "version", "settings", "hosts", "networks", "volumes", "configs", "containers", "disk_budgets", "aws",
+    "version", "settings", "hosts", "networks", "volumes", "configs", "secrets", "containers", "disk_budgets", "aws",
     "ec2_instances", "s3_buckets", "prices", "cost_docs", "policies",
 )  # fmt: skip
 IMPLICIT_HOST = "local"
@@ -228,6 +233,27 @@ class NamedVolume(Section):
     name: Name | None = None
 
 
+def _from_environment(value: object) -> str | Sensitive | Unknown:
+    if isinstance(value, (str, Sensitive, Unknown)):
+        return value
+    raise ValueError(f"expected a string, got {type(value).__name__}")
+
+
+EnvironmentValue = Annotated[
+    str | Sensitive | Unknown, PlainValidator(_from_environment), PlainSerializer(lambda v: str(v)), SkipJsonSchema()
+]
+
+
+def _variable_name(value: object) -> str:
+    if not isinstance(value, str) or not re.fullmatch(VARIABLE_PATTERN, value):
+        raise ValueError(f"expected a variable's name (letters, digits, _), got {value!r}")
+    refuse_ci_variable(value)
+    return value
+
+
+VariableName = Annotated[str, PlainValidator(_variable_name), WithJsonSchema({"type": "string", "pattern": VARIABLE_PATTERN})]
+
+
 class ConfigSource(Section):
     """A config file (compose's top-level configs:): its content travels to each container that
     mounts it through the Engine API, so it needs no file on the host."""
@@ -236,13 +262,74 @@ class ConfigSource(Section):
     """A file in the repository, relative to the file that declares it; read at plan and at apply."""
     content: String | None = None
     """The content itself, written in the state (variables work; a secret is not allowed here)."""
+    environment: VariableName | None = None
+    """A variable whose value is the content (from the environment, or DIR/.env), as compose reads it."""
+    environment_value: SkipJsonSchema[EnvironmentValue | None] = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        if self.file is not None and self.content is not None:
-            raise ValueError("a config takes exactly one of file: or content:")
-        if self.file is None and self.content is None:  # worded so that a value a variable left out is not reported twice
-            raise ValueError("missing required key 'content' (or give file:)")
+        given = [key for key in ("file", "content", "environment") if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"a config takes exactly one of file:, content: or environment:, not {' and '.join(given)}")
+        if not given:  # worded so that a value a variable left out is not reported twice
+            raise ValueError("missing required key 'content' (or give file: or environment:)")
+        if isinstance(self.environment_value, Sensitive):
+            raise ValueError(f"environment: {self.environment} is a secret: declare it under the top-level secrets:")
+        return self
+
+
+class AwsSsmParameter(Section):
+    """An SSM Parameter Store parameter (a SecureString), by name or ARN."""
+
+    name: String
+    region: Region | None = None
+    """Default: the ARN's region, else aws.region."""
+
+
+class AwsSecretsManagerSecret(Section):
+    """A Secrets Manager secret, by name or ARN; with key:, one key of its JSON value."""
+
+    id: String
+    key: String | None = None
+    region: Region | None = None
+    """Default: the ARN's region, else aws.region."""
+
+
+class SecretSource(Section):
+    """A secret (compose's top-level secrets:): a file (file:), a variable (environment:), or an AWS
+    secret store (aws_ssm:, aws_secretsmanager:). Its value travels to each container that mounts it
+    through the Engine API (at /run/secrets/NAME by default); it is never shown, hashed or labelled,
+    and an AWS secret's value is read only by apply."""
+
+    file: String | None = None
+    """A file in the repository (git-ignored, written by the CI job), relative to the declaring file."""
+    environment: VariableName | None = None
+    """A variable whose value is the secret (from the environment, or DIR/.env); known at apply when plan lacks it."""
+    aws_ssm: AwsSsmParameter | None = None
+    """NAME or {name, region}: the plan reads its version, apply its value (decrypted)."""
+    aws_secretsmanager: AwsSecretsManagerSecret | None = None
+    """ID or {id, key, region}: the plan reads the version AWSCURRENT names, apply its value."""
+    environment_value: SkipJsonSchema[EnvironmentValue | None] = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if isinstance(data.get("aws_ssm"), str):
+                data["aws_ssm"] = {"name": data["aws_ssm"]}
+            if isinstance(data.get("aws_secretsmanager"), str):
+                data["aws_secretsmanager"] = {"id": data["aws_secretsmanager"]}
+        return data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        keys = ("file", "environment", "aws_ssm", "aws_secretsmanager")
+        given = [key for key in keys if getattr(self, key) is not None]
+        if len(given) > 1:
+            raise ValueError(f"a secret takes exactly one of {', '.join(keys)}, not {' and '.join(given)}")
+        if not given:
+            raise ValueError("missing required key 'environment' (or give file:, aws_ssm: or aws_secretsmanager:)")
         return self
 
 
@@ -329,6 +416,8 @@ class Container(Section):
     """NAME:/path[:ro], /host/path:/path[:ro|rw], ./relative:/path (to the declaring file), or the long syntax."""
     configs: ConfigMounts = ()
     """Configs (top-level configs:) as files: NAME (at /NAME), or {source, target, uid, gid, mode}."""
+    secrets: SecretMounts = ()
+    """Secrets (top-level secrets:) as files: NAME (at /run/secrets/NAME), or {source, target, uid, gid, mode}."""
     restart: RestartPolicy = "no"
     """no | always | unless-stopped | on-failure[:N]."""
     depends_on: DependsOn = {}
@@ -460,11 +549,12 @@ class Container(Section):
             self.environment = {**values, **self.environment}
         if self.engine_name == "":
             raise SubpathError("container_name must not be empty", "container_name")
-        if self.configs and self.read_only:
+        if (self.configs or self.secrets) and self.read_only:
             raise SubpathError(
-                "configs cannot be written into a read_only container (the engine refuses an archive into a read-only "
-                "root filesystem); drop read_only, or mount the file with volumes: on a local host",
-                "configs",
+                f"{'configs' if self.configs else 'secrets'} cannot be written into a read_only container (the engine "
+                "refuses an archive into a read-only root filesystem); drop read_only, or mount the file with volumes: "
+                "on a local host",
+                "configs" if self.configs else "secrets",
             )
         return self
 
@@ -712,7 +802,9 @@ class State(Section):
     volumes: dict[Name, NamedVolume | None] = {}
     """Named volumes, as compose declares them (null: the engine's defaults)."""
     configs: dict[Name, ConfigSource] = {}
-    """Config files for containers (compose's top-level configs:), from file: or content:."""
+    """Config files for containers (compose's top-level configs:), from file:, content: or environment:."""
+    secrets: dict[Name, SecretSource] = {}
+    """Secrets for containers (compose's top-level secrets:), from file:, environment:, aws_ssm: or aws_secretsmanager:."""
     containers: dict[Name, Container] = {}
     disk_budgets: dict[Name, DiskBudget] = {}
     aws: Aws = Field(default_factory=Aws)

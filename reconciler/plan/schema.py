@@ -20,7 +20,7 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-CONTENT_FIELDS = ("files.", "configs.")  # a container's changes that name a file's content digest (apply reads it anew)
+CONTENT_FIELDS = ("files.", "configs.", "secrets.")  # a container's changes that name a file's content (apply reads it)
 CONTENT_DIFF = " (diff)"  # ends a change's path whose `after` is a unified diff of a file's content (a config)
 
 

@@ -284,7 +284,7 @@ CASES = [
         *one("configs:\n  nginx: {content: x}\n" + web("configs: [ngin]\n"), 6, "no config 'ngin'", "did you mean 'nginx'"),
     ),
     Case("config-two-sources", *one("configs:\n  app: {content: x, file: state.yaml}\n", 2, "configs.app", "exactly one of")),
-    Case("config-no-source", *one("configs:\n  app: {}\n", 2, "configs.app", "missing required key 'content' (or give file:)")),
+    Case("config-no-source", *one("configs:\n  app: {}\n", 2, "configs.app", "missing required key 'content' (or give file:")),
     Case(
         "config-unset-variable",
         *one("configs:\n  app: {content: 'n = ${N}'}\n", 2, "configs.app.content", "N is not set"),
@@ -303,8 +303,60 @@ CASES = [
         *one("configs:\n  app: {content: x}\n" + web("configs: [{source: app, mode: rw}]\n"), 6, "mode must be octal"),
     ),
     Case(
-        "config-environment",
-        *one("configs:\n  app: {environment: APP_CONF}\n", 2, "configs.app.environment", "not supported"),
+        "config-environment-unset",
+        *one("configs:\n  app: {environment: APP_CONF}\n", 2, "configs.app.environment: APP_CONF is not set"),
+    ),
+    Case(
+        "config-environment-secret",
+        *one(
+            "configs:\n  app: {environment: APP_TOKEN}\n",
+            2,
+            "configs.app",
+            "declare it under the top-level secrets:",
+            environ={"APP_TOKEN": "x"},
+        ),
+    ),
+    # --- secrets ---
+    Case(
+        "secret-undeclared",
+        *one(web("secrets: [db]\n"), 4, "containers.web.secrets[0]", "no secret 'db'", "top-level secrets:"),
+    ),
+    Case(
+        "secret-two-sources",
+        *one("secrets:\n  db: {environment: X, file: state.yaml}\n", 2, "secrets.db", "exactly one of", environ={"X": "x"}),
+    ),
+    Case("secret-content", *one("secrets:\n  db: {content: x}\n", 2, "secrets.db.content", "content")),
+    Case("secret-unset", *one("secrets:\n  db: {environment: DB_PASSWORD}\n", 2, "secrets.db.environment: DB_PASSWORD")),
+    Case(
+        "secret-ci-variable",
+        *one("secrets:\n  db: {environment: AWS_SECRET_ACCESS_KEY}\n", 2, "secrets.db", "the CI's own"),
+    ),
+    Case(
+        "secret-outside",
+        *one("secrets:\n  db: {file: ../../../etc/shadow}\n", 2, "secrets.db.file", "outside the repository"),
+    ),
+    Case("secret-region", *one("secrets:\n  db: {aws_ssm: /prod/db}\n", 2, "secrets.db.aws_ssm", "which region?")),
+    Case(
+        "secret-target-escape",
+        *one(
+            "secrets:\n  db: {environment: X}\n" + web("secrets: [{source: db, target: ../etc/passwd}]\n"),
+            6,
+            "target",
+            environ={"X": "x"},
+        ),
+    ),
+    Case(
+        "secret-read-only",
+        *one(
+            "secrets:\n  db: {environment: X}\n" + web("read_only: true\nsecrets: [db]\n"),
+            7,
+            "read_only container",
+            environ={"X": "x"},
+        ),
+    ),
+    Case(
+        "secret-external",
+        *one("secrets:\n  db: {external: true}\n", 2, "secrets.db.external", "not supported"),
     ),
 ]
 

@@ -244,7 +244,6 @@ def test_a_network_a_container_joins_must_be_declared(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("fields", "says"),
     [
-        ("secrets: [db_password]", "not supported: secrets — mount the file with volumes:"),
         ("configs: [app]", "no config 'app'; declare it under the top-level configs:"),
         ("gpus: all", "not supported: gpus"),
         ("cpuset: '0-1'", "not supported: cpuset — use cpus"),
