@@ -86,11 +86,12 @@ from reconciler.model.fields import (
     int_in,
 )
 from reconciler.model.interpolate import admit_variables
+from reconciler.model.proxy import Proxy, ProxyRoute, check_route
 from reconciler.model.suggest import did_you_mean
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
 SECTIONS = (
-    "version", "settings", "hosts", "networks", "volumes", "configs", "containers", "disk_budgets", "aws",
+    "version", "settings", "hosts", "networks", "volumes", "configs", "proxies", "containers", "disk_budgets", "aws",
     "ec2_instances", "s3_buckets", "prices", "cost_docs", "policies",
 )  # fmt: skip
 IMPLICIT_HOST = "local"
@@ -391,6 +392,8 @@ class Container(Section):
     unhealthy_restarts_per_hour: NonNegativeInt = 3
     """With on_unhealthy: restart, at most this many restarts an hour; past it the restart is blocked
     (a restart loop would hide a broken image)."""
+    proxy: ProxyRoute | None = None
+    """Served through a proxy (under proxies:) that publishes its port: replaced without downtime."""
 
     build: Annotated[object, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "object"}]})] = Field(
         default=None, exclude=True
@@ -460,6 +463,7 @@ class Container(Section):
             self.environment = {**values, **self.environment}
         if self.engine_name == "":
             raise SubpathError("container_name must not be empty", "container_name")
+        check_route(self.proxy, self.ports, self.network_mode)
         if self.configs and self.read_only:
             raise SubpathError(
                 "configs cannot be written into a read_only container (the engine refuses an archive into a read-only "
@@ -713,6 +717,8 @@ class State(Section):
     """Named volumes, as compose declares them (null: the engine's defaults)."""
     configs: dict[Name, ConfigSource] = {}
     """Config files for containers (compose's top-level configs:), from file: or content:."""
+    proxies: dict[Name, Proxy] = {}
+    """Managed reverse proxies (Caddy), one per Docker host, for the containers that declare proxy:."""
     containers: dict[Name, Container] = {}
     disk_budgets: dict[Name, DiskBudget] = {}
     aws: Aws = Field(default_factory=Aws)
@@ -744,9 +750,10 @@ class State(Section):
             self.hosts = {IMPLICIT_HOST: Host()}
             self._hosts_implicit = True
         only_host = next(iter(self.hosts)) if len(self.hosts) == 1 else None
-        on_a_host: list[tuple[str, Container | DiskBudget | Network]] = [
+        on_a_host: list[tuple[str, Container | DiskBudget | Network | Proxy]] = [
             *self.containers.items(), *self.disk_budgets.items(), *self.networks.items()
         ]  # fmt: skip
+        on_a_host += self.proxies.items()
         for name, resource in on_a_host:
             if resource.host is None:
                 if only_host is None:
