@@ -7,12 +7,11 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.model.fields import Duration, ImageReference, Name, String, SubpathError, int_in
+from reconciler.model.fields import Duration, ImageReference, Name, String, SubpathError
 from reconciler.units import PortMapping
 
-Port = int_in(1, 65535)
 DEFAULT_DRAIN = timedelta(seconds=5)
 
 
@@ -28,9 +27,9 @@ class Proxy(_Section):
 
 
 class ProxyRoute(_Section):
-    publish: Port  # type: ignore[valid-type]
+    publish: int = Field(json_schema_extra={"minimum": 1, "maximum": 65535}, strict=True, ge=1, le=65535)
     """The host port the proxy publishes for this service (the one the service published itself)."""
-    port: Port  # type: ignore[valid-type]
+    port: int = Field(json_schema_extra={"minimum": 1, "maximum": 65535}, strict=True, ge=1, le=65535)
     """The container's port the proxy sends the requests to."""
     hostname: String | None = None
     """Only requests for this Host (e.g. app.example); default: any."""
@@ -66,12 +65,14 @@ def check_route(route: ProxyRoute | None, ports: Sequence[PortMapping], network_
         raise SubpathError(f"a path starts with /, got {route.path!r}", "proxy", "path")
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def route_references(document: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Each container's proxy: names a declared proxy on its host (or its host has exactly one),
     on the raw document (model/refs.py reports them with their places)."""
-    proxies = document.get("proxies") if isinstance(document.get("proxies"), dict) else {}
-    containers = document.get("containers") if isinstance(document.get("containers"), dict) else {}
-    hosts = document.get("hosts") if isinstance(document.get("hosts"), dict) else {}
+    proxies, containers, hosts = (_mapping(document.get(key)) for key in ("proxies", "containers", "hosts"))
     only_host = next(iter(hosts)) if len(hosts) == 1 else None if hosts else "local"
 
     def host_of(resource: dict[str, Any]) -> object:
@@ -88,5 +89,7 @@ def route_references(document: dict[str, Any]) -> Iterator[tuple[tuple[str | int
         elif isinstance(via, str) and host_of(proxies[via]) != host_of(container):
             yield ("containers", name, "proxy", "via"), f"proxy {via!r} runs on another host than the container"
         elif via is None and len(on_host) != 1:
-            found = f"{len(on_host)} ({', '.join(on_host)}): name one with via:" if on_host else "none: declare one under proxies:"
+            found = (
+                f"{len(on_host)} ({', '.join(on_host)}): name one with via:" if on_host else "none: declare one under proxies:"
+            )
             yield ("containers", name, "proxy"), f"the proxies on the container's host are {found}"
