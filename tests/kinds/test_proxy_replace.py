@@ -1,0 +1,170 @@
+"""Zero-downtime replace through the proxy reconcile manages (issue 28, item 2): under a bounded load
+(open loop, a connection per request) through the proxy while `reconcile apply` replaces the
+container behind it, every request is answered 200, and the old container is stopped only after
+the new one has answered. Each test container answers with its own id (its hostname), so the load
+says who served what and when; the engine's event stream says when the old one was stopped.
+
+The engine runs in a network namespace of its own (scripts/docker-engine RECONCILER_ENGINE_NETNS=1):
+the proxy's published port exists only there, and the load generator runs there (nsenter), against
+its loopback. The proxy image is Debian's Caddy (scripts/proxy-image); without a Debian mirror to
+download it from, these tests skip, saying so."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.support.cli import run_reconcile
+from tests.support.compose_oracle import netns_engine, netns_engine_name
+from tests.support.docker_engine import REPO, TEST_IMAGE
+from tests.support.http_load import in_namespace, results_of, summary
+
+pytestmark = [pytest.mark.docker]
+
+PROXY_IMAGE_SCRIPT = REPO / "scripts" / "proxy-image"
+UNAVAILABLE = 3  # scripts/proxy-image: Debian's caddy package cannot be downloaded
+PORT = 8080
+DIRECT_PORT = 8081
+RATE = 200
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[docker.DockerClient]:
+    host = netns_engine()
+    built = subprocess.run(
+        [str(PROXY_IMAGE_SCRIPT)], capture_output=True, text=True, env={**os.environ, "DOCKER_HOST": host}, timeout=600
+    )
+    if built.returncode == UNAVAILABLE:
+        pytest.skip(f"no proxy image: {built.stderr.strip()}")
+    assert built.returncode == 0, built.stderr + built.stdout
+    client = docker.DockerClient(base_url=host, timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def clean(engine: docker.DockerClient) -> Iterator[docker.DockerClient]:
+    def clear() -> None:
+        for container in engine.containers.list(all=True, filters={"label": "reconciler.managed=true"}):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
+        for network in engine.networks.list(filters={"label": "reconciler.managed=true"}):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                network.remove()
+
+    clear()
+    yield engine
+    clear()
+
+
+def engine_pid() -> int:
+    return int(Path(f"/run/reconciler-{netns_engine_name()}-docker.pid").read_text().strip())
+
+
+def declaration(version: int, check: str = "wget -q -O /dev/null http://127.0.0.1/", direct: bool = False) -> str:
+    """web (through the proxy) and, with ``direct``, api publishing its own host port; both answer with their id."""
+    serve = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"
+    container = f"""
+    image: {TEST_IMAGE}
+    command: ["sh", "-c", "{serve}"]
+    init: true
+    stop_grace_period: 1s
+    environment: {{VERSION: "{version}"}}
+    healthcheck: {{test: ["CMD-SHELL", "{check}"], interval: 10m, timeout: 2s, retries: 2}}"""
+    text = f"""settings: {{name: shop}}
+proxies:
+  edge: {{image: reconciler-proxy/caddy:2}}
+containers:
+  web:{container}
+    proxy: {{publish: {PORT}, port: 80, drain: 1s}}
+"""
+    if direct:
+        text += f"  api:{container}\n    ports: ['{DIRECT_PORT}:80']\n"
+    return text
+
+
+def apply(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    state = tmp_path / "desired_state"
+    state.mkdir(exist_ok=True)
+    (state / "shop.yaml").write_text(text)
+    return run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path, env={"DOCKER_HOST": netns_engine()})
+
+
+def plan(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "desired_state" / "shop.yaml").write_text(text)
+    return run_reconcile("plan", "desired_state", cwd=tmp_path, env={"DOCKER_HOST": netns_engine()})
+
+
+def stopped_at(client: docker.DockerClient, container_id: str, since: float) -> float:
+    """When the engine first began to stop the container (its kill or die event), wall clock."""
+    events = client.api.events(since=int(since) - 1, until=int(time.time()) + 1, decode=True, filters={"container": container_id})
+    moments = [e["timeNano"] / 1e9 for e in events if e.get("status") in ("kill", "die", "stop")]
+    assert moments, f"the engine never stopped {container_id[:12]}"
+    return min(moments)
+
+
+@pytest.mark.slow
+def test_a_replace_through_the_proxy_drops_no_request(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """200 requests/s for 12 s through the proxy; 2 s in, apply replaces web (its environment changed)."""
+    first = apply(tmp_path, declaration(1))
+    assert first.returncode == 0, first.stdout + first.stderr
+    old = clean.containers.get("web").id
+    load = in_namespace(engine_pid(), PORT, RATE, 12)
+    time.sleep(2)
+    replaced = apply(tmp_path, declaration(2))
+    begin, results = results_of(load, timeout=60)
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    assert "proxy edge switched to it once healthy, the old one drained 1s" in replaced.stdout
+    new = clean.containers.get("web").id
+    assert new != old
+    seen = summary(results)
+    assert seen.requests == RATE * 12
+    assert seen.failures == 0, seen.errors
+    assert set(seen.first_answer) == {old[:12], new[:12]}  # both served: the old before, the new after the switch
+    new_answered = begin + seen.first_answer[new[:12]]
+    assert stopped_at(clean, old, begin) > new_answered, "the old container was stopped before the new one served"
+    assert seen.last_answer[old[:12]] < seen.first_answer[new[:12]] + 1.5  # after the switch, only drained requests
+
+
+@pytest.mark.slow
+def test_a_failed_health_wait_leaves_the_old_one_serving(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """The new container's check fails: apply fails with its output, the proxy never left the old one."""
+    first = apply(tmp_path, declaration(1))
+    assert first.returncode == 0, first.stdout + first.stderr
+    old = clean.containers.get("web").id
+    load = in_namespace(engine_pid(), PORT, RATE, 8)
+    time.sleep(1)
+    failed = apply(tmp_path, declaration(2, check="echo no-such-page; exit 1"))
+    _, results = results_of(load, timeout=60)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "never became healthy" in failed.stdout and "no-such-page" in failed.stdout, failed.stdout
+    seen = summary(results)
+    assert seen.failures == 0, seen.errors
+    assert set(seen.first_answer) == {old[:12]}
+    assert [c.id for c in clean.containers.list(filters={"name": "web"})] == [old]
+    again = plan(tmp_path, declaration(2, check="echo no-such-page; exit 1"))
+    assert "container.web must be replaced" in again.stdout, again.stdout
+
+
+def test_the_plan_says_which_replaces_go_through_the_proxy_and_which_stop_first(
+    tmp_path: Path, clean: docker.DockerClient
+) -> None:
+    first = apply(tmp_path, declaration(1, direct=True))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "proxy.edge" in first.stdout and "routed through proxy edge" in first.stdout
+    planned = plan(tmp_path, declaration(2, direct=True))
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    lines = {line.split()[1]: line for line in planned.stdout.splitlines() if line.strip().startswith("# container.")}
+    assert "through proxy edge (port 8080): the new container starts beside the old one" in lines["container.web"]
+    assert "the old one drains 1s, then stops" in lines["container.web"]
+    assert f"stop-first: it publishes host port {DIRECT_PORT} itself" in lines["container.api"]
+    assert "declare proxy: to replace it without downtime" in lines["container.api"]
+    clean_plan = plan(tmp_path, declaration(1, direct=True))
+    assert "No changes." in clean_plan.stdout, clean_plan.stdout  # the proxy's routes are no drift
