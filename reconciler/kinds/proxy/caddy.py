@@ -47,7 +47,8 @@ def render(routes: list[Route]) -> dict[str, Any]:
         )
         handlers = [_route(r) for r in on_port]
         handlers.append({"handle": [{"handler": "static_response", "status_code": NO_ROUTE_STATUS, "body": "no route\n"}]})
-        servers[f"port{publish}"] = {"listen": [f":{publish}"], "routes": handlers}
+        plain = {"disable": True}  # plain HTTP on every port, host matchers or not (TLS ends in front, or nowhere)
+        servers[f"port{publish}"] = {"listen": [f":{publish}"], "routes": handlers, "automatic_https": plain}
     http: dict[str, Any] = {"servers": servers}
     if drain:
         http["grace_period"] = int(drain * 1e9)

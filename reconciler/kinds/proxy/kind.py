@@ -174,7 +174,7 @@ class ProxyKind:
         if seen.status != "running":
             changes.insert(0, Change(path="state", before=seen.status, after="running"))
         if not changes and seen.config != wanted_config(self.ctx.state, name, seen.upstreams):
-            changes.append(Change(path="drain", before=None, after="the longest declared drain"))
+            changes.append(Change(path="config", before="not as declared", after="as declared (drain, listeners)"))
         if not changes:
             return action("noop", [], [])
         return action("update", [f"{c.path} changed" if c.path != "state" else "start" for c in changes], changes)
