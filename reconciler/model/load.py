@@ -31,8 +31,8 @@ from reconciler.model.source import (
 from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, ConfigSource, Host, State
 from reconciler.model.suggest import did_you_mean
 
-RESOURCE_SECTIONS = ("hosts", "networks", "volumes", "configs", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
-RESOURCE_SECTIONS += ("proxies",)
+RESOURCE_SECTIONS = ("hosts", "networks", "volumes", "configs", "containers", "disk_budgets", "ec2_instances", "s3_buckets",
+                     "proxies")  # fmt: skip
 LIST_SECTIONS = ("cost_docs",)
 
 

@@ -81,6 +81,7 @@ class ProxyKind:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.unreachable: dict[str, str] = {}
+        self.held: dict[str, dict[int, str]] = {}  # host → host port → the container of ours that publishes it
 
     def observe(self, desired: Mapping[str, Proxy]) -> Mapping[str, Observation]:
         return observe_each_host(
@@ -94,6 +95,13 @@ class ProxyKind:
         client = self.ctx.docker(host)
         listing = ours(client, self.ctx.state.settings.name)
         upstreams = live_upstreams(listing)
+        self.held[host] = {
+            port["PublicPort"]: (summary.get("Names") or ["?"])[0].lstrip("/")
+            for summary in listing
+            if not (summary.get("Labels") or {}).get(ADDRESS, "").startswith("proxy.")
+            for port in summary.get("Ports") or ()
+            if port.get("PublicPort")
+        }
         observed = {}
         for summary in listing:
             labels = summary.get("Labels") or {}
@@ -149,7 +157,8 @@ class ProxyKind:
         if desired is None:
             return action("delete", ["no longer declared"], []) if seen else action("noop", [], [])
         if seen is None:
-            return action("create", [], [Change(path=key, before=None, after=value) for key, value in wanted.items()])
+            created = [Change(path=key, before=None, after=value) for key, value in wanted.items()]
+            return action("create", [], created, self._ports_held(host or "", wanted["ports"]))
         have = {"image": seen.image, "ports": list(seen.ports), "networks": list(seen.networks)}
         changes = [Change(path=k, before=have[k], after=v) for k, v in wanted.items() if have[k] != v]
         if seen.tag_image_id and seen.tag_image_id != seen.image_id and not changes:
@@ -178,6 +187,19 @@ class ProxyKind:
         if not changes:
             return action("noop", [], [])
         return action("update", [f"{c.path} changed" if c.path != "state" else "start" for c in changes], changes)
+
+    def _ports_held(self, host: str, ports: list[int]) -> Blocked | None:
+        """A port the proxy is to publish that a container of ours publishes itself: the proxy
+        cannot bind it while that container runs (a service moving behind the proxy)."""
+        held = {port: self.held.get(host, {})[port] for port in ports if port in self.held.get(host, {})}
+        if not held:
+            return None
+        said = ", ".join(f"{port} (container {name})" for port, name in sorted(held.items()))
+        return Blocked(
+            reason=f"host port {said} is published by the container itself, so the proxy cannot bind it yet",
+            remedy="move the service behind the proxy in two applies: first its ports: without that host port (a "
+            "stop-first replace), then its proxy: route",
+        )
 
     def findings(self, name: str, desired: Proxy | None, observed: Observation | None) -> list[Finding]:
         return []

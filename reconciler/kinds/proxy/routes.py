@@ -3,12 +3,14 @@ is switched (by the proxy kind's update, and by a container's create and replace
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 import docker
 
+from reconciler.clients.docker import APIError, NotFound, explain
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import RunContext
 from reconciler.kinds.container_recovery import REPLACEMENT_SUFFIX
@@ -88,13 +90,22 @@ def sync(ctx: RunContext, host: str, proxy: str, switched: Mapping[str, str] | N
 
 
 def switch(ctx: RunContext, name: str, spec: Container, container_id: str, drain: bool) -> str:
-    """Send the container's route to ``container_id``; ``drain``: then give the requests the old
-    container already has the declared grace (interrupted by a second signal). What was done."""
+    """Send the container's route to ``container_id``; ``drain`` (a replace): then give the requests
+    the old container already has the declared grace (interrupted by a second signal). What was
+    done. A replace whose switch fails removes the new container: the old one keeps serving."""
     assert spec.proxy is not None
     proxy = proxy_of(spec.proxy, spec.host, ctx.state.proxies)
     assert proxy is not None  # model/refs.py: every route names, or has, one
     ctx.progress(f"container.{name}", f"switching proxy {proxy} to the new container")
-    sync(ctx, spec.host or "", proxy, {name: container_id})
+    try:
+        sync(ctx, spec.host or "", proxy, {name: container_id})
+    except (ReconcileError, APIError) as error:
+        if not drain:
+            raise
+        with contextlib.suppress(NotFound):
+            ctx.docker(spec.host or "").remove_container(container_id, force=True)
+        said = str(error) if isinstance(error, ReconcileError) else explain(error)
+        raise ReconcileError(f"{said}; the new container was removed and the old one keeps serving") from None
     if not drain:
         return f"routed through proxy {proxy}"
     seconds = spec.proxy.drain.total_seconds()
