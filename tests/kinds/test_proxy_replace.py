@@ -24,7 +24,7 @@ import pytest
 from tests.support.cli import run_reconcile
 from tests.support.compose_oracle import netns_engine, netns_engine_name
 from tests.support.docker_engine import REPO, TEST_IMAGE
-from tests.support.http_load import in_namespace, results_of, summary
+from tests.support.http_load import get_in_namespace, in_namespace, results_of, summary
 
 pytestmark = [pytest.mark.docker]
 
@@ -168,3 +168,43 @@ def test_the_plan_says_which_replaces_go_through_the_proxy_and_which_stop_first(
     assert "declare proxy: to replace it without downtime" in lines["container.api"]
     clean_plan = plan(tmp_path, declaration(1, direct=True))
     assert "No changes." in clean_plan.stdout, clean_plan.stdout  # the proxy's routes are no drift
+
+
+ROUTED = f"""settings: {{name: shop}}
+proxies:
+  edge: {{image: reconciler-proxy/caddy:2}}
+containers:
+  web:
+    image: {TEST_IMAGE}
+    command: ["sh", "-c", "mkdir -p /www/api /www/v2 && hostname | tee /www/index.html /www/api/index.html /www/v2/index.html && exec httpd -f -p 80 -h /www"]
+    init: true
+    proxy: {{publish: {PORT}, port: 80, hostname: app.example}}
+  api:
+    image: {TEST_IMAGE}
+    command: ["sh", "-c", "mkdir -p /www/api /www/v2 && hostname | tee /www/index.html /www/api/index.html /www/v2/index.html && exec httpd -f -p 80 -h /www"]
+    init: true
+    proxy: {{publish: {PORT}, port: 80, path: /api}}
+"""
+
+
+def test_requests_go_by_hostname_and_path_and_a_route_changes_in_place(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """Two services behind one port: a hostname, a path; nothing else matches (502). A changed path
+    is an update of the proxy's routes, loaded through its admin API: nothing is recreated."""
+    applied = apply(tmp_path, ROUTED)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    web, api, proxy = (clean.containers.get(name).id for name in ("web", "api", "edge"))
+    pid = engine_pid()
+    assert get_in_namespace(pid, PORT, "/", "app.example") == (200, web[:12])
+    assert get_in_namespace(pid, PORT, "/api/", "app.example") == (200, web[:12])  # a hostname first
+    assert get_in_namespace(pid, PORT, "/api/", "other.example") == (200, api[:12])
+    assert get_in_namespace(pid, PORT, "/", "other.example") == (502, "no route")
+    moved = ROUTED.replace("path: /api", "path: /v2")
+    planned = plan(tmp_path, moved)
+    assert "~ proxy.edge" in planned.stdout and "routes.container.api" in planned.stdout, planned.stdout
+    assert "container.api" not in planned.stdout.replace("routes.container.api", ""), planned.stdout
+    again = apply(tmp_path, moved)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert get_in_namespace(pid, PORT, "/v2/", "other.example") == (200, api[:12])
+    assert get_in_namespace(pid, PORT, "/api/", "other.example") == (502, "no route")
+    assert clean.containers.get("edge").id == proxy
+    assert "No changes." in plan(tmp_path, moved).stdout

@@ -31,11 +31,12 @@ REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 5.0
 
 
-def one(host: str, port: int, begin: float) -> list[Any]:
+def one(host: str, port: int, begin: float, path: str = "/", host_header: str | None = None) -> list[Any]:
     sent = time.monotonic() - begin
     try:
         connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
-        connection.request("GET", "/", headers={"Connection": "close"})
+        headers = {"Connection": "close", **({"Host": host_header} if host_header else {})}
+        connection.request("GET", path, headers=headers)
         answer = connection.getresponse()
         body = answer.read().decode(errors="replace").strip()
         connection.close()
@@ -92,6 +93,16 @@ def in_namespace(pid: int, port: int, rate: float, seconds: float) -> subprocess
     return subprocess.Popen([*command, *arguments], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def get_in_namespace(pid: int, port: int, path: str, host_header: str) -> tuple[int, str]:
+    """One GET in the network namespace of process ``pid``: its status and body."""
+    command = ["nsenter", "-t", str(pid), "-n", sys.executable, "-m", "tests.support.http_load", "--port", str(port)]
+    done = subprocess.run(
+        [*command, "--get", path, "--host-header", host_header], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    _, _, status, body = json.loads(done.stdout)
+    return int(status), str(body)
+
+
 def results_of(process: subprocess.Popen[str], timeout: float) -> tuple[float, list[list[Any]]]:
     """The wall-clock time the load began (to compare with the engine's events), and the results."""
     out, err = process.communicate(timeout=timeout)
@@ -107,9 +118,14 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--get", metavar="PATH", help="one GET of PATH instead of the load: [sent, answered, status, body]")
+    parser.add_argument("--host-header", help="with --get: the Host header to send")
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("load goes to loopback only (run it inside the engine's network namespace)")
+    if args.get:
+        json.dump(one(args.host, args.port, time.monotonic(), args.get, args.host_header), sys.stdout)
+        return 0
     begin = time.time()
     results = run(args.host, args.port, args.rate, args.seconds)
     json.dump({"begin": begin, "results": results}, sys.stdout)
