@@ -9,8 +9,8 @@ RECONCILER_ENGINE_NETNS=1: never the tests' engine, never the machine's network)
 image of scripts/proxy-image. Two services, each reconciler-test/busybox:1's httpd answering its
 own container id, with a healthcheck on a 10-minute interval (reconcile runs the check itself while
 it waits): web through proxy.edge (publish 8080, drain 1s), api publishing 8081 itself. Each round
-runs the load generator (tests/support/http_load.py: open loop, a connection per request, 5 s
-timeout) in the engine's namespace against one port for SECONDS, and 3 s in, `reconcile apply`
+runs the load generator (tests/support/http_load.py: open loop, a connection per request, or with
+--keep-alive one kept per thread; 5 s timeout) in the engine's namespace against one port for SECONDS, and 3 s in, `reconcile apply`
 replaces that service (its environment changed). Prints requests, failures (anything but a 200),
 p99 latency, and whether the old container was stopped only after the new one answered.
 A measurement, not a test: exits 0 whatever the figures, 1 when it cannot run.
@@ -65,11 +65,18 @@ def stopped_at(client: docker.DockerClient, container_id: str, since: float) -> 
 
 
 def round_of(
-    work: Path, client: docker.DockerClient, name: str, port: int, versions: dict[str, int], rate: float, seconds: float
+    work: Path,
+    client: docker.DockerClient,
+    name: str,
+    port: int,
+    versions: dict[str, int],
+    rate: float,
+    seconds: float,
+    keep_alive: bool = False,
 ) -> str:
     pid = int(Path(f"/run/reconciler-{netns_engine_name()}-docker.pid").read_text().strip())
     old = client.containers.get(name).id
-    load = in_namespace(pid, port, rate, seconds)
+    load = in_namespace(pid, port, rate, seconds, keep_alive)
     time.sleep(3)
     versions[name] = versions.get(name, 0) + 1
     (work / "desired_state" / "bench.yaml").write_text(state(versions))
@@ -94,6 +101,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--engine", default="bench")
+    parser.add_argument("--keep-alive", action="store_true", help="the load keeps a connection per thread (as ab -k)")
     args = parser.parse_args()
     os.environ["RECONCILER_ENGINE_NAME"] = args.engine
     host = netns_engine()
@@ -109,13 +117,14 @@ def main() -> int:
         if first.returncode != 0:
             print(first.stdout, first.stderr, file=sys.stderr)
             return 1
-        print(f"{args.rate:g} requests/s for {args.seconds:g} s, a replace 3 s in (git {git_head()})")
+        connections = "a kept connection per thread" if args.keep_alive else "a connection per request"
+        print(f"{args.rate:g} requests/s for {args.seconds:g} s, {connections}, a replace 3 s in (git {git_head()})")
         print(f"{'':4} {'':30} {'requests':>9} {'failures':>9} {'p99 ms':>8} {'old stopped after new served':>26}")
         versions: dict[str, int] = {}
         try:
             for _ in range(args.rounds):
                 for name, port in (("web", 8080), ("api", 8081)):
-                    print(round_of(work, client, name, port, versions, args.rate, args.seconds), flush=True)
+                    print(round_of(work, client, name, port, versions, args.rate, args.seconds, args.keep_alive), flush=True)
         finally:
             for container in client.containers.list(all=True, filters={"label": "reconciler.state=bench"}):
                 with contextlib.suppress(docker.errors.NotFound):

@@ -4,7 +4,8 @@
 
 Open loop: request i is sent at start + i/rate whatever the earlier ones are doing (a pool of
 threads; a late request is sent as soon as a thread is free), each on a connection of its own
-(`Connection: close`, as `ab` without -k), with a 5 s timeout. Prints one JSON object: each
+(`Connection: close`, as `ab` without -k; `--keep-alive`: each thread keeps one, as `ab -k`, and
+opens a new one after a failure), with a 5 s timeout. Prints one JSON object: each
 request's [sent, answered] times (seconds since `begin`, the wall clock at the start), HTTP status (0: no answer) and body or
 error. Used only on loopback or inside a network namespace of our own (`in_namespace`): the
 engine's published ports live in its namespace (scripts/docker-engine RECONCILER_ENGINE_NETNS=1).
@@ -45,13 +46,33 @@ def one(host: str, port: int, begin: float, path: str = "/", host_header: str | 
         return [sent, time.monotonic() - begin, 0, f"{type(error).__name__}: {error}"[:120]]
 
 
-def run(host: str, port: int, rate: float, seconds: float, threads: int = 64) -> list[list[Any]]:
+def kept(local: threading.local, host: str, port: int, begin: float) -> list[Any]:
+    """A request on the thread's kept connection (HTTP/1.1 keep-alive; a new one after a failure)."""
+    sent = time.monotonic() - begin
+    try:
+        if getattr(local, "connection", None) is None:
+            local.connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+        local.connection.request("GET", "/")
+        answer = local.connection.getresponse()
+        body = answer.read().decode(errors="replace").strip()
+        if answer.will_close:
+            local.connection.close()
+            local.connection = None
+        return [sent, time.monotonic() - begin, answer.status, body[:80]]
+    except (OSError, http.client.HTTPException) as error:
+        local.connection.close()
+        local.connection = None
+        return [sent, time.monotonic() - begin, 0, f"{type(error).__name__}: {error}"[:120]]
+
+
+def run(host: str, port: int, rate: float, seconds: float, threads: int = 64, keep_alive: bool = False) -> list[list[Any]]:
     total = int(rate * seconds)
     results: list[list[Any]] = [[] for _ in range(total)]
     begin = time.monotonic()
+    local = threading.local()
 
     def at(index: int) -> None:
-        results[index] = one(host, port, begin)
+        results[index] = kept(local, host, port, begin) if keep_alive else one(host, port, begin)
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for index in range(total):
@@ -86,10 +107,10 @@ def summary(results: list[list[Any]]) -> Summary:
     return Summary(len(results), len(failed), p99, errors, first, last)
 
 
-def in_namespace(pid: int, port: int, rate: float, seconds: float) -> subprocess.Popen[str]:
+def in_namespace(pid: int, port: int, rate: float, seconds: float, keep_alive: bool = False) -> subprocess.Popen[str]:
     """The generator in the network namespace of process ``pid`` (the engine's), against its loopback."""
     command = ["nsenter", "-t", str(pid), "-n", sys.executable, "-m", "tests.support.http_load"]
-    arguments = ["--port", str(port), "--rate", str(rate), "--seconds", str(seconds)]
+    arguments = ["--port", str(port), "--rate", str(rate), "--seconds", str(seconds)] + (["--keep-alive"] if keep_alive else [])
     return subprocess.Popen([*command, *arguments], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -120,6 +141,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--get", metavar="PATH", help="one GET of PATH instead of the load: [sent, answered, status, body]")
     parser.add_argument("--host-header", help="with --get: the Host header to send")
+    parser.add_argument("--keep-alive", action="store_true", help="each thread keeps its connection (HTTP/1.1 keep-alive)")
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("load goes to loopback only (run it inside the engine's network namespace)")
@@ -127,7 +149,7 @@ def main() -> int:
         json.dump(one(args.host, args.port, time.monotonic(), args.get, args.host_header), sys.stdout)
         return 0
     begin = time.time()
-    results = run(args.host, args.port, args.rate, args.seconds)
+    results = run(args.host, args.port, args.rate, args.seconds, keep_alive=args.keep_alive)
     json.dump({"begin": begin, "results": results}, sys.stdout)
     return 0
 
