@@ -11,8 +11,8 @@ own container id, with a healthcheck on a 10-minute interval (reconcile runs the
 it waits): web through proxy.edge (publish 8080, drain 1s), api publishing 8081 itself. Each round
 runs the load generator (tests/support/http_load.py: open loop, a connection per request, or with
 --keep-alive one kept per thread; 5 s timeout) in the engine's namespace against one port for
-SECONDS, and 3 s in, `reconcile apply` replaces that service (its environment changed). Prints requests, failures (anything but a 200),
-p99 latency, and whether the old container was stopped only after the new one answered.
+SECONDS, and 3 s in, `reconcile apply` replaces that service (its environment changed). Prints
+requests, failures (anything but a 200), p99 latency, and whether the old container was stopped only after the new one answered.
 A measurement, not a test: exits 0 whatever the figures, 1 when it cannot run.
 """
 
