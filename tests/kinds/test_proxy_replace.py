@@ -187,6 +187,7 @@ containers:
 """
 
 
+@pytest.mark.slow
 def test_requests_go_by_hostname_and_path_and_a_route_changes_in_place(tmp_path: Path, clean: docker.DockerClient) -> None:
     """Two services behind one port: a hostname, a path; nothing else matches (502). A changed path
     is an update of the proxy's routes, loaded through its admin API: nothing is recreated."""
