@@ -209,3 +209,23 @@ def test_requests_go_by_hostname_and_path_and_a_route_changes_in_place(tmp_path:
     assert get_in_namespace(pid, PORT, "/api/", "other.example") == (502, "no route")
     assert clean.containers.get("edge").id == proxy
     assert "No changes." in plan(tmp_path, moved).stdout
+
+
+def test_a_service_that_holds_its_port_moves_behind_the_proxy_in_two_applies(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """The proxy cannot bind a port a container still publishes: its create is blocked with the
+    remedy, and the container's replace, which would need the proxy, keeps the old one (nothing left
+    beside it). Following the remedy, it is behind the proxy after two applies."""
+    direct = declaration(1).replace(f"    proxy: {{publish: {PORT}, port: 80, drain: 1s}}", f"    ports: ['{PORT}:80']")
+    assert apply(tmp_path, direct).returncode == 0
+    old = clean.containers.get("web").id
+    moved = apply(tmp_path, declaration(1))
+    assert moved.returncode == 1
+    assert f"host port {PORT} (container web) is published by the container itself" in moved.stdout, moved.stdout
+    assert "move the service behind the proxy in two applies" in moved.stdout
+    assert "the new container was removed and the old one keeps serving" in moved.stdout, moved.stdout
+    assert [c.id for c in clean.containers.list(all=True, filters={"label": "reconciler.address=container.web"})] == [old]
+    first = apply(tmp_path, declaration(1).replace(f"    proxy: {{publish: {PORT}, port: 80, drain: 1s}}", "    ports: []"))
+    assert first.returncode == 0, first.stdout
+    second = apply(tmp_path, declaration(1))
+    assert second.returncode == 0, second.stdout
+    assert get_in_namespace(engine_pid(), PORT, "/", "app.example") == (200, clean.containers.get("web").id[:12])

@@ -171,9 +171,9 @@ class ProxyKind:
             )
         if changes:
             why = [f"{c.path} changed" for c in changes]
-            return action(
-                "replace", [*why, "stop-first: the proxy itself is recreated, so its ports are down meanwhile"], changes
-            )
+            added = [port for port in wanted["ports"] if port not in seen.ports]
+            why.append("stop-first: the proxy itself is recreated, so its ports are down meanwhile")
+            return action("replace", why, changes, self._ports_held(seen.host, added))
         now, then = _route_lines(seen.config), _route_lines(wanted_config(self.ctx.state, name, seen.upstreams))
         changes = [
             Change(path=f"routes.{key}", before=now.get(key), after=then.get(key))

@@ -82,11 +82,25 @@ def sync(ctx: RunContext, host: str, proxy: str, switched: Mapping[str, str] | N
         found = proxy_container(listing, proxy)
         if found is None or found.get("State") != "running":
             raise ReconcileError(f"proxy {proxy} does not run on host {host}: apply it first (proxy.{proxy})")
+        for name in switched or {}:
+            _check_reaches(found, proxy, name, ctx.state.containers[name])
         upstreams = live_upstreams(listing)
         if switched is not None:
             upstreams |= upstreams_of(read_config(client, found["Id"]))
             upstreams |= {name: container_id[:12] for name, container_id in switched.items()}
         load(client, found["Id"], wanted_config(ctx.state, proxy, upstreams))
+
+
+def _check_reaches(found: dict[str, Any], proxy: str, name: str, spec: Container) -> None:
+    """The proxy as it runs publishes the route's port and shares a network with the container."""
+    assert spec.proxy is not None
+    published = {port.get("PublicPort") for port in found.get("Ports") or ()}
+    joined = set((found.get("NetworkSettings") or {}).get("Networks") or {})
+    if spec.proxy.publish not in published or not joined & set(spec.networks):
+        raise ReconcileError(
+            f"proxy {proxy} does not publish port {spec.proxy.publish} or share a network with {name} yet: "
+            f"apply proxy.{proxy} first"
+        )
 
 
 def switch(ctx: RunContext, name: str, spec: Container, container_id: str, drain: bool) -> str:
