@@ -68,7 +68,9 @@ def engine_pid() -> int:
     return int(Path(f"/run/reconciler-{netns_engine_name()}-docker.pid").read_text().strip())
 
 
-def declaration(version: int, check: str = "wget -q -O /dev/null http://127.0.0.1/", direct: bool = False) -> str:
+def declaration(
+    version: int, check: str = "wget -q -O /dev/null http://127.0.0.1/", direct: bool = False, interval: str = "10m"
+) -> str:
     """web (through the proxy) and, with ``direct``, api publishing its own host port; both answer with their id."""
     serve = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"
     container = f"""
@@ -77,7 +79,7 @@ def declaration(version: int, check: str = "wget -q -O /dev/null http://127.0.0.
     init: true
     stop_grace_period: 1s
     environment: {{VERSION: "{version}"}}
-    healthcheck: {{test: ["CMD-SHELL", "{check}"], interval: 10m, timeout: 2s, retries: 2}}"""
+    healthcheck: {{test: ["CMD-SHELL", "{check}"], interval: {interval}, timeout: 2s, retries: 2}}"""
     text = f"""settings: {{name: shop}}
 proxies:
   edge: {{image: reconciler-proxy/caddy:2}}
@@ -90,11 +92,12 @@ containers:
     return text
 
 
-def apply(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+def apply(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     state = tmp_path / "desired_state"
     state.mkdir(exist_ok=True)
     (state / "shop.yaml").write_text(text)
-    return run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path, env={"DOCKER_HOST": netns_engine()})
+    environment = {"DOCKER_HOST": netns_engine(), **(env or {})}
+    return run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path, env=environment)
 
 
 def plan(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
@@ -229,3 +232,28 @@ def test_a_service_that_holds_its_port_moves_behind_the_proxy_in_two_applies(tmp
     second = apply(tmp_path, declaration(1))
     assert second.returncode == 0, second.stdout
     assert get_in_namespace(engine_pid(), PORT, "/", "app.example") == (200, clean.containers.get("web").id[:12])
+
+
+@pytest.mark.slow
+def test_a_replace_killed_before_the_switch_is_finished_through_the_proxy(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """apply is killed (SIGKILL) once the new container is healthy, before the switch; the next
+    apply finishes the replace (container_recovery: the engine calls the leftover healthy, so its
+    check runs every second here) through the proxy: switch, drain, then the old one goes. Under
+    load all along: nothing is dropped."""
+    assert apply(tmp_path, declaration(1, interval="1s")).returncode == 0
+    old = clean.containers.get("web").id
+    load = in_namespace(engine_pid(), PORT, RATE, 14)
+    time.sleep(1)
+    killed = apply(tmp_path, declaration(2, interval="1s"), env={"RECONCILE_TEST_KILL_AT": "container.replacement-ready"})
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    leftover = clean.containers.get("web-reconcile-new").id
+    time.sleep(1.5)  # the engine's next check of the leftover
+    finished = apply(tmp_path, declaration(2, interval="1s"))
+    begin, results = results_of(load, timeout=60)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "finished the interrupted replace" in finished.stdout, finished.stdout
+    assert clean.containers.get("web").id == leftover
+    seen = summary(results)
+    assert seen.failures == 0, seen.errors
+    assert set(seen.first_answer) == {old[:12], leftover[:12]}
+    assert stopped_at(clean, old, begin) > begin + seen.first_answer[leftover[:12]]
