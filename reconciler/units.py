@@ -308,7 +308,7 @@ def parse_volume(text: str) -> VolumeMount:
 
 # --- addresses ---------------------------------------------------------------------------------
 
-ADDRESS_TYPES = ("network", "container", "disk_budget", "ec2_instance", "s3_bucket", "cost_doc")
+ADDRESS_TYPES = ("network", "proxy", "container", "disk_budget", "ec2_instance", "s3_bucket", "cost_doc")
 
 
 @dataclass(frozen=True, order=True)

@@ -21,6 +21,12 @@ def _network(ctx: RunContext) -> Kind:
     return KIND(ctx)
 
 
+def _proxy(ctx: RunContext) -> Kind:
+    from reconciler.kinds.proxy.kind import KIND
+
+    return KIND(ctx)
+
+
 def _container(ctx: RunContext) -> Kind:
     from reconciler.kinds.container import KIND
 
@@ -53,6 +59,7 @@ def _cost_doc(ctx: RunContext) -> Kind:
 
 KINDS: dict[str, KindFactory] = {
     "network": _network,  # before container: a container joins networks that exist
+    "proxy": _proxy,  # before container: a replace switches the proxy that runs
     "container": _container,
     "disk_budget": _disk_budget,
     "ec2_instance": _ec2_instance,

@@ -83,6 +83,7 @@ from reconciler.kinds.container_view import (
 )
 from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
+from reconciler.kinds.proxy.routes import proxy_dependency, replace_reason, switch
 from reconciler.kinds.secret_files import SecretFiles, as_declared_files
 from reconciler.model.refs import repository_root
 from reconciler.model.sensitive import Sensitive, reveal
@@ -482,6 +483,7 @@ class ContainerKind:
             if desired
             else []
         )
+        depends_on += proxy_dependency(desired, self.ctx.state) if desired else []
         digest = observed.digest if observed else ABSENT
         seen: SeenContainer | None = observed.data if observed else None
 
@@ -579,6 +581,8 @@ class ContainerKind:
             reasons = [r for r in reasons if r != "health changed"] + [restart.reason]
         if unknown_changes:
             reasons.append(_waiting_reason(waiting))
+        if not in_place and (how := replace_reason(desired, _would_clash(desired, seen), self.ctx.state)):
+            reasons.append(how)
         return action(
             "update" if in_place else "replace",
             reasons,
@@ -652,6 +656,8 @@ class ContainerKind:
                 client.remove_container(leftover.id, force=True)
             return f"removed {leftover.name} (left by an interrupted replace)", False
         if recovery.how == "finish":
+            if desired is not None and desired.proxy is not None:
+                switch(self.ctx, name, desired, leftover.id, drain=True)
             self._remove(seen.host, seen.id, seen.stop_timeout, address)
         engine_name = (desired.container_name if desired else None) or name
         self.ctx.progress(address, f"renaming {leftover.name} to {engine_name}")
@@ -665,8 +671,10 @@ class ContainerKind:
         try:
             if action.action == "create":
                 assert step.desired is not None
-                self._create(action.name, step.desired, step.desired.container_name or action.name)
-                return StepResult(True, "created" + (" and started" if step.desired.state == "running" else ""))
+                made = self._create(action.name, step.desired, step.desired.container_name or action.name)
+                routed = step.desired.proxy and step.desired.state == "running"
+                routed_said = f"; {switch(self.ctx, action.name, step.desired, made, drain=False)}" if routed else ""
+                return StepResult(True, "created" + (" and started" if step.desired.state == "running" else "") + routed_said)
             if action.action == "delete":
                 assert seen is not None
                 self._remove(seen.host, seen.id, seen.stop_timeout, action.address)
@@ -990,10 +998,12 @@ class ContainerKind:
                     )
                 raise ReconcileError(f"the new container never became healthy ({detail}); {kept}")
         crash_point("container.replacement-ready")
+        routed = f"; {switch(self.ctx, name, spec, new_id, drain=True)}" if spec.proxy and spec.state == "running" else ""
         self._remove(seen.host, seen.id, seen.stop_timeout, address)
         crash_point("container.old-removed")
         client.rename(new_id, spec.container_name or name)
         said = "replaced (the new container was healthy before the old one was removed)" if not clash else "replaced"
+        said += routed
         return said + self._restart_dependants(name)
 
     def _restart_dependants(self, name: str) -> str:

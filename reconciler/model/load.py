@@ -42,6 +42,7 @@ RESOURCE_SECTIONS = (
     "disk_budgets",
     "ec2_instances",
     "s3_buckets",
+    "proxies",
 )
 LIST_SECTIONS = ("cost_docs",)
 

@@ -10,6 +10,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import Diagnostic
+from reconciler.model.proxy import route_references
 from reconciler.model.source import Path, Position, SourceMap, dotted
 from reconciler.model.spec import IMPLICIT_HOST
 from reconciler.model.suggest import did_you_mean
@@ -31,14 +32,18 @@ class _Checker:
         self.problems: list[Diagnostic] = []
 
     def report(self, path: Path, message: str, on_key: bool = False) -> None:
+        self.problems.append(self._at(path, message, on_key))
+
+    def _at(self, path: Path, message: str, on_key: bool = False) -> Diagnostic:
         position = self.source.nearest(path, prefer_key=on_key) or self.fallback
-        self.problems.append(position.diagnostic(f"{dotted(path)}: {message}"))
+        return position.diagnostic(f"{dotted(path)}: {message}")
 
     def section(self, name: str) -> dict[str, Any]:
         return _mapping(self.document.get(name))
 
     def run(self) -> list[Diagnostic]:
         self.hosts()
+        self.problems += [self._at(path, message) for path, message in route_references(self.document)]
         self.dependencies()
         self.network_modes()
         self.networks()
@@ -50,7 +55,7 @@ class _Checker:
 
     def hosts(self) -> None:
         declared = list(self.section("hosts")) or [IMPLICIT_HOST]
-        for section in ("containers", "disk_budgets", "networks"):
+        for section in ("containers", "disk_budgets", "networks", "proxies"):
             for name, resource in self.section(section).items():
                 if not isinstance(resource, dict):
                     continue

@@ -89,13 +89,15 @@ from reconciler.model.fields import (
     int_in,
 )
 from reconciler.model.interpolate import admit_variables, refuse_ci_variable
+from reconciler.model.proxy import Proxy, ProxyRoute, check_route
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.suggest import did_you_mean
 from reconciler.model.unknown import Unknown
 from reconciler.units import check_bucket_name, format_duration, parse_duration
 
 SECTIONS = (
-    "version", "settings", "hosts", "networks", "volumes", "configs", "secrets", "containers", "disk_budgets", "aws",
+    "version", "settings", "hosts", "networks", "volumes", "configs", "secrets", "proxies", "containers",
+    "disk_budgets", "aws",
     "ec2_instances", "s3_buckets", "prices", "cost_docs", "policies",
 )  # fmt: skip
 IMPLICIT_HOST = "local"
@@ -480,6 +482,8 @@ class Container(Section):
     unhealthy_restarts_per_hour: NonNegativeInt = 3
     """With on_unhealthy: restart, at most this many restarts an hour; past it the restart is blocked
     (a restart loop would hide a broken image)."""
+    proxy: ProxyRoute | None = None
+    """Served through a proxy (under proxies:) that publishes its port: replaced without downtime."""
 
     build: Annotated[object, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "object"}]})] = Field(
         default=None, exclude=True
@@ -549,6 +553,7 @@ class Container(Section):
             self.environment = {**values, **self.environment}
         if self.engine_name == "":
             raise SubpathError("container_name must not be empty", "container_name")
+        check_route(self.proxy, self.ports, self.network_mode)
         if (self.configs or self.secrets) and self.read_only:
             raise SubpathError(
                 f"{'configs' if self.configs else 'secrets'} cannot be written into a read_only container (the engine "
@@ -805,6 +810,8 @@ class State(Section):
     """Config files for containers (compose's top-level configs:), from file:, content: or environment:."""
     secrets: dict[Name, SecretSource] = {}
     """Secrets for containers (compose's top-level secrets:), from file:, environment:, aws_ssm: or aws_secretsmanager:."""
+    proxies: dict[Name, Proxy] = {}
+    """Managed reverse proxies (Caddy), one per Docker host, for the containers that declare proxy:."""
     containers: dict[Name, Container] = {}
     disk_budgets: dict[Name, DiskBudget] = {}
     aws: Aws = Field(default_factory=Aws)
@@ -836,9 +843,10 @@ class State(Section):
             self.hosts = {IMPLICIT_HOST: Host()}
             self._hosts_implicit = True
         only_host = next(iter(self.hosts)) if len(self.hosts) == 1 else None
-        on_a_host: list[tuple[str, Container | DiskBudget | Network]] = [
+        on_a_host: list[tuple[str, Container | DiskBudget | Network | Proxy]] = [
             *self.containers.items(), *self.disk_budgets.items(), *self.networks.items()
         ]  # fmt: skip
+        on_a_host += self.proxies.items()
         for name, resource in on_a_host:
             if resource.host is None:
                 if only_host is None:
