@@ -38,6 +38,7 @@ from reconciler.clients.docker import (
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.disk_reclaim import Projection, Prune, format_percent, format_size, project
+from reconciler.kinds.ownership import unreachable_action
 from reconciler.model.spec import DiskBudget
 from reconciler.plan.digest import digest_json
 from reconciler.plan.schema import Action, Blocked, Change, Finding
@@ -226,8 +227,7 @@ class DiskBudgetKind:
 
         if desired is not None and observed is None and (desired.host or "") in self.unreachable:
             remedy = f"make host {desired.host} reachable (check the engine, the network, its SSH or TLS settings)"
-            blocked = Blocked(reason=self.unreachable[desired.host or ""], remedy=remedy)
-            return action([f"host {desired.host} could not be observed"], [], blocked, unread=True)
+            return unreachable_action(action([], [], None), desired.host or "", self.unreachable[desired.host or ""], remedy)
         if desired is None or observed is None:
             return action([], [], None)
         seen: SeenDisk = observed.data
