@@ -19,9 +19,9 @@ from reconciler.clients.docker import connect, explain, inspect_image
 from reconciler.clients.records import Record
 from reconciler.errors import ReconcileError
 from reconciler.imports.containers import ImportedContainer, import_container
-from reconciler.kinds.container import MANAGED
 from reconciler.kinds.container_recovery import REPLACEMENT_SUFFIX
 from reconciler.kinds.container_view import ImageDefaults
+from reconciler.kinds.identity import MANAGED
 from reconciler.model.spec import State
 
 PARALLELISM = 8

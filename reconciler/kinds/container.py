@@ -82,7 +82,16 @@ from reconciler.kinds.container_view import (
     observed_view,
 )
 from reconciler.kinds.docker_hosts import observe_each_host
-from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owner_of
+from reconciler.kinds.identity import (
+    ADDRESS,
+    HOST,
+    MANAGED,
+    STATE_LABEL,
+    claim_change,
+    claim_reason,
+    docker_stamp,
+    owner_of,
+)
 from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, with_action
 from reconciler.model.refs import repository_root
 from reconciler.model.sensitive import Sensitive, reveal
@@ -103,10 +112,7 @@ from reconciler.policies.healthcheck_lies import Declared, ImageDeclares
 from reconciler.policies.image_view import ImageView
 from reconciler.units import stop_seconds
 
-MANAGED = "reconciler.managed"
-ADDRESS = "reconciler.address"
 CONFIG_HASH = "reconciler.config-hash"
-HOST = "reconciler.host"  # the name of the host entry that made it: two entries may reach one engine
 DEFAULT_STOP_SECONDS = 10
 POLL_SECONDS = 0.25
 SETTLE_SECONDS = 0.5
@@ -730,8 +736,8 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         )
         healthcheck = engine_healthcheck(spec.healthcheck, None)
         labels = {
-            **spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec), HOST: spec.host or "",
-            STATE_LABEL: self.ctx.state.settings.name, **self._files_label(name, spec),
+            **spec.labels, **docker_stamp(_address(name), spec.host or "", self.ctx.state.settings.name),
+            CONFIG_HASH: config_hash(spec), **self._files_label(name, spec),
             **configs_label(desired_configs(spec.configs, self.config_contents(spec))),
         }  # fmt: skip
         return {

@@ -16,7 +16,10 @@ from typing import Literal
 
 from reconciler.plan.schema import Blocked, Change
 
-STATE_LABEL = "reconciler.state"  # on containers
+STATE_LABEL = "reconciler.state"  # on containers, networks and volumes
+MANAGED = "reconciler.managed"  # on every Docker resource reconcile makes
+ADDRESS = "reconciler.address"  # its address: "network.front"
+HOST = "reconciler.host"  # the name of the host entry that made it: two entries may reach one engine
 STATE_TAG = "reconciler:state"  # on S3 buckets and EC2 instances (and their volumes)
 
 Owner = Literal["ours", "another state", "legacy"]
@@ -48,3 +51,8 @@ def claim_reason(what: str, how: str) -> str:
 
 def claim_change(path: str, ours: str) -> Change:
     return Change(path=path, before=None, after=ours)
+
+
+def docker_stamp(address: str, host: str, state: str) -> dict[str, str]:
+    """The labels apply stamps on every Docker resource it makes: whose it is, and as what."""
+    return {MANAGED: "true", ADDRESS: address, HOST: host, STATE_LABEL: state}

@@ -18,15 +18,11 @@ from reconciler.clients.docker import (
 )
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.docker_hosts import observe_each_host
-from reconciler.kinds.identity import STATE_LABEL, Owner, claim_reason, owner_of
+from reconciler.kinds.identity import ADDRESS, HOST, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
 from reconciler.kinds.ownership import UNMANAGED, Held, OwnedKind, another_state, decide, with_action
 from reconciler.model.spec import Network
 from reconciler.plan.digest import ABSENT, digest_json
 from reconciler.plan.schema import Action, Blocked, Change, Finding, created_fields
-
-MANAGED = "reconciler.managed"
-ADDRESS = "reconciler.address"
-HOST = "reconciler.host"
 
 
 @dataclass(frozen=True)
@@ -229,13 +225,7 @@ class NetworkKind(OwnedKind[Network, SeenNetwork]):
             internal=spec.internal,
             attachable=spec.attachable or None,
             enable_ipv6=spec.enable_ipv6,
-            labels={
-                **spec.labels,
-                MANAGED: "true",
-                ADDRESS: _address(name),
-                HOST: spec.host or "",
-                STATE_LABEL: self.ctx.state.settings.name,
-            },
+            labels={**spec.labels, **docker_stamp(_address(name), spec.host or "", self.ctx.state.settings.name)},
             check_duplicate=True,
         )
 
