@@ -1,0 +1,116 @@
+"""The rules every kind must keep, run over the kinds registry (reconciler/kinds KINDS), so a kind is
+tested here without being named: each gives a factory in tests/kinds/conformance/ (or says why it
+cannot). On one real engine, state `blue` beside resources made as state `green`'s, as legacy ones
+(reconcile's marker, no state name) and as unmanaged ones:
+
+- another state's resource is never planned, not even as a delete; a declaration of its name is a
+  blocked create naming that state;
+- a legacy one is claimed by the state that declares it and never deleted by one that does not;
+- an unmanaged one is adopted or blocked, never created over or deleted;
+- a host that cannot be reached blocks only the resources on it;
+- a reference to a host that is not declared is an error at its place;
+- plan changes nothing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from reconciler.kinds import KINDS
+from tests.kinds.conformance import OTHER_STATE, Factory, Owner, factory_of
+from tests.support.cli import Reconcile
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
+
+OWNERS: tuple[Owner, ...] = ("another state", "legacy", "unmanaged")
+GONE = "unix:///nonexistent/reconcile-conformance.sock"
+
+
+@pytest.fixture(params=sorted(KINDS))
+def factory(request: pytest.FixtureRequest) -> Factory:
+    made = factory_of(request.param)
+    if isinstance(made, str):
+        pytest.skip(f"{request.param}: {made}")
+    return made
+
+
+@pytest.fixture
+def names() -> dict[str, str]:
+    prefix = f"c{uuid.uuid4().hex[:6]}"
+    return {owner: f"{prefix}-{owner.split()[-1]}" for owner in OWNERS} | {"new": f"{prefix}-new", "far": f"{prefix}-far"}
+
+
+def write(tmp_path: Path, docker_host: str, factory: Factory, declared: dict[str, str]) -> None:
+    """State blue: hosts `local` (the test engine) and `gone` (no engine), and ``declared`` (name → host)."""
+    text = f"settings: {{name: blue}}\nhosts:\n  local: {{docker: '{docker_host}'}}\n  gone: {{docker: '{GONE}'}}\n"
+    text += f"{factory.section}:\n" + "".join(f"  {n}: {factory.declare(n, h)}\n" for n, h in declared.items())
+    (tmp_path / "desired_state" / "state.yaml").write_text(text if declared else text.replace(f"{factory.section}:\n", ""))
+
+
+def plan(reconcile: Reconcile) -> dict[str, dict[str, Any]]:
+    planned = reconcile("plan", "desired_state", "--format", "json")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    return {action["address"]: action for action in json.loads(planned.stdout)["actions"]}
+
+
+def make_all(factory: Factory, client: docker.APIClient, names: dict[str, str]) -> None:
+    for owner in OWNERS:
+        factory.make(client, names[owner], owner, "local")
+
+
+def test_resources_this_state_does_not_declare_and_does_not_own_are_never_planned(
+    tmp_path: Path, reconcile: Reconcile, docker_host: str, docker_client: docker.DockerClient, factory: Factory,
+    names: dict[str, str],
+) -> None:  # fmt: skip
+    make_all(factory, docker_client.api, names)
+    write(tmp_path, docker_host, factory, {})
+    before = factory.listing(docker_client.api, names["new"][:7])
+    actions = plan(reconcile)
+    planned = {a: actions[a]["action"] for a in actions if a.partition(".")[2] in names.values()}
+    assert all(action == "noop" for action in planned.values()), planned
+    assert factory.listing(docker_client.api, names["new"][:7]) == before  # plan is read-only
+
+
+def test_declared_names_are_blocked_claimed_or_adopted_by_whose_they_are(
+    tmp_path: Path, reconcile: Reconcile, docker_host: str, docker_client: docker.DockerClient, factory: Factory,
+    names: dict[str, str],
+) -> None:  # fmt: skip
+    make_all(factory, docker_client.api, names)
+    declared = {names[owner]: "local" for owner in OWNERS} | {names["new"]: "local", names["far"]: "gone"}
+    write(tmp_path, docker_host, factory, declared)
+    before = factory.listing(docker_client.api, names["new"][:7])
+    actions = {a.partition(".")[2]: action for a, action in plan(reconcile).items()}
+
+    theirs = actions[names["another state"]]
+    assert (theirs["action"], bool(theirs["blocked"])) == ("create", True), theirs
+    assert f"belongs to state {OTHER_STATE}" in theirs["blocked"]["reason"]
+
+    legacy = actions[names["legacy"]]
+    assert legacy["action"] not in ("create", "delete") and not legacy["blocked"], legacy
+    assert any(reason.startswith("claim: ") for reason in legacy["reasons"]), legacy
+
+    unmanaged = actions[names["unmanaged"]]
+    adopted = unmanaged["action"] == "update" and any(r.startswith("adopt") for r in unmanaged["reasons"])
+    assert adopted or (unmanaged["action"] == "create" and unmanaged["blocked"]), unmanaged
+
+    far, new = actions[names["far"]], actions[names["new"]]
+    assert far["blocked"] and "host gone could not be observed" in far["reasons"], far
+    assert (new["action"], new["blocked"]) == ("create", None), new  # only the unreachable host's are blocked
+    assert factory.listing(docker_client.api, names["new"][:7]) == before  # plan is read-only
+
+
+def test_a_host_that_is_not_declared_is_an_error_at_its_place(
+    tmp_path: Path, reconcile: Reconcile, docker_host: str, factory: Factory, names: dict[str, str]
+) -> None:
+    write(tmp_path, docker_host, factory, {names["new"]: "nowhere"})
+    checked = reconcile("validate", "desired_state")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    line = 5  # settings, hosts:, local, gone, the section's key; the declaration is line 6
+    assert f"state.yaml:{line + 1}:" in checked.stdout + checked.stderr
+    assert "nowhere" in checked.stdout + checked.stderr
+    assert "Traceback" not in checked.stderr
