@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.imports.compose import compose_fields
-from reconciler.kinds.container_view import ImageDefaults, compare, desired_view, env_dict, observed_view
+from reconciler.kinds.container.view import ImageDefaults, compare, desired_view, env_dict, observed_view
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.spec import Container
 from reconciler.units import format_duration

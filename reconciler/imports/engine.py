@@ -19,8 +19,8 @@ from reconciler.clients.docker import connect, explain, inspect_image
 from reconciler.clients.records import Record
 from reconciler.errors import ReconcileError
 from reconciler.imports.containers import ImportedContainer, import_container
-from reconciler.kinds.container_recovery import REPLACEMENT_SUFFIX
-from reconciler.kinds.container_view import ImageDefaults
+from reconciler.kinds.container.recovery import REPLACEMENT_SUFFIX
+from reconciler.kinds.container.view import ImageDefaults
 from reconciler.kinds.identity import MANAGED
 from reconciler.model.spec import State
 

@@ -16,37 +16,37 @@ if TYPE_CHECKING:
 
 
 def _network(ctx: RunContext) -> Kind:
-    from reconciler.kinds.network import KIND
+    from reconciler.kinds.network.kind import KIND
 
     return KIND(ctx)
 
 
 def _container(ctx: RunContext) -> Kind:
-    from reconciler.kinds.container import KIND
+    from reconciler.kinds.container.kind import KIND
 
     return KIND(ctx)
 
 
 def _disk_budget(ctx: RunContext) -> Kind:
-    from reconciler.kinds.disk_budget import KIND
+    from reconciler.kinds.disk_budget.kind import KIND
 
     return KIND(ctx)
 
 
 def _ec2_instance(ctx: RunContext) -> Kind:
-    from reconciler.kinds.ec2_instance import KIND
+    from reconciler.kinds.ec2_instance.kind import KIND
 
     return KIND(ctx)
 
 
 def _s3_bucket(ctx: RunContext) -> Kind:
-    from reconciler.kinds.s3_bucket import KIND
+    from reconciler.kinds.s3_bucket.kind import KIND
 
     return KIND(ctx)
 
 
 def _cost_doc(ctx: RunContext) -> Kind:
-    from reconciler.kinds.cost_doc import KIND
+    from reconciler.kinds.cost_doc.kind import KIND
 
     return KIND(ctx)
 

@@ -38,16 +38,16 @@ from reconciler.clients.restart_ledger import RECORD as RESTARTS
 from reconciler.clients.restart_ledger import WINDOW, RestartLedger
 from reconciler.errors import ReconcileError, StepNotStarted
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.bind_files import BindFiles, bind_files, bind_findings
-from reconciler.kinds.compose_view import (
+from reconciler.kinds.container.bind_files import BindFiles, bind_files, bind_findings
+from reconciler.kinds.container.compose_view import (
     compose_create_arguments,
     compose_host_config,
     exposed_to_create,
     first_network,
     later_networks,
 )
-from reconciler.kinds.config_files import archive, configs_label, content_of, desired_configs, first_file, unified_diff
-from reconciler.kinds.container_probe import (
+from reconciler.kinds.container.config_files import archive, configs_label, content_of, desired_configs, first_file, unified_diff
+from reconciler.kinds.container.probe import (
     PROBE_SECONDS,
     HealthProbe,
     check_retries,
@@ -55,7 +55,7 @@ from reconciler.kinds.container_probe import (
     keeps_start_interval,
     worth_running,
 )
-from reconciler.kinds.container_recovery import (
+from reconciler.kinds.container.recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
     Recovery,
@@ -64,7 +64,7 @@ from reconciler.kinds.container_recovery import (
     replacement_of,
     with_recovery,
 )
-from reconciler.kinds.container_start import (
+from reconciler.kinds.container.start import (
     LOG_LINE_CHARS,
     STARTED_SECONDS,
     hidden,
@@ -73,7 +73,7 @@ from reconciler.kinds.container_start import (
     up_long_enough,
     wait_started,
 )
-from reconciler.kinds.container_view import (
+from reconciler.kinds.container.view import (
     FieldChange,
     ImageDefaults,
     compare,

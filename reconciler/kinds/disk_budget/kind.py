@@ -37,7 +37,7 @@ from reconciler.clients.docker import (
 )
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.disk_reclaim import Projection, Prune, format_percent, format_size, project
+from reconciler.kinds.disk_budget.reclaim import Projection, Prune, format_percent, format_size, project
 from reconciler.kinds.ownership import unreachable_action
 from reconciler.model.spec import DiskBudget
 from reconciler.plan.digest import digest_json

@@ -16,7 +16,7 @@ from reconciler.clients import quotas
 from reconciler.clients.aws import AwsUnavailable, BotoCoreError, ClientError, connect, error_code, explain
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.ec2_view import (
+from reconciler.kinds.ec2_instance.view import (
     ADDRESS_TAG,
     FALLBACK_TAG,
     LIVE_STATES,
