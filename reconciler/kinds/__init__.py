@@ -28,6 +28,7 @@ def _lazy(module: str) -> KindFactory:
 
 KINDS: dict[str, KindFactory] = {
     "network": _lazy("reconciler.kinds.network.kind"),
+    "volume": _lazy("reconciler.kinds.volume.kind"),
     "container": _lazy("reconciler.kinds.container.kind"),
     "disk_budget": _lazy("reconciler.kinds.disk_budget.kind"),
     "ec2_instance": _lazy("reconciler.kinds.ec2_instance.kind"),

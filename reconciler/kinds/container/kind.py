@@ -464,7 +464,9 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
 
     def frame(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
         depends_on = (
-            [_address(n) for n in _dependencies(desired, self.ctx.state.containers)] + [f"network.{n}" for n in desired.networks]
+            [_address(n) for n in _dependencies(desired, self.ctx.state.containers)]
+            + [f"network.{n}" for n in desired.networks]
+            + [f"volume.{m.source}" for m in desired.volumes if not m.is_bind]
             if desired
             else []
         )
