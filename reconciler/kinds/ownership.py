@@ -8,6 +8,7 @@ The ladder, for one address:
 - absent → create (a declared resource), else nothing;
 - another state's → never planned, not even as a delete; a declaration of its name is a blocked
   create naming the owner;
+- declared external (made outside reconcile) → must exist, never planned;
 - unmanaged → adopted when the kind says it may be, else a blocked create; left alone if undeclared;
 - legacy (made before state names) → claimed with whatever the kind's comparison plans; left alone
   if undeclared;
@@ -24,6 +25,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from reconciler.kinds.base import Observation
 from reconciler.kinds.identity import claim_reason, owned_elsewhere
+from reconciler.plan.digest import ABSENT
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change
 
 UNOBSERVED = "unobserved"  # the observed digest of an address whose host or region could not be read
@@ -46,6 +48,13 @@ UNMANAGED = Held("unmanaged")
 
 def another_state(name: str) -> Held:
     return Held("another state", name)
+
+
+def held_by_label(owner: Literal["ours", "another state", "legacy"] | None, stamped_state: str | None) -> Held:
+    """Whose a resource is, from identity.owner_of of its marker (None: it carries no marker)."""
+    if owner is None:
+        return UNMANAGED
+    return another_state(stamped_state or "") if owner == "another state" else Held(owner)
 
 
 SpecT = TypeVar("SpecT")
@@ -84,12 +93,16 @@ class OwnedKind(Generic[SpecT, SeenT]):
         raise NotImplementedError
 
     def where(self, desired: SpecT | None, seen: SeenT | None) -> str | None:
-        """The host or region the resource lives on (None: the kind has no such place)."""
-        return None
+        """The host the resource lives on (None: the kind has no hosts): the declared one, else
+        the one it was seen on."""
+        host = getattr(desired, "host", None) if desired is not None else getattr(seen, "host", None)
+        return str(host) if host is not None else None
 
     def frame(self, name: str, desired: SpecT | None, observed: Observation | None) -> Action:
-        """A noop action for the address: its type, digest, host, dependencies."""
-        raise NotImplementedError
+        """A noop action for the address: its type, digest, host (and, a kind's own, its dependencies)."""
+        host = self.where(desired, observed.data if observed is not None else None)
+        digest = observed.digest if observed is not None else ABSENT
+        return Action(address=f"{self.kind}.{name}", type=self.kind, action="noop", observed_digest=digest, host=host)
 
     def create(self, name: str, desired: SpecT, frame: Action) -> Action:
         raise NotImplementedError
@@ -99,6 +112,10 @@ class OwnedKind(Generic[SpecT, SeenT]):
         raise NotImplementedError
 
     # --- what a kind may say differently ---------------------------------------------------
+
+    def external(self, desired: SpecT) -> bool:
+        """Made outside reconcile (``external: true``): it must exist; it is never planned."""
+        return bool(getattr(desired, "external", False))
 
     def wanted(self, desired: SpecT) -> bool:
         """Whether the declaration wants the resource to exist (False: state: absent, expired…)."""
@@ -175,9 +192,17 @@ def decide(kind: OwnedKind[Any, Any], name: str, desired: Any | None, observed: 
             return unreachable_action(frame, where, kind.unreachable[where], kind.unreachable_remedy(where))
         if desired is None:
             return frame
+        if kind.external(desired):
+            return with_action(
+                frame, "noop", ["external: made outside reconcile"], [],
+                Blocked(reason=f"external {kind.kind} {name} does not exist on host {where}",
+                        remedy=f"create it (docker {kind.kind} create {name}) or declare it without external: true"),
+            )  # fmt: skip
         if not kind.wanted(desired):
             return with_action(frame, "noop", kind.not_created(desired), [])
         return kind.create(name, desired, frame)
+    if desired is not None and kind.external(desired):
+        return frame
     held = kind.held(seen)
     declared = desired is not None and kind.wanted(desired)
     if held.owner == "another state":

@@ -466,7 +466,7 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         depends_on = (
             [_address(n) for n in _dependencies(desired, self.ctx.state.containers)]
             + [f"network.{n}" for n in desired.networks]
-            + [f"volume.{m.source}" for m in desired.volumes if not m.is_bind]
+            + [f"volume.{m.source}" for m in desired.volumes if m.source in self.ctx.state.volumes]
             if desired
             else []
         )

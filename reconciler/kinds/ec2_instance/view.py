@@ -13,7 +13,6 @@ from reconciler.kinds.base import Observation
 from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason
 from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, decide, with_action
 from reconciler.model.spec import DEFAULT_STATE_NAME, Ec2Instance
-from reconciler.plan.digest import ABSENT
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
 
 ADDRESS_TAG = "reconciler:address"
@@ -257,10 +256,6 @@ class InstanceRules(OwnedKind[Ec2Instance, SeenInstance]):
         if seen.other_state is not None:
             return another_state(seen.other_state)
         return LEGACY if seen.legacy else OURS
-
-    def frame(self, name: str, desired: Ec2Instance | None, observed: Observation | None) -> Action:
-        digest = observed.digest if observed is not None else ABSENT
-        return Action(address=f"ec2_instance.{name}", type=self.kind, action="noop", observed_digest=digest)
 
     def wanted(self, desired: Ec2Instance) -> bool:
         return desired.state != "absent" and not is_expired(desired, self.now)

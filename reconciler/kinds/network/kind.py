@@ -19,9 +19,9 @@ from reconciler.clients.docker import (
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import ADDRESS, HOST, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
-from reconciler.kinds.ownership import UNMANAGED, Held, OwnedKind, another_state, decide, with_action
+from reconciler.kinds.ownership import Held, OwnedKind, held_by_label, with_action
 from reconciler.model.spec import Network
-from reconciler.plan.digest import ABSENT, digest_json
+from reconciler.plan.digest import digest_json
 from reconciler.plan.schema import Action, Blocked, Change, Finding, created_fields
 
 
@@ -133,17 +133,7 @@ class NetworkKind(OwnedKind[Network, SeenNetwork]):
     # --- ownership (kinds/ownership.py decides; these are the network's own words) ----------
 
     def held(self, seen: SeenNetwork) -> Held:
-        if seen.owner is None:
-            return UNMANAGED
-        return another_state(seen.stamped_state or "") if seen.owner == "another state" else Held(seen.owner)
-
-    def where(self, desired: Network | None, seen: SeenNetwork | None) -> str | None:
-        return desired.host if desired else seen.host if seen else None
-
-    def frame(self, name: str, desired: Network | None, observed: Observation | None) -> Action:
-        host = self.where(desired, observed.data if observed else None)
-        digest = observed.digest if observed else ABSENT
-        return Action(address=_address(name), type=self.kind, action="noop", observed_digest=digest, host=host)
+        return held_by_label(seen.owner, seen.stamped_state)
 
     def unreachable_remedy(self, where: str) -> str:
         return f"make host {where} reachable"
@@ -181,20 +171,6 @@ class NetworkKind(OwnedKind[Network, SeenNetwork]):
                         "or remove the containers first"),
             )  # fmt: skip
         return with_action(frame, "replace", reasons, changes)
-
-    def diff(self, name: str, desired: Network | None, observed: Observation | None) -> Action:
-        """An external network is not reconcile's at all: only its existence is checked."""
-        host = self.where(desired, observed.data if observed else None)
-        if desired is None or not desired.external or (observed is None and host in self.unreachable):
-            return decide(self, name, desired, observed)
-        frame = self.frame(name, desired, observed)
-        if observed is None:
-            return with_action(
-                frame, "noop", ["external: made outside reconcile"], [],
-                Blocked(reason=f"external network {name} does not exist on host {host}",
-                        remedy=f"create it (docker network create {name}) or declare it without external: true"),
-            )  # fmt: skip
-        return frame
 
     def findings(self, name: str, desired: Network | None, observed: Observation | None) -> list[Finding]:
         return []

@@ -37,7 +37,7 @@ from reconciler.kinds.s3_bucket.view import (
     tag_set,
 )
 from reconciler.model.spec import S3Bucket
-from reconciler.plan.digest import ABSENT, digest_json
+from reconciler.plan.digest import digest_json
 from reconciler.plan.schema import Action, Blocked, Change, Finding
 
 NOT_CONFIGURED = {
@@ -206,10 +206,6 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         if seen.owner == "another state":
             return another_state(seen.state or "")
         return OURS if seen.owner == "reconcile" else LEGACY if seen.owner == "legacy" else UNMANAGED
-
-    def frame(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> Action:
-        digest = observed.digest if observed else ABSENT
-        return Action(address=address_of(name), type=self.kind, action="noop", observed_digest=digest)
 
     def what(self, name: str, seen: SeenBucket) -> str:
         return f"bucket {name}"

@@ -18,9 +18,9 @@ from reconciler.clients.docker import CONNECTION_ERRORS, APIError, explain
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import ADDRESS, HOST, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
-from reconciler.kinds.ownership import UNMANAGED, Held, OwnedKind, another_state, decide, with_action
+from reconciler.kinds.ownership import Held, OwnedKind, held_by_label, with_action
 from reconciler.model.spec import NamedVolume
-from reconciler.plan.digest import ABSENT, digest_json
+from reconciler.plan.digest import digest_json
 from reconciler.plan.schema import Action, Blocked, Finding
 
 DRIVER = "local"  # the engine's default: the one a container's first mount would have made
@@ -100,17 +100,7 @@ class VolumeKind(OwnedKind[NamedVolume, SeenVolume]):
     # --- ownership (kinds/ownership.py decides; these are the volume's own words) -------------
 
     def held(self, seen: SeenVolume) -> Held:
-        if seen.owner is None:
-            return UNMANAGED
-        return another_state(seen.stamped_state or "") if seen.owner == "another state" else Held(seen.owner)
-
-    def where(self, desired: NamedVolume | None, seen: SeenVolume | None) -> str | None:
-        return desired.host if desired else seen.host if seen else None
-
-    def frame(self, name: str, desired: NamedVolume | None, observed: Observation | None) -> Action:
-        host = self.where(desired, observed.data if observed else None)
-        digest = observed.digest if observed else ABSENT
-        return Action(address=address_of(name), type=self.kind, action="noop", observed_digest=digest, host=host)
+        return held_by_label(seen.owner, seen.stamped_state)
 
     def unmanaged_remedy(self, name: str, seen: SeenVolume) -> str:
         return "declare it with external: true to use it as it is, or remove or rename it"
@@ -153,20 +143,6 @@ class VolumeKind(OwnedKind[NamedVolume, SeenVolume]):
             for key, o in observed.items()
             if o.data.host == host and (key not in declared or declared[key].state == "absent")
         }
-
-    def diff(self, name: str, desired: NamedVolume | None, observed: Observation | None) -> Action:
-        """An external volume is not reconcile's at all: only its existence is checked."""
-        host = self.where(desired, observed.data if observed else None)
-        if desired is None or not desired.external or (observed is None and host in self.unreachable):
-            return decide(self, name, desired, observed)
-        frame = self.frame(name, desired, observed)
-        if observed is None:
-            return with_action(
-                frame, "noop", ["external: made outside reconcile"], [],
-                Blocked(reason=f"external volume {name} does not exist on host {host}",
-                        remedy=f"create it (docker volume create {name}) or declare it without external: true"),
-            )  # fmt: skip
-        return frame
 
     def findings(self, name: str, desired: NamedVolume | None, observed: Observation | None) -> list[Finding]:
         return []
