@@ -20,13 +20,14 @@ wording that names it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from reconciler.kinds.base import Observation
+from reconciler.kinds.base import Observation, StepResult
 from reconciler.kinds.identity import claim_reason, owned_elsewhere
 from reconciler.plan.digest import ABSENT
-from reconciler.plan.schema import Action, ActionKind, Blocked, Change
+from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
 
 UNOBSERVED = "unobserved"  # the observed digest of an address whose host or region could not be read
 
@@ -175,6 +176,14 @@ class OwnedKind(Generic[SpecT, SeenT]):
     def settle(self, planned: Action, desired: SpecT | None, seen: SeenT) -> Action:
         """The last word on an existing resource's action before a claim (e.g. a killed apply's leftovers)."""
         return planned
+
+    # --- optional, with their defaults ------------------------------------------------------
+
+    def findings(self, name: str, desired: SpecT | None, observed: Observation | None) -> list[Finding]:
+        return []
+
+    def verify(self) -> Mapping[str, StepResult]:
+        return {}
 
     # --- the ladder ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ cannot). On one real engine, state `blue` beside resources made as state `green`
 
 from __future__ import annotations
 
+import importlib
 import json
 import uuid
 from pathlib import Path
@@ -114,3 +115,12 @@ def test_a_host_that_is_not_declared_is_an_error_at_its_place(
     assert f"state.yaml:{line + 1}:" in checked.stdout + checked.stderr
     assert "nowhere" in checked.stdout + checked.stderr
     assert "Traceback" not in checked.stderr
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_answers_the_whole_kind_protocol(kind: str) -> None:
+    """The registry imports kinds lazily (untyped to mypy): a missing method would fail only mid-plan."""
+    made = importlib.import_module(f"reconciler.kinds.{kind}.kind").KIND
+    assert (made.kind, made.section) == (kind, made.section) and made.section
+    for method in ("observe", "diff", "findings", "apply", "verify"):
+        assert callable(getattr(made, method, None)), f"{kind} has no {method}"

@@ -8,21 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import docker
-
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
     APIError,
     NotFound,
     explain,
 )
-from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.docker_hosts import observe_each_host
-from reconciler.kinds.identity import ADDRESS, HOST, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
-from reconciler.kinds.ownership import Held, OwnedKind, held_by_label, with_action
+from reconciler.kinds.base import Observation, Step, StepResult
+from reconciler.kinds.docker_hosts import LabelledDockerKind
+from reconciler.kinds.identity import ADDRESS, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
+from reconciler.kinds.ownership import with_action
 from reconciler.model.spec import Network
 from reconciler.plan.digest import digest_json
-from reconciler.plan.schema import Action, Blocked, Change, Finding, created_fields
+from reconciler.plan.schema import Action, Blocked, Change, created_fields
 
 
 @dataclass(frozen=True)
@@ -86,32 +84,16 @@ def compare(desired: Network, seen: SeenNetwork) -> list[Change]:
     return [Change(path=key, before=have.get(key), after=value) for key, value in want.items() if have.get(key) != value]
 
 
-class NetworkKind(OwnedKind[Network, SeenNetwork]):
+class NetworkKind(LabelledDockerKind[Network, SeenNetwork]):
     kind: ClassVar[str] = "network"
     section: ClassVar[str] = "networks"
-    marker: ClassVar[str] = f"label {STATE_LABEL}"
-
-    def __init__(self, ctx: RunContext) -> None:
-        self.ctx = ctx
-        self.unreachable: dict[str, str] = {}
-
-    def client(self, host: str) -> docker.APIClient:
-        return self.ctx.docker(host)
-
-    def observe(self, desired: Mapping[str, Network]) -> Mapping[str, Observation]:
-        return observe_each_host(
-            self.ctx.state,
-            lambda host: self._observe_host(host, {n: s for n, s in desired.items() if s.host == host}),
-            self.unreachable,
-            engine_optional=self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers,
-        )
 
     def _observe_host(self, host: str, desired: Mapping[str, Network]) -> dict[str, Observation]:
         client = self.client(host)
         wanted: dict[str, str] = {}
         for summary in client.networks():
             labels = summary.get("Labels") or {}
-            if labels.get(HOST, host) != host and labels.get(HOST) in self.ctx.state.hosts:
+            if self.elsewhere(labels, host):
                 continue
             address = labels.get(ADDRESS, "") if labels.get(MANAGED) == "true" else ""
             if address.startswith("network."):
@@ -132,14 +114,8 @@ class NetworkKind(OwnedKind[Network, SeenNetwork]):
 
     # --- ownership (kinds/ownership.py decides; these are the network's own words) ----------
 
-    def held(self, seen: SeenNetwork) -> Held:
-        return held_by_label(seen.owner, seen.stamped_state)
-
     def unreachable_remedy(self, where: str) -> str:
         return f"make host {where} reachable"
-
-    def unmanaged_remedy(self, name: str, seen: SeenNetwork) -> str:
-        return "declare it with external: true to use it as it is, or remove or rename it"
 
     def create(self, name: str, desired: Network, frame: Action) -> Action:
         shown = created_fields(desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"}))
@@ -172,9 +148,6 @@ class NetworkKind(OwnedKind[Network, SeenNetwork]):
             )  # fmt: skip
         return with_action(frame, "replace", reasons, changes)
 
-    def findings(self, name: str, desired: Network | None, observed: Observation | None) -> list[Finding]:
-        return []
-
     def apply(self, step: Step) -> StepResult:
         action = step.action
         seen: SeenNetwork | None = step.observed.data if step.observed else None
@@ -204,9 +177,6 @@ class NetworkKind(OwnedKind[Network, SeenNetwork]):
             labels={**spec.labels, **docker_stamp(_address(name), spec.host or "", self.ctx.state.settings.name)},
             check_duplicate=True,
         )
-
-    def verify(self) -> dict[str, StepResult]:
-        return {}
 
 
 KIND = NetworkKind

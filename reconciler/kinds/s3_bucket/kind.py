@@ -38,7 +38,7 @@ from reconciler.kinds.s3_bucket.view import (
 )
 from reconciler.model.spec import S3Bucket
 from reconciler.plan.digest import digest_json
-from reconciler.plan.schema import Action, Blocked, Change, Finding
+from reconciler.plan.schema import Action, Blocked, Change
 
 NOT_CONFIGURED = {
     "ServerSideEncryptionConfigurationNotFoundError",
@@ -329,9 +329,6 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         remedies.append("or declare it again to keep it")
         return Blocked(reason=f"bucket {name} is not deleted: " + "; ".join(reasons), remedy="; ".join(remedies))
 
-    def findings(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> list[Finding]:
-        return []
-
     # --- apply ------------------------------------------------------------------------------
 
     def apply(self, step: Step) -> StepResult:
@@ -356,9 +353,6 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
             so_far = f"{', '.join(done)}; then " if done else ""
             return StepResult(False, f"{so_far}{failure}")
         return StepResult(True, ", ".join(done) or "nothing to do")
-
-    def verify(self) -> dict[str, StepResult]:
-        return {}
 
     def _call(self, name: str, doing: str, call: Callable[[], Any]) -> Any:
         self.ctx.progress(address_of(name), doing)

@@ -12,16 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-import docker
-
 from reconciler.clients.docker import CONNECTION_ERRORS, APIError, explain
-from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.docker_hosts import observe_each_host
-from reconciler.kinds.identity import ADDRESS, HOST, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
-from reconciler.kinds.ownership import Held, OwnedKind, held_by_label, with_action
+from reconciler.kinds.base import Observation, Step, StepResult
+from reconciler.kinds.docker_hosts import LabelledDockerKind
+from reconciler.kinds.identity import ADDRESS, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
+from reconciler.kinds.ownership import with_action
 from reconciler.model.spec import NamedVolume
 from reconciler.plan.digest import digest_json
-from reconciler.plan.schema import Action, Blocked, Finding
+from reconciler.plan.schema import Action, Blocked
 
 DRIVER = "local"  # the engine's default: the one a container's first mount would have made
 
@@ -52,27 +50,9 @@ def seen_volume(host: str, record: Mapping[str, object], state: str, users: tupl
     )
 
 
-class VolumeKind(OwnedKind[NamedVolume, SeenVolume]):
+class VolumeKind(LabelledDockerKind[NamedVolume, SeenVolume]):
     kind: ClassVar[str] = "volume"
     section: ClassVar[str] = "volumes"
-    marker: ClassVar[str] = f"label {STATE_LABEL}"
-
-    def __init__(self, ctx: RunContext) -> None:
-        self.ctx = ctx
-        self.unreachable: dict[str, str] = {}
-
-    def client(self, host: str) -> docker.APIClient:
-        return self.ctx.docker(host)
-
-    # --- observe ------------------------------------------------------------------------------
-
-    def observe(self, desired: Mapping[str, NamedVolume]) -> Mapping[str, Observation]:
-        return observe_each_host(
-            self.ctx.state,
-            lambda host: self._observe_host(host, {n: v for n, v in desired.items() if v.host == host}),
-            self.unreachable,
-            engine_optional=self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers,
-        )
 
     def _observe_host(self, host: str, desired: Mapping[str, NamedVolume]) -> dict[str, Observation]:
         """One listing of the host's volumes; the containers using one are asked only of a volume of
@@ -82,7 +62,7 @@ class VolumeKind(OwnedKind[NamedVolume, SeenVolume]):
         observed = {}
         for record in client.volumes().get("Volumes") or []:
             labels = record.get("Labels") or {}
-            if labels.get(HOST, host) != host and labels.get(HOST) in self.ctx.state.hosts:
+            if self.elsewhere(labels, host):
                 continue  # the same engine under another host entry: that entry observes it
             managed = labels.get(ADDRESS, "") if labels.get(MANAGED) == "true" else ""
             name = managed.partition(".")[2] if managed.startswith("volume.") else record["Name"]
@@ -98,12 +78,6 @@ class VolumeKind(OwnedKind[NamedVolume, SeenVolume]):
         return observed
 
     # --- ownership (kinds/ownership.py decides; these are the volume's own words) -------------
-
-    def held(self, seen: SeenVolume) -> Held:
-        return held_by_label(seen.owner, seen.stamped_state)
-
-    def unmanaged_remedy(self, name: str, seen: SeenVolume) -> str:
-        return "declare it with external: true to use it as it is, or remove or rename it"
 
     def create(self, name: str, desired: NamedVolume, frame: Action) -> Action:
         return with_action(frame, "create", [], [])
@@ -144,9 +118,6 @@ class VolumeKind(OwnedKind[NamedVolume, SeenVolume]):
             if o.data.host == host and (key not in declared or declared[key].state == "absent")
         }
 
-    def findings(self, name: str, desired: NamedVolume | None, observed: Observation | None) -> list[Finding]:
-        return []
-
     # --- apply -----------------------------------------------------------------------------------
 
     def apply(self, step: Step) -> StepResult:
@@ -166,9 +137,6 @@ class VolumeKind(OwnedKind[NamedVolume, SeenVolume]):
         except CONNECTION_ERRORS as error:
             return StepResult(False, explain(error))
         return StepResult(True, "nothing to do")
-
-    def verify(self) -> dict[str, StepResult]:
-        return {}
 
 
 KIND = VolumeKind
