@@ -25,8 +25,9 @@ def observe_each_host(
     *,
     engine_optional: bool,
     say: Callable[[str], None] = lambda _: None,
+    hosts: list[str] | None = None,
 ) -> dict[str, Observation]:
-    """What ``observe_host`` finds on each of the state's hosts, all at once. An unreachable host
+    """What ``observe_host`` finds on each of the state's hosts (or ``hosts``), all at once. An unreachable host
     goes into ``unreachable_hosts`` (host → the cause, also said) — unless ``engine_optional``: a
     state that declares nothing on its implicit host needs no engine there, and one that does not
     answer holds nothing of ours."""
@@ -45,8 +46,9 @@ def observe_each_host(
             return {}
 
     observed: dict[str, Observation] = {}
-    with ThreadPoolExecutor(max_workers=max(1, len(state.hosts))) as pool:
-        for seen in pool.map(one, list(state.hosts)):
+    looked_at = list(state.hosts) if hosts is None else hosts
+    with ThreadPoolExecutor(max_workers=max(1, len(looked_at))) as pool:
+        for seen in pool.map(one, looked_at):
             observed.update(seen)
     return observed
 
