@@ -10,6 +10,7 @@ import importlib
 from typing import Literal, Protocol
 
 import docker
+import pytest
 
 Owner = Literal["another state", "legacy", "unmanaged"]
 OTHER_STATE = "green"  # the state the suite's "another state's" resources belong to
@@ -17,19 +18,39 @@ OTHER_STATE = "green"  # the state the suite's "another state's" resources belon
 
 class Factory(Protocol):
     section: str  # the state's key: "networks"
+    places: bool  # its resources live on hosts the suite can make unreachable ("gone")
 
-    def declare(self, name: str, host: str) -> str:
-        """One resource's declaration, as a YAML flow mapping: "{host: local}"."""
+    def declare(self, name: str, place: str) -> str:
+        """One resource's declaration, as a YAML flow mapping, on host ``place`` ("local", "gone")."""
         ...
 
-    def make(self, client: docker.APIClient, name: str, owner: Owner, host: str) -> None:
-        """The resource on the engine, as ``owner`` would have made it."""
+    def bad_reference(self, name: str) -> tuple[str, str]:
+        """A declaration that names what is not there (a host, a region), and a word its error says."""
         ...
 
-    def listing(self, client: docker.APIClient, prefix: str) -> list[str]:
-        """Everything of this kind on the engine whose name starts with ``prefix``, with what would
-        change if it were written (ids, labels): equal before and after a read-only command."""
+    def make(self, name: str, owner: Owner) -> None:
+        """The resource, made as ``owner`` would have made it."""
         ...
+
+    def listing(self, prefix: str) -> list[str]:
+        """Everything of this kind whose name starts with ``prefix``, with what would change if it
+        were written (ids, labels, tags): equal before and after a read-only command."""
+        ...
+
+
+class Docker:
+    """What the Docker kinds' factories share: the test engine (the docker_client fixture)."""
+
+    places = True
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        self.client: docker.APIClient = request.getfixturevalue("docker_client").api
+
+    def bad_reference(self, name: str) -> tuple[str, str]:
+        return self.declare(name, "nowhere"), "nowhere"
+
+    def declare(self, name: str, place: str) -> str:
+        raise NotImplementedError
 
 
 def stamp(address: str, host: str) -> dict[str, str]:
@@ -43,8 +64,8 @@ def stamp(address: str, host: str) -> dict[str, str]:
     }
 
 
-def factory_of(kind: str) -> Factory | str:
-    """The kind's factory, or why it has none (a skip reason)."""
+def factory_of(kind: str, request: pytest.FixtureRequest) -> Factory | str:
+    """The kind's factory (made with the fixtures it asks ``request`` for), or why it has none."""
     try:
         module = importlib.import_module(f"{__name__}.{kind}")
     except ModuleNotFoundError:
@@ -52,5 +73,5 @@ def factory_of(kind: str) -> Factory | str:
     skip: str | None = getattr(module, "SKIP", None)
     if skip is not None:
         return skip
-    factory: Factory = module.FACTORY
+    factory: Factory = module.FACTORY(request)
     return factory

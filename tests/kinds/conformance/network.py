@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import docker
-
-from tests.kinds.conformance import Owner, stamp
+from tests.kinds.conformance import Docker, Owner, stamp
 
 
-class Networks:
+class Networks(Docker):
     section = "networks"
 
-    def declare(self, name: str, host: str) -> str:
-        return f"{{host: {host}}}"
+    def declare(self, name: str, place: str) -> str:
+        return f"{{host: {place}}}"
 
-    def make(self, client: docker.APIClient, name: str, owner: Owner, host: str) -> None:
-        labels = stamp(f"network.{name}", host)
+    def make(self, name: str, owner: Owner) -> None:
+        labels = {**stamp(f"network.{name}", "local"), "reconciler.test": "1"}
         if owner == "legacy":
             del labels["reconciler.state"]
-        client.create_network(name, driver="bridge", labels=labels if owner != "unmanaged" else {"reconciler.test": "1"})
+        self.client.create_network(name, driver="bridge", labels=labels if owner != "unmanaged" else {"reconciler.test": "1"})
 
-    def listing(self, client: docker.APIClient, prefix: str) -> list[str]:
-        return sorted(
-            f"{n['Id']} {sorted((n.get('Labels') or {}).items())}" for n in client.networks() if n["Name"].startswith(prefix)
-        )
+    def listing(self, prefix: str) -> list[str]:
+        networks = self.client.networks()
+        return sorted(f"{n['Id']} {sorted((n.get('Labels') or {}).items())}" for n in networks if n["Name"].startswith(prefix))
 
 
-FACTORY = Networks()
+FACTORY = Networks

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import docker
-
-from tests.kinds.conformance import Owner, stamp
+from tests.kinds.conformance import Docker, Owner, stamp
 
 
-class Volumes:
+class Volumes(Docker):
     section = "volumes"
 
-    def declare(self, name: str, host: str) -> str:
-        return f"{{host: {host}}}"
+    def declare(self, name: str, place: str) -> str:
+        return f"{{host: {place}}}"
 
-    def make(self, client: docker.APIClient, name: str, owner: Owner, host: str) -> None:
-        labels = {**stamp(f"volume.{name}", host), "reconciler.test": "1"}
+    def make(self, name: str, owner: Owner) -> None:
+        labels = {**stamp(f"volume.{name}", "local"), "reconciler.test": "1"}
         if owner == "legacy":
             del labels["reconciler.state"]
-        client.create_volume(name, labels=labels if owner != "unmanaged" else {"reconciler.test": "1"})
+        self.client.create_volume(name, labels=labels if owner != "unmanaged" else {"reconciler.test": "1"})
 
-    def listing(self, client: docker.APIClient, prefix: str) -> list[str]:
-        return sorted(
-            f"{v['Name']} {sorted((v.get('Labels') or {}).items())}"
-            for v in client.volumes().get("Volumes") or []
-            if v["Name"].startswith(prefix)
-        )
+    def listing(self, prefix: str) -> list[str]:
+        volumes = self.client.volumes().get("Volumes") or []
+        return sorted(f"{v['Name']} {sorted((v.get('Labels') or {}).items())}" for v in volumes if v["Name"].startswith(prefix))
 
 
-FACTORY = Volumes()
+FACTORY = Volumes
