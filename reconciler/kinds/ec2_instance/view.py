@@ -10,12 +10,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from reconciler.kinds.base import Observation
-from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason
+from reconciler.kinds.identity import ADDRESS_TAG, STATE_TAG, claim_change, claim_reason
 from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, decide, with_action
 from reconciler.model.spec import DEFAULT_STATE_NAME, Ec2Instance
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
 
-ADDRESS_TAG = "reconciler:address"
 MARKET_TAG = "reconciler:market"
 FALLBACK_TAG = "reconciler:fallback"
 PROTECT_TAG = "reconciler:protect"

@@ -15,11 +15,10 @@ from reconciler.clients.crashpoint import crash_point
 from reconciler.clients.journal import Intent
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason, owner_of
+from reconciler.kinds.identity import ADDRESS_TAG, STATE_TAG, claim_change, claim_reason, owner_of
 from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, with_action
 from reconciler.kinds.s3_bucket.recovery import RECOVERY, created_by, recovered_view, with_recovery
 from reconciler.kinds.s3_bucket.view import (
-    ADDRESS_TAG,
     PROTECT_TAG,
     PUBLIC_ACCESS_FLAGS,
     address_of,
