@@ -8,6 +8,7 @@ cannot). On one real engine, state `blue` beside resources made as state `green`
 - a legacy one is claimed by the state that declares it and never deleted by one that does not;
 - an unmanaged one is adopted or blocked, never created over or deleted;
 - a host that cannot be reached blocks only the resources on it;
+- a create killed once made (before its intent is closed) is finished by the next apply, not doubled;
 - a reference to a host that is not declared is an error at its place;
 - plan changes nothing."""
 
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconciler.clients.crashpoint import KILL_AT
 from reconciler.kinds import KINDS
 from tests.kinds.conformance import OTHER_STATE, Factory, Owner, factory_of
 from tests.support.cli import Reconcile
@@ -120,6 +123,29 @@ def test_a_reference_to_what_is_not_declared_is_an_error_at_its_place(
     assert checked.returncode == 1, shown
     assert "state.yaml:6:" in shown and said in shown, shown  # the declaration is line 6
     assert "Traceback" not in shown
+
+
+@pytest.mark.slow  # two applies and two plans for each kind
+def test_a_create_killed_once_made_is_finished_by_the_next_apply_without_a_second_one(
+    tmp_path: Path, reconcile: Reconcile, docker_host: str, factory: Factory, names: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Killed (kill -9) after the kind made it and before the journal closed its intent."""
+    write(tmp_path, docker_host, factory, {names["new"]: "local"})
+    planned = plan(reconcile)
+    [address] = [a for a in planned if a.endswith(f".{names['new']}")]
+    kind = planned[address]["type"]
+    monkeypatch.setenv(KILL_AT, f"{kind}.applied")
+    killed = reconcile("apply", "desired_state", "--auto-approve")
+    monkeypatch.delenv(KILL_AT)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    made = factory.listing(names["new"])
+    assert len(made) == 1, made
+    after = plan(reconcile)[address]
+    assert (after["action"], after["blocked"]) == ("noop", None), after  # ours: nothing left to do
+    applied = reconcile("apply", "desired_state", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert factory.listing(names["new"]) == made  # not made twice
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
