@@ -62,8 +62,8 @@ from botocore import xform_name  # noqa: E402
 from timing import RECONCILE, BenchFailed, Timed, git_revision, median_wall, print_verdict, reconcile, say  # noqa: E402
 
 import reconciler.clients.aws as aws_clients  # noqa: E402
-import reconciler.kinds.ec2_instance  # noqa: E402  # imported when planned; here first, so that its connect is wrapped
-import reconciler.kinds.s3_bucket  # noqa: E402, F401
+import reconciler.kinds.ec2_instance.kind  # noqa: E402  # imported when planned; here first, so that its connect is wrapped
+import reconciler.kinds.s3_bucket.kind  # noqa: E402, F401
 from reconciler.kinds.base import RunContext  # noqa: E402
 from reconciler.model.load import load_state  # noqa: E402
 from reconciler.planner import make_plan  # noqa: E402
@@ -194,7 +194,7 @@ def plan_in_process(state: Path) -> InProcess:
     loaded = load_state(state)
     loading = time.monotonic() - started
     with recorder.installed() as patched:
-        if "reconciler.kinds.s3_bucket" not in patched or "reconciler.kinds.ec2_instance" not in patched:
+        if "reconciler.kinds.s3_bucket.kind" not in patched or "reconciler.kinds.ec2_instance.kind" not in patched:
             raise BenchFailed(f"could not wrap connect in the AWS kinds (wrapped in: {', '.join(patched) or 'none'})")
         ctx = RunContext(
             state=loaded.state, state_dir=loaded.directory, now=datetime.now(UTC), parallelism=loaded.state.settings.parallelism

@@ -61,7 +61,7 @@ from timing import PYTHON, RECONCILE, REPO, BenchFailed, Timed, children_cpu, co
 from timing import reconcile as reconcile_process
 
 from reconciler.kinds.base import RunContext
-from reconciler.kinds.container import ContainerKind
+from reconciler.kinds.container.kind import ContainerKind
 from reconciler.model.load import load_state
 
 ENGINE_NAME = "bench"  # --engine NAME: RECONCILER_ENGINE_NAME of scripts/docker-engine

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from reconciler.kinds.base import RunContext  # noqa: E402
-from reconciler.kinds.disk_budget import DiskBudgetKind  # noqa: E402
+from reconciler.kinds.disk_budget.kind import DiskBudgetKind  # noqa: E402
 from reconciler.model.load import load_state  # noqa: E402
 from reconciler.planner import make_plan  # noqa: E402
 from tests.support.disk_engine import BASE_IMAGE, DiskEngine, DiskEngineUnavailable, running_disk_engine  # noqa: E402

@@ -16,7 +16,7 @@ apply --auto-approve`, the order alternating from round to round; medians are re
 The two do not do the same work, and the figure says so: compose stops the old container, then
 creates and starts the new one, and does not wait for health (`up -d` without `--wait`); reconcile
 starts the new container beside the old one, waits until it is healthy (its own run of the check,
-reconciler/kinds/container_probe.py: before it the wait was the 10-minute interval), then removes
+reconciler/kinds/container/probe.py: before it the wait was the 10-minute interval), then removes
 the old one. Every container carries the label reconcile-bench and is removed at the end.
 A measurement, not a test: exits 0 when the target is missed (printed as MISSED), 1 when it cannot run.
 """

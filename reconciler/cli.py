@@ -528,7 +528,7 @@ def docs(
     check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 with a diff when a doc is stale.")] = False,
 ) -> None:
     """Regenerate the cost docs from the desired state and the markets that really run."""
-    from reconciler.kinds.cost_doc import CostDocKind
+    from reconciler.kinds.cost_doc.kind import CostDocKind
     from reconciler.model.load import load_state
     from reconciler.planner import observe_for_costs
     from reconciler.progress import ProgressView

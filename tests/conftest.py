@@ -51,14 +51,18 @@ def docker_client(docker_host: str) -> Iterator[docker.DockerClient]:
 
 
 def _remove_test_and_managed_containers(client: docker.DockerClient) -> None:
-    """The test's and reconcile's containers, then reconcile's networks (once nothing is on them)."""
+    """The test's and reconcile's containers, then reconcile's networks and volumes (once nothing uses them)."""
     for label in CLEANUP_FILTERS:
         for container in client.containers.list(all=True, filters={"label": label}):
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
-    for network in client.networks.list(filters={"label": "reconciler.managed=true"}):
-        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-            network.remove()
+    for label in CLEANUP_FILTERS:
+        for network in client.networks.list(filters={"label": label}):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                network.remove()
+        for volume in client.volumes.list(filters={"label": label}):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                volume.remove()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.apply.graph import build_graph
 from reconciler.apply.walk import walk
+from reconciler.clients.crashpoint import crash_point
 from reconciler.clients.records import Record, RecordNotWritten
 from reconciler.errors import ReconcileError, StalePlan, explain_os_error
 from reconciler.kinds.base import RunContext, StepResult
@@ -112,6 +113,7 @@ def apply_planned(
                 said = record_failure(journal.record, error)
                 return StepResult(False, f"nothing done: its intent could not be written to {said}")
         result = planned.kinds[step.action.type].apply(step)
+        crash_point(f"{step.action.type}.applied")  # done, and its intent not yet closed
         if result.ok:
             try:
                 journal.end([address])

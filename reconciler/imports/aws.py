@@ -12,8 +12,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.clients.aws import connect, error_code, explain
 from reconciler.errors import ReconcileError
-from reconciler.kinds.ec2_view import ADDRESS_TAG, LIVE_STATES, STOPPED, tag_name, user_tags
-from reconciler.kinds.s3_bucket_view import PUBLIC_ACCESS_FLAGS, observed_view
+from reconciler.kinds.ec2_instance.view import LIVE_STATES, STOPPED, tag_name, user_tags
+from reconciler.kinds.identity import ADDRESS_TAG
+from reconciler.kinds.s3_bucket.view import PUBLIC_ACCESS_FLAGS, observed_view
 from reconciler.model.spec import State
 
 NOT_CONFIGURED = frozenset(

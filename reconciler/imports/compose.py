@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.kinds.compose_view import UNDECLARED
+from reconciler.kinds.container.compose_view import UNDECLARED
 
 SIMPLE = ("hostname", "domainname", "working_dir", "extra_hosts", "dns", "dns_search", "dns_opt", "group_add", "cap_add",
           "cap_drop", "privileged", "read_only", "security_opt", "sysctls", "devices", "tmpfs", "tty", "stdin_open",

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from reconciler.imports.compose import compose_fields
 from reconciler.imports.mounted_files import MountedFiles, mounted_files, without_files
-from reconciler.kinds.container_view import ImageDefaults, compare, desired_view, env_dict, observed_view
+from reconciler.kinds.container.view import ImageDefaults, compare, desired_view, env_dict, observed_view
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.spec import Container
 from reconciler.units import format_duration

@@ -20,9 +20,9 @@ from reconciler.clients.records import Record
 from reconciler.errors import ReconcileError
 from reconciler.imports.containers import ImportedContainer, import_container
 from reconciler.imports.mounted_files import file_targets
-from reconciler.kinds.container import MANAGED
-from reconciler.kinds.container_recovery import REPLACEMENT_SUFFIX
-from reconciler.kinds.container_view import ImageDefaults
+from reconciler.kinds.container.recovery import REPLACEMENT_SUFFIX
+from reconciler.kinds.container.view import ImageDefaults
+from reconciler.kinds.identity import MANAGED
 from reconciler.model.spec import State
 
 PARALLELISM = 8

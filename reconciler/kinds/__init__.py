@@ -1,4 +1,4 @@
-"""The one list of kinds. Adding a kind: a model in model/spec.py, a module here, a line below.
+"""The one list of kinds. Adding a kind: a model in model/spec.py, a folder here, a line below.
 
 Each kind's module is imported when the kind is first made, not with this list: a command that
 never plans (validate, schema) loads no client library, `docs` loads only the EC2 kind, and a plan
@@ -6,6 +6,7 @@ makes only the kinds its state uses (``in_use``)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -15,57 +16,27 @@ if TYPE_CHECKING:
     from reconciler.model.spec import State
 
 
-def _network(ctx: RunContext) -> Kind:
-    from reconciler.kinds.network import KIND
+def _lazy(module: str) -> KindFactory:
+    """The kind whose KIND is in ``module``, imported when it is first made."""
 
-    return KIND(ctx)
+    def make(ctx: RunContext) -> Kind:
+        kind: Kind = importlib.import_module(module).KIND(ctx)
+        return kind
 
-
-def _proxy(ctx: RunContext) -> Kind:
-    from reconciler.kinds.proxy.kind import KIND
-
-    return KIND(ctx)
-
-
-def _container(ctx: RunContext) -> Kind:
-    from reconciler.kinds.container import KIND
-
-    return KIND(ctx)
-
-
-def _disk_budget(ctx: RunContext) -> Kind:
-    from reconciler.kinds.disk_budget import KIND
-
-    return KIND(ctx)
-
-
-def _ec2_instance(ctx: RunContext) -> Kind:
-    from reconciler.kinds.ec2_instance import KIND
-
-    return KIND(ctx)
-
-
-def _s3_bucket(ctx: RunContext) -> Kind:
-    from reconciler.kinds.s3_bucket import KIND
-
-    return KIND(ctx)
-
-
-def _cost_doc(ctx: RunContext) -> Kind:
-    from reconciler.kinds.cost_doc import KIND
-
-    return KIND(ctx)
+    return make
 
 
 KINDS: dict[str, KindFactory] = {
-    "network": _network,  # before container: a container joins networks that exist
-    "proxy": _proxy,  # before container: a replace switches the proxy that runs
-    "container": _container,
-    "disk_budget": _disk_budget,
-    "ec2_instance": _ec2_instance,
-    "s3_bucket": _s3_bucket,
-    "cost_doc": _cost_doc,  # last: it reads the markets the others observed
+    "network": _lazy("reconciler.kinds.network.kind"),
+    "volume": _lazy("reconciler.kinds.volume.kind"),
+    "proxy": _lazy("reconciler.kinds.proxy.kind"),  # before container: a replace switches the proxy that runs
+    "container": _lazy("reconciler.kinds.container.kind"),
+    "disk_budget": _lazy("reconciler.kinds.disk_budget.kind"),
+    "ec2_instance": _lazy("reconciler.kinds.ec2_instance.kind"),
+    "s3_bucket": _lazy("reconciler.kinds.s3_bucket.kind"),
+    "cost_doc": _lazy("reconciler.kinds.cost_doc.kind"),  # last: it reads the markets the others observed
 }
+"""Kinds are observed at once and diffed in this order; apply orders their actions by depends_on."""
 
 
 def _uses_aws(state: State, section: str) -> bool:

@@ -1,14 +1,21 @@
-"""Observing a Docker kind on every host at once, the one way the container and network kinds do:
-a host that cannot be reached is noted with its cause, so that only its resources are blocked."""
+"""Observing a Docker kind on every host at once, the one way the container, network and volume
+kinds do: a host that cannot be reached is noted with its cause, so that only its resources are
+blocked; and what every labelled Docker kind shares (LabelledDockerKind)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, ClassVar
 
 from reconciler.clients.docker import HOST_UNREACHABLE, DockerUnavailable, shown_url, unreachable
-from reconciler.kinds.base import Observation
+from reconciler.kinds.base import Observation, RunContext
+from reconciler.kinds.identity import HOST, STATE_LABEL
+from reconciler.kinds.ownership import Held, OwnedKind, SeenT, SpecT, held_by_label
 from reconciler.model.spec import State
+
+if TYPE_CHECKING:
+    import docker
 
 
 def observe_each_host(
@@ -18,8 +25,9 @@ def observe_each_host(
     *,
     engine_optional: bool,
     say: Callable[[str], None] = lambda _: None,
+    hosts: list[str] | None = None,
 ) -> dict[str, Observation]:
-    """What ``observe_host`` finds on each of the state's hosts, all at once. An unreachable host
+    """What ``observe_host`` finds on each of the state's hosts (or ``hosts``), all at once. An unreachable host
     goes into ``unreachable_hosts`` (host → the cause, also said) — unless ``engine_optional``: a
     state that declares nothing on its implicit host needs no engine there, and one that does not
     answer holds nothing of ours."""
@@ -38,7 +46,44 @@ def observe_each_host(
             return {}
 
     observed: dict[str, Observation] = {}
-    with ThreadPoolExecutor(max_workers=max(1, len(state.hosts))) as pool:
-        for seen in pool.map(one, list(state.hosts)):
+    looked_at = list(state.hosts) if hosts is None else hosts
+    with ThreadPoolExecutor(max_workers=max(1, len(looked_at))) as pool:
+        for seen in pool.map(one, looked_at):
             observed.update(seen)
     return observed
+
+
+class LabelledDockerKind(OwnedKind[SpecT, SeenT]):
+    """A Docker resource that carries reconcile's labels (identity.docker_stamp) and lives on one
+    host: networks, volumes. A subclass reads one host (``_observe_host``) and says its own words;
+    its seen records have ``owner`` and ``stamped_state`` (identity.owner_of of its labels)."""
+
+    marker: ClassVar[str] = f"label {STATE_LABEL}"
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.unreachable: dict[str, str] = {}
+
+    def client(self, host: str) -> docker.APIClient:
+        return self.ctx.docker(host)
+
+    def observe(self, desired: Mapping[str, SpecT]) -> Mapping[str, Observation]:
+        return observe_each_host(
+            self.ctx.state,
+            lambda host: self._observe_host(host, {n: s for n, s in desired.items() if getattr(s, "host", None) == host}),
+            self.unreachable,
+            engine_optional=self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers,
+        )
+
+    def _observe_host(self, host: str, desired: Mapping[str, SpecT]) -> dict[str, Observation]:
+        raise NotImplementedError
+
+    def elsewhere(self, labels: Mapping[str, str], host: str) -> bool:
+        """Made under another host entry that reaches the same engine: that entry observes it."""
+        return labels.get(HOST, host) != host and labels.get(HOST) in self.ctx.state.hosts
+
+    def held(self, seen: SeenT) -> Held:
+        return held_by_label(getattr(seen, "owner", None), getattr(seen, "stamped_state", None))
+
+    def unmanaged_remedy(self, name: str, seen: SeenT) -> str:
+        return "declare it with external: true to use it as it is, or remove or rename it"

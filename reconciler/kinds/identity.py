@@ -16,8 +16,12 @@ from typing import Literal
 
 from reconciler.plan.schema import Blocked, Change
 
-STATE_LABEL = "reconciler.state"  # on containers
+STATE_LABEL = "reconciler.state"  # on containers, networks and volumes
+MANAGED = "reconciler.managed"  # on every Docker resource reconcile makes
+ADDRESS = "reconciler.address"  # its address: "network.front"
+HOST = "reconciler.host"  # the name of the host entry that made it: two entries may reach one engine
 STATE_TAG = "reconciler:state"  # on S3 buckets and EC2 instances (and their volumes)
+ADDRESS_TAG = "reconciler:address"  # their address: "s3_bucket.logs"
 
 Owner = Literal["ours", "another state", "legacy"]
 
@@ -48,3 +52,13 @@ def claim_reason(what: str, how: str) -> str:
 
 def claim_change(path: str, ours: str) -> Change:
     return Change(path=path, before=None, after=ours)
+
+
+def docker_stamp(address: str, host: str, state: str) -> dict[str, str]:
+    """The labels apply stamps on every Docker resource it makes: whose it is, and as what."""
+    return {MANAGED: "true", ADDRESS: address, HOST: host, STATE_LABEL: state}
+
+
+def aws_stamp(address: str, state: str) -> dict[str, str]:
+    """The tags apply stamps on every AWS resource it makes or adopts: whose it is, and as what."""
+    return {ADDRESS_TAG: address, STATE_TAG: state}

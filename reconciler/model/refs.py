@@ -12,7 +12,7 @@ from typing import Any
 from reconciler.errors import Diagnostic
 from reconciler.model.proxy import route_references
 from reconciler.model.source import Path, Position, SourceMap, dotted
-from reconciler.model.spec import IMPLICIT_HOST
+from reconciler.model.spec import HOSTED_SECTIONS, IMPLICIT_HOST
 from reconciler.model.suggest import did_you_mean
 from reconciler.pr_tree import MARKER as PR_MARKER
 
@@ -55,8 +55,9 @@ class _Checker:
 
     def hosts(self) -> None:
         declared = list(self.section("hosts")) or [IMPLICIT_HOST]
-        for section in ("containers", "disk_budgets", "networks", "proxies"):
+        for section in HOSTED_SECTIONS:
             for name, resource in self.section(section).items():
+                resource = {} if resource is None and section == "volumes" else resource  # compose's `data:`
                 if not isinstance(resource, dict):
                     continue
                 host = resource.get("host")

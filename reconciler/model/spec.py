@@ -9,6 +9,7 @@ import functools
 import inspect
 import re
 import sys
+import typing
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Self
@@ -228,10 +229,14 @@ class Network(Section):
 
 
 class NamedVolume(Section):
-    """A named volume (compose's top-level volumes:): the engine creates it with the default driver
-    when a container first mounts it; reconcile never deletes it."""
+    """A named volume (compose's top-level volumes:) that containers mount by its name: reconcile
+    creates it with the engine's default driver, labelled as this state's, before the containers that
+    mount it, and removes it only once it is no longer declared and no container uses it."""
 
+    host: Name | None = None
+    """The host (under hosts:) it lives on; defaults to the only host."""
     external: Bool = False
+    """Made outside reconcile: it must exist; reconcile never changes or deletes it."""
     name: Name | None = None
 
 
@@ -804,7 +809,7 @@ class State(Section):
     """Docker hosts; none declared means one implicit host, local (DOCKER_HOST, else the local socket)."""
     networks: dict[Name, Network] = {}
     """User-defined networks, as compose declares them."""
-    volumes: dict[Name, NamedVolume | None] = {}
+    volumes: dict[Name, NamedVolume | None] = {}  # never None once loaded: _null_volumes
     """Named volumes, as compose declares them (null: the engine's defaults)."""
     configs: dict[Name, ConfigSource] = {}
     """Config files for containers (compose's top-level configs:), from file:, content: or environment:."""
@@ -843,11 +848,7 @@ class State(Section):
             self.hosts = {IMPLICIT_HOST: Host()}
             self._hosts_implicit = True
         only_host = next(iter(self.hosts)) if len(self.hosts) == 1 else None
-        on_a_host: list[tuple[str, Container | DiskBudget | Network | Proxy]] = [
-            *self.containers.items(), *self.disk_budgets.items(), *self.networks.items()
-        ]  # fmt: skip
-        on_a_host += self.proxies.items()
-        for name, resource in on_a_host:
+        for name, resource in self.on_hosts():
             if resource.host is None:
                 if only_host is None:
                     raise ValueError(f"{name}: host is required when there are several hosts")
@@ -862,6 +863,18 @@ class State(Section):
                     raise ValueError(f"{name}: region is required when aws.region is not set")
                 regional.region = self.aws.region
         return self
+
+    def on_hosts(self) -> list[tuple[str, Any]]:
+        """Every resource that lives on a host (its model has a ``host`` field), in any section."""
+        return [(name, resource) for section in HOSTED_SECTIONS for name, resource in getattr(self, section).items()]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_volumes(cls, data: Any) -> Any:
+        """Compose's ``volumes: {data: }``: a volume with the engine's defaults."""
+        if isinstance(data, dict) and isinstance(data.get("volumes"), dict):
+            return {**data, "volumes": {k: {} if v is None else v for k, v in data["volumes"].items()}}
+        return data
 
     @property
     def default_network(self) -> str:
@@ -953,3 +966,20 @@ def _field_docstrings(node: ast.ClassDef) -> dict[str, str]:
         ):
             found[before.target.id] = inspect.cleandoc(statement.value.value)
     return found
+
+
+def _hosted_sections() -> tuple[str, ...]:
+    """The State sections whose resources live on a host: their model has a ``host`` field."""
+    found = []
+    for section, info in State.model_fields.items():
+        args = typing.get_args(info.annotation)
+        if typing.get_origin(info.annotation) is dict and len(args) == 2:
+            model = next((a for a in typing.get_args(args[1]) if a is not type(None)), args[1])
+            if isinstance(model, type) and issubclass(model, BaseModel) and "host" in model.model_fields:
+                found.append(section)
+    return tuple(found)
+
+
+HOSTED_SECTIONS = _hosted_sections()
+"""networks, volumes, containers, disk_budgets: each resource's host defaults to the only host,
+and refs.py checks that it names a declared one."""

@@ -15,8 +15,8 @@ from botocore.stub import Stubber
 
 from reconciler.apply.executor import ApplyResult, apply_planned
 from reconciler.clients.aws import connect
-from reconciler.kinds import ec2_instance
 from reconciler.kinds.base import RunContext
+from reconciler.kinds.ec2_instance import kind as ec2_instance
 from reconciler.model.load import load_state
 from reconciler.planner import make_plan
 from tests.support.moto_server import MotoServer

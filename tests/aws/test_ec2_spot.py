@@ -18,8 +18,8 @@ from moto.server import ThreadedMotoServer
 
 from reconciler.apply.executor import apply_planned
 from reconciler.clients.aws import connect
-from reconciler.kinds import ec2_instance
 from reconciler.kinds.base import RunContext
+from reconciler.kinds.ec2_instance import kind as ec2_instance
 from reconciler.model.load import load_state
 from reconciler.planner import make_plan
 from tests.support.moto_server import FAKE_CREDENTIALS

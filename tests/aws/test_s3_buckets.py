@@ -15,8 +15,8 @@ import pytest
 
 from reconciler.apply.executor import ApplyResult, apply_planned
 from reconciler.clients.aws import ClientError, connect, error_code
-from reconciler.kinds import s3_bucket
 from reconciler.kinds.base import RunContext
+from reconciler.kinds.s3_bucket import kind as s3_bucket
 from reconciler.model.load import LoadedState, load_state
 from reconciler.planner import Planned, make_plan
 from tests.support.moto_server import MotoServer

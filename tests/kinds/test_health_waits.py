@@ -1,5 +1,5 @@
 """Health waits end when the service is healthy, not when the healthcheck's interval says: apply
-runs the container's own check itself while it waits (reconciler/kinds/container_probe.py), so a
+runs the container's own check itself while it waits (reconciler/kinds/container/probe.py), so a
 container whose check runs every 10 minutes is replaced, or lets its dependants start, as soon as
 the check passes, while the engine still says `starting` (its first run is 10 minutes away)."""
 

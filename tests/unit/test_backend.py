@@ -15,9 +15,9 @@ from reconciler.clients.backend import FILE_NAMES, DirectoryBackend
 from reconciler.clients.journal import Intent, Journal
 from reconciler.clients.records import DamagedRecord, Record, RecordConflict
 from reconciler.errors import ConfigError, ReconcileError
-from reconciler.kinds.container_recovery import Leftover, recovery_of, replacement_of, with_recovery
-from reconciler.kinds.s3_bucket_recovery import created_by
-from reconciler.kinds.s3_bucket_recovery import with_recovery as bucket_recovery
+from reconciler.kinds.container.recovery import Leftover, recovery_of, replacement_of, with_recovery
+from reconciler.kinds.s3_bucket.recovery import created_by
+from reconciler.kinds.s3_bucket.recovery import with_recovery as bucket_recovery
 from reconciler.model.load import load_state
 from reconciler.plan.schema import Action, Change
 from tests.support.full_disk import fill, mounted_tmpfs, release

@@ -1,4 +1,4 @@
-"""What a container bind-mounts from the repository, hashed (kinds/bind_files.py): the bounds,
+"""What a container bind-mounts from the repository, hashed (kinds/container/bind_files.py): the bounds,
 links, what is never read, the findings, and the field a plan names."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.clients.disk import local_engine
-from reconciler.kinds import bind_files as module
-from reconciler.kinds.bind_files import bind_files, bind_findings, recorded_files
-from reconciler.kinds.container_view import compare
+from reconciler.kinds.container import bind_files as module
+from reconciler.kinds.container.bind_files import bind_files, bind_findings, recorded_files
+from reconciler.kinds.container.view import compare
 from reconciler.units import VolumeMount
 
 

@@ -15,7 +15,7 @@ import pytest
 from reconciler.errors import ConfigError
 from reconciler.kinds.base import Observation, RunContext
 from reconciler.kinds.identity import owner_of
-from reconciler.kinds.network import NetworkKind, SeenNetwork
+from reconciler.kinds.network.kind import NetworkKind, SeenNetwork
 from reconciler.model.compose_fields import Attachment, Dependency
 from reconciler.model.load import load_state
 from reconciler.model.sensitive import Sensitive

@@ -1,4 +1,4 @@
-"""A config's content as the plan shows it and as the engine receives it (kinds/config_files.py):
+"""A config's content as the plan shows it and as the engine receives it (kinds/container/config_files.py):
 a bounded unified diff that stays inside its markdown block, and an archive with owner and mode."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import tarfile
 
-from reconciler.kinds.config_files import DIFF_LINE_CHARACTERS, DIFF_LINES, archive, first_file, unified_diff
+from reconciler.kinds.container.config_files import DIFF_LINE_CHARACTERS, DIFF_LINES, archive, first_file, unified_diff
 from reconciler.model.compose_fields import ConfigMount
 from reconciler.plan.schema import CONTENT_DIFF, Action, Change, Plan, StateInfo, Summary
 from reconciler.render.markdown import render_markdown

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reconciler.kinds.base import RunContext
-from reconciler.kinds.container import ContainerKind, observation
+from reconciler.kinds.container.kind import ContainerKind, observation
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.spec import Container, State
 from reconciler.plan.schema import Action

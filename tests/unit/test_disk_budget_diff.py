@@ -9,8 +9,8 @@ from typing import Any
 
 from reconciler.clients.disk import CacheRecord, ContainerUsage, EngineUsage, Filesystem, ImageUsage, VolumeUsage
 from reconciler.kinds.base import Observation, RunContext
-from reconciler.kinds.disk_budget import DiskBudgetKind, SeenDisk, observation
-from reconciler.kinds.disk_reclaim import format_percent, format_size
+from reconciler.kinds.disk_budget.kind import DiskBudgetKind, SeenDisk, observation
+from reconciler.kinds.disk_budget.reclaim import format_percent, format_size
 from reconciler.model.spec import DiskBudget, State
 from reconciler.plan.schema import Action
 from reconciler.render.text import action_lines

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.kinds.base import RunContext
-from reconciler.kinds.disk_budget import DiskBudgetKind
+from reconciler.kinds.disk_budget.kind import DiskBudgetKind
 from reconciler.model.spec import State
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.kinds.ec2_view import (
+from reconciler.kinds.ec2_instance.view import (
     QuotaFacts,
     QuotaNeed,
     SeenInstance,

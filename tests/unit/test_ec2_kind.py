@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.clients.quotas import fallback_vcpus, quota_class
 from reconciler.kinds.base import RunContext
-from reconciler.kinds.ec2_instance import Ec2InstanceKind
+from reconciler.kinds.ec2_instance.kind import Ec2InstanceKind
 from reconciler.model.spec import State
 
 

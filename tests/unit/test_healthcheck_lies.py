@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reconciler.kinds.container import image_declares
+from reconciler.kinds.container.kind import image_declares
 from reconciler.model.load import load_state
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.spec import Container, Policies

@@ -43,9 +43,9 @@ def test_an_idle_kind_would_have_observed_nothing_and_called_nothing(name: str) 
 def test_declaring_a_kind_s_resources_puts_it_in_use(declared: dict[str, Any], used: set[str]) -> None:
     state = State.model_validate(declared)
 
-    assert {name for name in KINDS if in_use(name, state)} == {"network", "proxy", "container"} | used
+    assert {name for name in KINDS if in_use(name, state)} == {"network", "volume", "proxy", "container"} | used
 
 
-def test_containers_and_networks_are_always_in_use() -> None:
-    """Removing the last container (or proxy) from the state must still plan its delete."""
-    assert in_use("container", State()) and in_use("network", State()) and in_use("proxy", State())
+def test_the_docker_kinds_are_always_in_use() -> None:
+    """Removing the last container (network, volume or proxy) from the state must still plan its delete."""
+    assert all(in_use(name, State()) for name in ("container", "network", "volume", "proxy"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.imports.containers import import_container
 from reconciler.imports.yaml_out import VariableNames, to_yaml, with_placeholders
-from reconciler.kinds.container_view import ImageDefaults
+from reconciler.kinds.container.view import ImageDefaults
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORD: dict[str, Any] = json.loads((FIXTURES / "inspect_container.json").read_text())

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from reconciler.apply.executor import check_still_true, restrict
 from reconciler.errors import ReconcileError, StalePlan
-from reconciler.kinds.container import config_hash
+from reconciler.kinds.container.kind import config_hash
 from reconciler.model.load import load_state
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.unknown import KNOWN_AT_APPLY, Unknown

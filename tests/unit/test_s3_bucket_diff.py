@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.kinds.base import Observation, RunContext
-from reconciler.kinds.s3_bucket import COUNT_LIMIT, S3BucketKind, SeenBucket, _observation
-from reconciler.kinds.s3_bucket_view import observed_view
+from reconciler.kinds.s3_bucket.kind import COUNT_LIMIT, S3BucketKind, SeenBucket, _observation
+from reconciler.kinds.s3_bucket.view import observed_view
 from reconciler.model.spec import S3Bucket, State
 from reconciler.plan.schema import Action
 

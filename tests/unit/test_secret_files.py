@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.clients.aws_secrets import ssm_names
-from reconciler.kinds.secret_files import SECRETS_LABEL, as_declared_files, described, recorded_secrets, secrets_label
+from reconciler.kinds.container.secret_files import SECRETS_LABEL, as_declared_files, described, recorded_secrets, secrets_label
 from reconciler.model.compose_fields import ConfigMount
 from reconciler.model.spec import Container
 

@@ -15,10 +15,10 @@ import pytest
 
 from reconciler.errors import ConfigError
 from reconciler.kinds.base import RunContext
-from reconciler.kinds.container import ContainerKind, config_hash, observation
-from reconciler.kinds.ec2_view import SeenInstance, plan_action, vcpu_demand
-from reconciler.kinds.s3_bucket import S3BucketKind, SeenBucket, _observation
-from reconciler.kinds.s3_bucket_view import observed_view
+from reconciler.kinds.container.kind import ContainerKind, config_hash, observation
+from reconciler.kinds.ec2_instance.view import SeenInstance, plan_action, vcpu_demand
+from reconciler.kinds.s3_bucket.kind import S3BucketKind, SeenBucket, _observation
+from reconciler.kinds.s3_bucket.view import observed_view
 from reconciler.model.load import load_state
 from reconciler.model.spec import Container, Ec2Instance, S3Bucket, Settings, State
 from reconciler.plan.schema import Action

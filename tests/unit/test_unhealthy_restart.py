@@ -13,7 +13,7 @@ import pytest
 from reconciler.clients.backend import FILE_NAMES, DirectoryBackend
 from reconciler.clients.records import DamagedRecord, Record
 from reconciler.clients.restart_ledger import RECORD, RestartLedger
-from reconciler.kinds.container import observation
+from reconciler.kinds.container.kind import observation
 from reconciler.model.spec import Container
 from reconciler.plan.schema import Action
 from tests.unit.test_container_diff import IMAGE, KIND, record, spec

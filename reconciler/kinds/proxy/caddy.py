@@ -15,7 +15,7 @@ import docker
 
 from reconciler.clients.docker import NotFound
 from reconciler.errors import ReconcileError
-from reconciler.kinds.container_start import LOG_LINE_CHARS
+from reconciler.kinds.container.start import LOG_LINE_CHARS
 from reconciler.model.proxy import ProxyRoute
 
 CONFIG_PATH = "/etc/caddy/reconcile.json"

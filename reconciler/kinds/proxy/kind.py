@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from reconciler.clients.docker import CONNECTION_ERRORS, APIError, NotFound, explain, inspect_image
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.container_start import wait_started
+from reconciler.kinds.container.start import wait_started
 from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import STATE_LABEL
 from reconciler.kinds.proxy.caddy import COMMAND, read_config, write_config

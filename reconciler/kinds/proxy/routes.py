@@ -13,7 +13,7 @@ import docker
 from reconciler.clients.docker import APIError, NotFound, explain
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import RunContext
-from reconciler.kinds.container_recovery import REPLACEMENT_SUFFIX
+from reconciler.kinds.container.recovery import REPLACEMENT_SUFFIX
 from reconciler.kinds.identity import STATE_LABEL
 from reconciler.kinds.proxy.caddy import Route, load, read_config, render, upstreams_of
 from reconciler.model.proxy import ProxyRoute, proxy_of

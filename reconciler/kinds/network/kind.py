@@ -8,25 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import docker
-
 from reconciler.clients.docker import (
     CONNECTION_ERRORS,
     APIError,
     NotFound,
     explain,
 )
-from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.docker_hosts import observe_each_host
-from reconciler.kinds.identity import STATE_LABEL, Owner, claim_reason, owned_elsewhere, owner_of
+from reconciler.kinds.base import Observation, Step, StepResult
+from reconciler.kinds.docker_hosts import LabelledDockerKind
+from reconciler.kinds.identity import ADDRESS, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
+from reconciler.kinds.ownership import with_action
 from reconciler.model.spec import Network
-from reconciler.plan.digest import ABSENT, digest_json
-from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
-
-MANAGED = "reconciler.managed"
-ADDRESS = "reconciler.address"
-HOST = "reconciler.host"
-UNOBSERVED = "unobserved"
+from reconciler.plan.digest import digest_json
+from reconciler.plan.schema import Action, Blocked, Change, created_fields
 
 
 @dataclass(frozen=True)
@@ -90,31 +84,16 @@ def compare(desired: Network, seen: SeenNetwork) -> list[Change]:
     return [Change(path=key, before=have.get(key), after=value) for key, value in want.items() if have.get(key) != value]
 
 
-class NetworkKind:
+class NetworkKind(LabelledDockerKind[Network, SeenNetwork]):
     kind: ClassVar[str] = "network"
     section: ClassVar[str] = "networks"
-
-    def __init__(self, ctx: RunContext) -> None:
-        self.ctx = ctx
-        self.unreachable: dict[str, str] = {}
-
-    def client(self, host: str) -> docker.APIClient:
-        return self.ctx.docker(host)
-
-    def observe(self, desired: Mapping[str, Network]) -> Mapping[str, Observation]:
-        return observe_each_host(
-            self.ctx.state,
-            lambda host: self._observe_host(host, {n: s for n, s in desired.items() if s.host == host}),
-            self.unreachable,
-            engine_optional=self.ctx.state.hosts_implicit and not desired and not self.ctx.state.containers,
-        )
 
     def _observe_host(self, host: str, desired: Mapping[str, Network]) -> dict[str, Observation]:
         client = self.client(host)
         wanted: dict[str, str] = {}
         for summary in client.networks():
             labels = summary.get("Labels") or {}
-            if labels.get(HOST, host) != host and labels.get(HOST) in self.ctx.state.hosts:
+            if self.elsewhere(labels, host):
                 continue
             address = labels.get(ADDRESS, "") if labels.get(MANAGED) == "true" else ""
             if address.startswith("network."):
@@ -133,76 +112,41 @@ class NetworkKind:
             observed[name] = seen
         return observed
 
-    def diff(self, name: str, desired: Network | None, observed: Observation | None) -> Action:
-        address = _address(name)
-        seen: SeenNetwork | None = observed.data if observed else None
-        host = desired.host if desired else seen.host if seen else None
-        declared = {f"container.{n}" for n, c in self.ctx.state.containers.items() if c.host == host}
-        on_host = {f"container.{n}" for n, o in (self.ctx.observed or {}).get("container", {}).items() if o.data.host == host}
-        users = sorted(declared | on_host)  # a removed network may still hold containers that are being removed
+    # --- ownership (kinds/ownership.py decides; these are the network's own words) ----------
 
-        def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
-            return Action(
-                address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
-                observed_digest=observed.digest if observed else ABSENT, blocked=blocked, host=host,
-                depends_on=users if kind == "delete" else [],
-            )  # fmt: skip
+    def unreachable_remedy(self, where: str) -> str:
+        return f"make host {where} reachable"
 
-        if host in self.unreachable and seen is None:
-            return Action(
-                address=address, type=self.kind, action="noop", observed_digest=UNOBSERVED, host=host,
-                reasons=[f"host {host} could not be observed"],
-                blocked=Blocked(reason=self.unreachable[host], remedy=f"make host {host} reachable"),
-            )  # fmt: skip
-        if desired is not None and desired.external:
-            if seen is None:
-                return action(
-                    "noop", ["external: made outside reconcile"], [],
-                    Blocked(reason=f"external network {name} does not exist on host {host}",
-                            remedy=f"create it (docker network create {name}) or declare it without external: true"),
-                )  # fmt: skip
-            return action("noop", [], [])
-        if seen is None:
-            if desired is None:
-                return action("noop", [], [])
-            return action("create", [], created_fields(desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"})))
-        if not seen.managed:
-            if desired is None:
-                return action("noop", [], [])
-            return action(
-                "create", [f"a network named {name} already exists on {seen.host} and is not managed by reconcile"], [],
-                Blocked(reason=f"network {name} exists on host {seen.host} and is not managed by reconcile",
-                        remedy="declare it with external: true to use it as it is, or remove or rename it"),
-            )  # fmt: skip
-        if seen.owner in ("another state", "legacy") and desired is None:
-            return action("noop", [], [])  # not ours to delete (observe does not even list it)
-        if seen.owner == "another state":
-            assert seen.stamped_state is not None
-            reasons, blocked = owned_elsewhere(f"network {name}", seen.stamped_state, f"label {STATE_LABEL}")
-            return action("create", reasons, [], blocked)
-        if desired is None:
-            return action("delete", ["no longer declared"], [])
+    def create(self, name: str, desired: Network, frame: Action) -> Action:
+        shown = created_fields(desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"}))
+        return with_action(frame, "create", [], shown)
+
+    def delete(self, name: str, seen: SeenNetwork, frame: Action) -> Action:
+        """A removed network may still hold containers that are being removed: it goes after them."""
+        declared = {f"container.{n}" for n, c in self.ctx.state.containers.items() if c.host == seen.host}
+        observed = (self.ctx.observed or {}).get("container", {})
+        on_host = {f"container.{n}" for n, o in observed.items() if o.data.host == seen.host}
+        deleted = with_action(frame, "delete", ["no longer declared"], [])
+        return deleted.model_copy(update={"depends_on": sorted(declared | on_host)})
+
+    def claim(self, planned: Action, name: str, seen: SeenNetwork) -> Action:
+        how = "a network's labels cannot change, so it is stamped when it is next replaced"
+        return planned.model_copy(update={"reasons": [claim_reason(f"network {name}", how), *planned.reasons]})
+
+    def compare(self, name: str, desired: Network, seen: SeenNetwork, frame: Action) -> Action:
         changes = compare(desired, seen)
-        claim = (
-            [claim_reason(f"network {name}", "a network's labels cannot change, so it is stamped when it is next replaced")]
-            if seen.owner == "legacy"
-            else []
-        )
         if not changes:
-            return action("noop", claim, [])
-        reasons = claim + [f"{change.path} changed" for change in changes]
+            return frame
+        reasons = [f"{change.path} changed" for change in changes]
         if seen.containers:
-            return action(
-                "replace", reasons, changes,
+            return with_action(
+                frame, "replace", reasons, changes,
                 Blocked(reason=f"a network cannot change in place, and {', '.join(seen.containers)} "
                         f"{'is' if len(seen.containers) == 1 else 'are'} attached to it",
                         remedy="declare the change under a new network name and move the containers to it, "
                         "or remove the containers first"),
             )  # fmt: skip
-        return action("replace", reasons, changes)
-
-    def findings(self, name: str, desired: Network | None, observed: Observation | None) -> list[Finding]:
-        return []
+        return with_action(frame, "replace", reasons, changes)
 
     def apply(self, step: Step) -> StepResult:
         action = step.action
@@ -230,18 +174,9 @@ class NetworkKind:
             internal=spec.internal,
             attachable=spec.attachable or None,
             enable_ipv6=spec.enable_ipv6,
-            labels={
-                **spec.labels,
-                MANAGED: "true",
-                ADDRESS: _address(name),
-                HOST: spec.host or "",
-                STATE_LABEL: self.ctx.state.settings.name,
-            },
+            labels={**spec.labels, **docker_stamp(_address(name), spec.host or "", self.ctx.state.settings.name)},
             check_duplicate=True,
         )
-
-    def verify(self) -> dict[str, StepResult]:
-        return {}
 
 
 KIND = NetworkKind

@@ -25,7 +25,7 @@ from typing import Any
 import docker
 from docker.utils import version_gte
 
-from reconciler.kinds.container_start import LOG_LINE_CHARS, hidden
+from reconciler.kinds.container.start import LOG_LINE_CHARS, hidden
 
 PROBE_SECONDS = 1.0
 ENGINE_IS_QUICK = 2.0  # seconds of interval: the engine's own runs are as quick as ours

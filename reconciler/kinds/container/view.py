@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.kinds.bind_files import recorded_files
-from reconciler.kinds.compose_view import UNDECLARED, desired_compose_view, first_network, observed_compose_view
-from reconciler.kinds.config_files import recorded_configs
-from reconciler.kinds.secret_files import recorded_secrets
+from reconciler.kinds.container.bind_files import recorded_files
+from reconciler.kinds.container.compose_view import UNDECLARED, desired_compose_view, first_network, observed_compose_view
+from reconciler.kinds.container.config_files import recorded_configs
+from reconciler.kinds.container.secret_files import recorded_secrets
 from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.spec import Container, Healthcheck
 from reconciler.model.unknown import holds_unknown

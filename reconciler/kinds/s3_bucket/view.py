@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.kinds.identity import STATE_TAG
+from reconciler.kinds.identity import ADDRESS_TAG, STATE_TAG, aws_stamp
 from reconciler.model.spec import LifecycleRule, S3Bucket
 
-ADDRESS_TAG = "reconciler:address"
 PROTECT_TAG = "reconciler:protect"
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 READ_RULE_KEYS = {"ID", "Filter", "Prefix", "Status", "Expiration", "NoncurrentVersionExpiration", "Transitions"}
@@ -60,9 +59,7 @@ def desired_view(spec: S3Bucket) -> dict[str, Any]:
 
 def bucket_tags(name: str, spec: S3Bucket, state: str) -> dict[str, str]:
     """Every tag the bucket carries: the declared ones and ours (address, protect, the state's name)."""
-    return {
-        **spec.tags, ADDRESS_TAG: address_of(name), PROTECT_TAG: "true" if spec.protect else "false", STATE_TAG: state,
-    }  # fmt: skip
+    return {**spec.tags, **aws_stamp(address_of(name), state), PROTECT_TAG: "true" if spec.protect else "false"}
 
 
 # --- observed -----------------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from reconciler.clients.crashpoint import crash_point
 from reconciler.clients.journal import Intent
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason, owned_elsewhere, owner_of
-from reconciler.kinds.s3_bucket_recovery import RECOVERY, created_by, recovered_view, with_recovery
-from reconciler.kinds.s3_bucket_view import (
-    ADDRESS_TAG,
+from reconciler.kinds.identity import ADDRESS_TAG, STATE_TAG, claim_change, claim_reason, owner_of
+from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, with_action
+from reconciler.kinds.s3_bucket.recovery import RECOVERY, created_by, recovered_view, with_recovery
+from reconciler.kinds.s3_bucket.view import (
     PROTECT_TAG,
     PUBLIC_ACCESS_FLAGS,
     address_of,
@@ -36,8 +36,8 @@ from reconciler.kinds.s3_bucket_view import (
     tag_set,
 )
 from reconciler.model.spec import S3Bucket
-from reconciler.plan.digest import ABSENT, digest_json
-from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding
+from reconciler.plan.digest import digest_json
+from reconciler.plan.schema import Action, Blocked, Change
 
 NOT_CONFIGURED = {
     "ServerSideEncryptionConfigurationNotFoundError",
@@ -79,12 +79,14 @@ def _objects_shown(count: int) -> str:
     return f"at least {COUNT_LIMIT}" if count >= COUNT_LIMIT else str(count)
 
 
-class S3BucketKind:
+class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
     kind: ClassVar[str] = "s3_bucket"
     section: ClassVar[str] = "s3_buckets"
+    marker: ClassVar[str] = f"tag {STATE_TAG}"
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.unreachable: dict[str, str] = {}  # a region that cannot be read fails the plan (bucket names are global)
         self.created: dict[str, datetime] = {}  # bucket → its creation time, from the listings
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe
 
@@ -197,27 +199,28 @@ class S3BucketKind:
 
     # --- diff (pure) ------------------------------------------------------------------------
 
-    def diff(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> Action:
-        action = self._diff(name, desired, observed)
-        seen: SeenBucket | None = observed.data if observed else None
-        return with_recovery(action, seen.recovered) if seen is not None and seen.recovered is not None else action
+    # --- ownership (kinds/ownership.py decides; these are the bucket's own words) ------------
 
-    def _diff(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> Action:
-        address = address_of(name)
-        seen: SeenBucket | None = observed.data if observed else None
+    def held(self, seen: SeenBucket) -> Held:
+        if seen.owner == "another state":
+            return another_state(seen.state or "")
+        return OURS if seen.owner == "reconcile" else LEGACY if seen.owner == "legacy" else UNMANAGED
 
-        def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
-            return Action(
-                address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
-                observed_digest=observed.digest if observed else ABSENT, blocked=blocked,
-            )  # fmt: skip
+    def what(self, name: str, seen: SeenBucket) -> str:
+        return f"bucket {name}"
 
-        if seen is None or (desired is None and seen.owner != "reconcile"):
-            if desired is None:
-                return action("noop", [], [])
-            return action("create", [], [Change(path=c.path, after=c.after) for c in shown_on_create(desired)])
+    def create(self, name: str, desired: S3Bucket, frame: Action) -> Action:
+        return with_action(frame, "create", [], [Change(path=c.path, after=c.after) for c in shown_on_create(desired)])
+
+    def settle(self, planned: Action, desired: S3Bucket | None, seen: SeenBucket) -> Action:
+        """A bucket an apply created and was killed before tagging (s3_bucket_recovery) is finished."""
+        return with_recovery(planned, seen.recovered) if seen.recovered is not None else planned
+
+    def unmanaged(self, name: str, desired: S3Bucket, seen: SeenBucket, frame: Action) -> Action:
+        """Another account's name is never ours; an unmanaged bucket in ours is adopted if it matches."""
         if seen.owner == "another account":
-            return action(
+            return with_action(
+                frame,
                 "create",
                 ["the name is taken by another AWS account"],
                 [],
@@ -226,36 +229,46 @@ class S3BucketKind:
                     remedy="choose another bucket name",
                 ),
             )
-        if seen.owner == "another state":
-            reasons, blocked = owned_elsewhere(f"bucket {name}", seen.state or "", f"tag {STATE_TAG}")
-            return action("create", reasons, [], blocked)
-        if seen.owner == "unmanaged" and desired is not None and seen.view is not None:
-            return self._adopt_or_block(name, desired, seen, action, self.ctx.state.settings.name)
-        if seen.owner == "unmanaged":
-            return action(
-                "create",
-                [f"a bucket named {name} already exists in {seen.region} and is not managed by reconcile"],
-                [],
-                Blocked(
-                    reason=f"bucket {name} exists in {seen.region} without the tag reconciler:address={address}, "
-                    "so reconcile does not manage it (bucket names are global)",
-                    remedy=f"choose another bucket name, or adopt this bucket by tagging it reconciler:address={address}",
-                ),
-            )
+        if seen.view is not None:
+            return self._adopt_or_block(name, desired, seen, frame, self.ctx.state.settings.name)
+        address = address_of(name)
+        return with_action(
+            frame,
+            "create",
+            [f"a bucket named {name} already exists in {seen.region} and is not managed by reconcile"],
+            [],
+            Blocked(
+                reason=f"bucket {name} exists in {seen.region} without the tag reconciler:address={address}, "
+                "so reconcile does not manage it (bucket names are global)",
+                remedy=f"choose another bucket name, or adopt this bucket by tagging it reconciler:address={address}",
+            ),
+        )
+
+    def delete(self, name: str, seen: SeenBucket, frame: Action) -> Action:
+        return with_action(frame, "delete", ["no longer declared"], [], self._delete_blocked(name, seen))
+
+    def claim(self, planned: Action, name: str, seen: SeenBucket) -> Action:
+        """Made before state names: our state tag, added in place."""
+        state = self.ctx.state.settings.name
+        reason = claim_reason(f"bucket {name}", f"apply tags it {STATE_TAG}={state} in place")
+        return planned.model_copy(
+            update={
+                "action": "update" if planned.action == "noop" else planned.action,
+                "reasons": [*planned.reasons, reason],
+                "changes": [*planned.changes, claim_change(f"tags.{STATE_TAG}", state)],
+            }
+        )
+
+    def compare(self, name: str, desired: S3Bucket, seen: SeenBucket, frame: Action) -> Action:
         assert seen.view is not None
-        if desired is None:
-            return action("delete", ["no longer declared"], [], self._delete_blocked(name, seen))
         changes = compare(desired_view(desired), seen.view)
         shown = [Change(path=c.path, before=c.before, after=c.after) for c in changes]
         reasons = [reason(c) for c in changes]
-        if seen.owner == "legacy":  # made before state names: our state tag, added in place
-            state = self.ctx.state.settings.name
-            shown.append(claim_change(f"tags.{STATE_TAG}", state))
-            reasons.append(claim_reason(f"bucket {name}", f"apply tags it {STATE_TAG}={state} in place"))
         if not shown:
-            return action("noop", [], [])
-        if changes and changes[0].path == "region":
-            return action(
+            return frame
+        if changes[0].path == "region":
+            return with_action(
+                frame,
                 "replace",
                 reasons,
                 shown,
@@ -265,10 +278,10 @@ class S3BucketKind:
                     remedy=f"declare region: {seen.region}, or copy the data to a new bucket with another name",
                 ),
             )
-        return action("update", reasons, shown)
+        return with_action(frame, "update", reasons, shown)
 
     @staticmethod
-    def _adopt_or_block(name: str, desired: S3Bucket, seen: SeenBucket, action: Callable[..., Action], state: str) -> Action:
+    def _adopt_or_block(name: str, desired: S3Bucket, seen: SeenBucket, frame: Action, state: str) -> Action:
         """A declared bucket in our account without our tag: adopted (our tags added, nothing else
         written) when it matches the declaration on every setting; otherwise blocked, naming what differs.
         protect is ours to record, so it is not compared: adoption writes it."""
@@ -277,13 +290,15 @@ class S3BucketKind:
         differs = [change for change in compare(desired_view(desired), seen.view) if change.path != "protect"]
         if not differs:
             ours = {ADDRESS_TAG: address, PROTECT_TAG: "true" if desired.protect else "false", STATE_TAG: state}
-            return action(
+            return with_action(
+                frame,
                 "update",
                 [f"adopt: unmanaged bucket {name} in {seen.region} matches its declaration; apply adds our tags"],
                 [Change(path=f"tags.{key}", before=None, after=value) for key, value in ours.items()],
             )
         fields = ", ".join(f"{change.path} (is {change.before!r}, declared {change.after!r})" for change in differs)
-        return action(
+        return with_action(
+            frame,
             "create",
             [f"a bucket named {name} already exists in {seen.region}, unmanaged, and differs from its declaration"],
             [],
@@ -313,9 +328,6 @@ class S3BucketKind:
         remedies.append("or declare it again to keep it")
         return Blocked(reason=f"bucket {name} is not deleted: " + "; ".join(reasons), remedy="; ".join(remedies))
 
-    def findings(self, name: str, desired: S3Bucket | None, observed: Observation | None) -> list[Finding]:
-        return []
-
     # --- apply ------------------------------------------------------------------------------
 
     def apply(self, step: Step) -> StepResult:
@@ -340,9 +352,6 @@ class S3BucketKind:
             so_far = f"{', '.join(done)}; then " if done else ""
             return StepResult(False, f"{so_far}{failure}")
         return StepResult(True, ", ".join(done) or "nothing to do")
-
-    def verify(self) -> dict[str, StepResult]:
-        return {}
 
     def _call(self, name: str, doing: str, call: Callable[[], Any]) -> Any:
         self.ctx.progress(address_of(name), doing)

@@ -4,17 +4,17 @@ looks like, and the action and findings that follow. No I/O here; tests build th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from reconciler.kinds.identity import STATE_TAG, claim_change, claim_reason, owned_elsewhere
+from reconciler.kinds.base import Observation
+from reconciler.kinds.identity import ADDRESS_TAG, STATE_TAG, claim_change, claim_reason
+from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, decide, with_action
 from reconciler.model.spec import DEFAULT_STATE_NAME, Ec2Instance
-from reconciler.plan.digest import ABSENT
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
 
-ADDRESS_TAG = "reconciler:address"
 MARKET_TAG = "reconciler:market"
 FALLBACK_TAG = "reconciler:fallback"
 PROTECT_TAG = "reconciler:protect"
@@ -233,126 +233,139 @@ def plan_action(
     """The one action for ``ec2_instance.NAME``. Pure. Another state's instance is never changed (a
     declaration of its name is blocked); a legacy one (made before state names) is claimed with the
     action: our state tag added in place."""
-    planned = _plan_action(name, desired, seen, digest, now, quota, may_request_quota, state)
-    if seen is None or not seen.legacy or desired is None or planned.action == "delete":
-        return planned
-    what = f"instance {seen.instance_id}"
-    if planned.action == "replace":
-        how = f"its replacement carries {STATE_TAG}={state}"
-        return planned.model_copy(update={"reasons": [*planned.reasons, claim_reason(what, how)]})
-    return planned.model_copy(
-        update={
-            "action": "update",
-            "reasons": [*planned.reasons, claim_reason(what, f"apply tags it {STATE_TAG}={state} in place")],
-            "changes": [*planned.changes, claim_change(f"tags.{STATE_TAG}", state)],
-        }
-    )
+    observed = Observation(digest, seen) if seen is not None else None
+    return decide(InstanceRules(now, quota, may_request_quota, state), name, desired, observed)
 
 
-def _plan_action(
-    name: str,
-    desired: Ec2Instance | None,
-    seen: SeenInstance | None,
-    digest: str,
-    now: datetime,
-    quota: QuotaNeed | None,
-    may_request_quota: bool,
-    state: str,
-) -> Action:
-    address = f"ec2_instance.{name}"
+@dataclass
+class InstanceRules(OwnedKind[Ec2Instance, SeenInstance]):
+    """An instance's own words for the ownership ladder (kinds/ownership.py), and its comparison."""
 
-    def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
-        return Action(
-            address=address, type="ec2_instance", action=kind, reasons=reasons, changes=changes,
-            observed_digest=digest if seen else ABSENT, blocked=blocked,
-        )  # fmt: skip
+    kind: ClassVar[str] = "ec2_instance"
+    marker: ClassVar[str] = f"tag {STATE_TAG}"
+    now: datetime
+    quota: QuotaNeed | None
+    may_request_quota: bool
+    state: str
+    unreachable: dict[str, str] = field(default_factory=dict)  # a region that cannot be listed fails the plan
 
-    def quota_gate(reasons: list[str]) -> Blocked | None:
+    def held(self, seen: SeenInstance) -> Held:
+        if seen.unmanaged:
+            return UNMANAGED
+        if seen.other_state is not None:
+            return another_state(seen.other_state)
+        return LEGACY if seen.legacy else OURS
+
+    def wanted(self, desired: Ec2Instance) -> bool:
+        return desired.state != "absent" and not is_expired(desired, self.now)
+
+    def not_created(self, desired: Ec2Instance) -> list[str]:
+        return [f"expired at {_moment(desired.expires_at)}; not launched"] if desired.state != "absent" else []
+
+    def what(self, name: str, seen: SeenInstance) -> str:
+        return f"instance {seen.instance_id} (ec2_instance.{name})"
+
+    def left_alone(self, name: str, seen: SeenInstance, held: Held) -> list[str]:
+        if held.owner == "unmanaged":
+            return [f"{seen.instance_id} is not managed by reconcile; left alone"]
+        if held.owner == "legacy":
+            return [f"{seen.instance_id} was made before state names, and this state does not declare it"]
+        return [f"{seen.instance_id} belongs to state {held.state}; left alone"]
+
+    def unmanaged(self, name: str, desired: Ec2Instance, seen: SeenInstance, frame: Action) -> Action:
+        return _adopt_or_block(name, desired, seen, frame, self.state)
+
+    def claim(self, planned: Action, name: str, seen: SeenInstance) -> Action:
+        what = f"instance {seen.instance_id}"
+        if planned.action == "replace":
+            how = f"its replacement carries {STATE_TAG}={self.state}"
+            return planned.model_copy(update={"reasons": [*planned.reasons, claim_reason(what, how)]})
+        return planned.model_copy(
+            update={
+                "action": "update",
+                "reasons": [*planned.reasons, claim_reason(what, f"apply tags it {STATE_TAG}={self.state} in place")],
+                "changes": [*planned.changes, claim_change(f"tags.{STATE_TAG}", self.state)],
+            }
+        )
+
+    def _act(
+        self, frame: Action, kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None
+    ) -> Action:
+        return with_action(frame, kind, reasons, changes, blocked)
+
+    def _quota_gate(self, reasons: list[str]) -> Blocked | None:
+        quota = self.quota
         if quota is None or not quota.short:
             return None
-        if may_request_quota:
+        if self.may_request_quota:
             reasons.append(f"vCPU quota: {quota.numbers()}: apply requests {quota.total} first")
             return None
         return quota_blocked(quota)
 
-    if seen is None:
-        if desired is None or desired.state == "absent":
-            return action("noop", [], [])
-        if is_expired(desired, now):
-            return action("noop", [f"expired at {_moment(desired.expires_at)}; not launched"], [])
+    def create(self, name: str, desired: Ec2Instance, frame: Action) -> Action:
         shown = desired.model_dump(mode="json", exclude_defaults=True, exclude={"hours"})
         shown.setdefault("state", desired.state)
         shown.setdefault("market", desired.market)
         reasons: list[str] = []
-        blocked = quota_gate(reasons)
-        return action("create", reasons, created_fields(shown), blocked)
+        blocked = self._quota_gate(reasons)
+        return self._act(frame, "create", reasons, created_fields(shown), blocked)
 
-    if seen.unmanaged:
-        if desired is None or desired.state == "absent" or is_expired(desired, now):
-            return action("noop", [f"{seen.instance_id} is not managed by reconcile; left alone"], [])
-        return _adopt_or_block(name, desired, seen, action, state)
-    if seen.legacy and desired is None:
-        return action("noop", [f"{seen.instance_id} was made before state names, and this state does not declare it"], [])
-    if seen.other_state is not None:
-        if desired is None or desired.state == "absent" or is_expired(desired, now):
-            return action("noop", [f"{seen.instance_id} belongs to state {seen.other_state}; left alone"], [])
-        what = f"instance {seen.instance_id} ({address})"
-        reasons, blocked = owned_elsewhere(what, seen.other_state, f"tag {STATE_TAG}")
-        return action("create", reasons, [], blocked)
+    def delete(self, name: str, seen: SeenInstance, frame: Action) -> Action:
+        return self._terminate("no longer declared", seen.protected, seen, frame)
 
-    protect = desired.protect if desired is not None else seen.protected
-    if desired is None or desired.state == "absent" or is_expired(desired, now):
-        if desired is None:
-            why = "no longer declared"
-        elif desired.state == "absent":
-            why = "state: absent"
-        else:
-            why = f"expired at {_moment(desired.expires_at)}"
+    def _terminate(self, why: str, protect: bool, seen: SeenInstance, frame: Action) -> Action:
         changes = [Change(path="state", before=seen.state, after="terminated")]
-        return action("delete", [why], changes, _protect_block(f"{why} would terminate it") if protect else None)
+        return self._act(frame, "delete", [why], changes, _protect_block(f"{why} would terminate it") if protect else None)
 
-    replace_reasons = []
-    if seen.region != desired.region:
-        replace_reasons.append(f"region changed ({seen.region} → {desired.region})")
-    if seen.ami and seen.ami != desired.ami:
-        replace_reasons.append("ami changed")
-    if replace_reasons:
-        changes = [Change(path="ami", before=seen.ami, after=desired.ami)] if seen.ami != desired.ami else []
+    def compare(self, name: str, desired: Ec2Instance, seen: SeenInstance, frame: Action) -> Action:
+        protect = desired.protect
+        if desired.state == "absent":
+            return self._terminate("state: absent", protect, seen, frame)
+        if is_expired(desired, self.now):
+            return self._terminate(f"expired at {_moment(desired.expires_at)}", protect, seen, frame)
+
+        replace_reasons = []
         if seen.region != desired.region:
-            changes.append(Change(path="region", before=seen.region, after=desired.region))
-        blocked = _protect_block("a replacement would terminate it") if protect else quota_gate(replace_reasons)
-        return action("replace", replace_reasons, changes, blocked)
+            replace_reasons.append(f"region changed ({seen.region} → {desired.region})")
+        if seen.ami and seen.ami != desired.ami:
+            replace_reasons.append("ami changed")
+        if replace_reasons:
+            changes = [Change(path="ami", before=seen.ami, after=desired.ami)] if seen.ami != desired.ami else []
+            if seen.region != desired.region:
+                changes.append(Change(path="region", before=seen.region, after=desired.region))
+            blocked = _protect_block("a replacement would terminate it") if protect else self._quota_gate(replace_reasons)
+            return self._act(frame, "replace", replace_reasons, changes, blocked)
 
-    changes = []
-    reasons = []
-    stops = False
-    if seen.instance_type != desired.instance_type:
-        changes.append(Change(path="instance_type", before=seen.instance_type, after=desired.instance_type))
-        if _running(seen.state):
+        changes = []
+        reasons = []
+        stops = False
+        if seen.instance_type != desired.instance_type:
+            changes.append(Change(path="instance_type", before=seen.instance_type, after=desired.instance_type))
+            if _running(seen.state):
+                stops = True
+                reasons.append("instance_type changed (stop → modify → start)")
+            else:
+                reasons.append("instance_type changed")
+        if desired.state == "running" and not _running(seen.state):
+            changes.append(Change(path="state", before=seen.state, after="running"))
+            reasons.append("start")
+        elif desired.state == "stopped" and _running(seen.state):
+            changes.append(Change(path="state", before=seen.state, after="stopped"))
+            reasons.append("stop")
             stops = True
-            reasons.append("instance_type changed (stop → modify → start)")
-        else:
-            reasons.append("instance_type changed")
-    if desired.state == "running" and not _running(seen.state):
-        changes.append(Change(path="state", before=seen.state, after="running"))
-        reasons.append("start")
-    elif desired.state == "stopped" and _running(seen.state):
-        changes.append(Change(path="state", before=seen.state, after="stopped"))
-        reasons.append("stop")
-        stops = True
-    wanted_tags = desired_tags(name, desired)
-    if seen.tags != wanted_tags:
-        changes.append(Change(path="tags", before=seen.tags, after=wanted_tags))
-        reasons.append("tags changed")
-    if seen.protected != desired.protect:
-        changes.append(Change(path="protect", before=seen.protected, after=desired.protect))
-        reasons.append("protect changed")
-    market_note = market_reason(desired, seen)
-    if not changes:
-        return action("noop", [market_note] if market_note else [], [])
-    if stops and protect:
-        return action("update", reasons, changes, _protect_block(f"{'; '.join(reasons)} would stop it"))
-    return action("update", reasons, changes, quota_gate(reasons))
+        wanted_tags = desired_tags(name, desired)
+        if seen.tags != wanted_tags:
+            changes.append(Change(path="tags", before=seen.tags, after=wanted_tags))
+            reasons.append("tags changed")
+        if seen.protected != desired.protect:
+            changes.append(Change(path="protect", before=seen.protected, after=desired.protect))
+            reasons.append("protect changed")
+        market_note = market_reason(desired, seen)
+        if not changes:
+            return self._act(frame, "noop", [market_note] if market_note else [], [])
+        if stops and protect:
+            return self._act(frame, "update", reasons, changes, _protect_block(f"{'; '.join(reasons)} would stop it"))
+        return self._act(frame, "update", reasons, changes, self._quota_gate(reasons))
 
 
 def twin_differences(desired: Ec2Instance, seen: SeenInstance) -> list[tuple[str, str, str]]:
@@ -369,7 +382,7 @@ def twin_differences(desired: Ec2Instance, seen: SeenInstance) -> list[tuple[str
     return [(field_, is_, declared) for field_, is_, declared in pairs if is_ != declared]
 
 
-def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, action: Callable[..., Action], state: str) -> Action:
+def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, frame: Action, state: str) -> Action:
     """A declared instance not found by our tag, with a live twin (same Name tag or id, no
     reconciler:address tag): adopted when exactly one twin matches region, type, AMI, market and
     state; otherwise a blocked create, since launching would make a second instance."""
@@ -383,7 +396,8 @@ def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, action:
         ids = ", ".join((seen.instance_id, *seen.duplicates))
         also = f"; it could also be {', '.join(f'ec2_instance.{n}' for n in seen.claimed_by)}" if seen.claimed_by else ""
         count = len(seen.duplicates) + 1
-        return action(
+        return with_action(
+            frame,
             "create",
             [f"{count} unmanaged instance(s) could be this declaration: {ids}{also}"],
             [],
@@ -396,7 +410,8 @@ def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, action:
     differs = twin_differences(desired, seen)
     if differs:
         fields = ", ".join(f"{field_} (is {is_!r}, declared {declared!r})" for field_, is_, declared in differs)
-        return action(
+        return with_action(
+            frame,
             "create",
             [f"unmanaged instance {seen.instance_id} carries this name and differs from its declaration"],
             [],
@@ -413,8 +428,8 @@ def _adopt_or_block(name: str, desired: Ec2Instance, seen: SeenInstance, action:
     wanted_tags = desired_tags(name, desired)
     if seen.tags != wanted_tags:
         changes.append(Change(path="tags", before=seen.tags, after=wanted_tags))
-    return action(
-        "update", [f"adopt: unmanaged instance {seen.instance_id} matches its declaration; apply adds our tags"], changes
+    return with_action(
+        frame, "update", [f"adopt: unmanaged instance {seen.instance_id} matches its declaration; apply adds our tags"], changes
     )
 
 

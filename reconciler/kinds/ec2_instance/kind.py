@@ -16,8 +16,7 @@ from reconciler.clients import quotas
 from reconciler.clients.aws import AwsUnavailable, BotoCoreError, ClientError, connect, error_code, explain
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.ec2_view import (
-    ADDRESS_TAG,
+from reconciler.kinds.ec2_instance.view import (
     FALLBACK_TAG,
     LIVE_STATES,
     MARKET_TAG,
@@ -36,7 +35,7 @@ from reconciler.kinds.ec2_view import (
     twins_by_name,
     vcpu_demand,
 )
-from reconciler.kinds.identity import STATE_TAG, owner_of
+from reconciler.kinds.identity import ADDRESS_TAG, STATE_TAG, aws_stamp, owner_of
 from reconciler.model.spec import Ec2Instance
 from reconciler.plan.digest import digest_json
 from reconciler.plan.schema import Action, Finding
@@ -353,7 +352,7 @@ class Ec2InstanceKind:
     def _launch(self, ec2: Any, name: str, spec: Ec2Instance, market: str, fallback: bool = False) -> dict[str, Any]:
         address = _address(name)
         self.ctx.progress(address, f"launching {spec.instance_type} ({market}) in {spec.region}")
-        ours = {ADDRESS_TAG: address, MARKET_TAG: market, STATE_TAG: self.ctx.state.settings.name}
+        ours = {**aws_stamp(address, self.ctx.state.settings.name), MARKET_TAG: market}
         if fallback:
             ours[FALLBACK_TAG] = SPOT_CAPACITY
         if spec.protect:
@@ -435,8 +434,7 @@ class Ec2InstanceKind:
         self.ctx.progress(_address(name), f"adopting {seen.instance_id}: adding our tags")
         wanted = desired_tags(name, spec)
         put = {k: v for k, v in wanted.items() if seen.tags.get(k) != v}
-        put[ADDRESS_TAG] = _address(name)
-        put[STATE_TAG] = self.ctx.state.settings.name
+        put.update(aws_stamp(_address(name), self.ctx.state.settings.name))
         if spec.protect:
             put[PROTECT_TAG] = "true"
         ec2.create_tags(Resources=[seen.instance_id], Tags=[{"Key": k, "Value": v} for k, v in put.items()])

@@ -38,16 +38,23 @@ from reconciler.clients.restart_ledger import RECORD as RESTARTS
 from reconciler.clients.restart_ledger import WINDOW, RestartLedger
 from reconciler.errors import ReconcileError, StepNotStarted
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.bind_files import BindFiles, bind_files, bind_findings
-from reconciler.kinds.compose_view import (
+from reconciler.kinds.container.bind_files import BindFiles, bind_files, bind_findings
+from reconciler.kinds.container.compose_view import (
     compose_create_arguments,
     compose_host_config,
     exposed_to_create,
     first_network,
     later_networks,
 )
-from reconciler.kinds.config_files import archive_of, configs_label, content_of, desired_configs, first_file, unified_diff
-from reconciler.kinds.container_probe import (
+from reconciler.kinds.container.config_files import (
+    archive_of,
+    configs_label,
+    content_of,
+    desired_configs,
+    first_file,
+    unified_diff,
+)
+from reconciler.kinds.container.probe import (
     PROBE_SECONDS,
     HealthProbe,
     check_retries,
@@ -55,7 +62,7 @@ from reconciler.kinds.container_probe import (
     keeps_start_interval,
     worth_running,
 )
-from reconciler.kinds.container_recovery import (
+from reconciler.kinds.container.recovery import (
     REPLACEMENT_SUFFIX,
     Leftover,
     Recovery,
@@ -64,7 +71,8 @@ from reconciler.kinds.container_recovery import (
     replacement_of,
     with_recovery,
 )
-from reconciler.kinds.container_start import (
+from reconciler.kinds.container.secret_files import SecretFiles, as_declared_files
+from reconciler.kinds.container.start import (
     LOG_LINE_CHARS,
     STARTED_SECONDS,
     hidden,
@@ -73,7 +81,7 @@ from reconciler.kinds.container_start import (
     up_long_enough,
     wait_started,
 )
-from reconciler.kinds.container_view import (
+from reconciler.kinds.container.view import (
     FieldChange,
     ImageDefaults,
     compare,
@@ -82,9 +90,18 @@ from reconciler.kinds.container_view import (
     observed_view,
 )
 from reconciler.kinds.docker_hosts import observe_each_host
-from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
+from reconciler.kinds.identity import (
+    ADDRESS,
+    HOST,
+    MANAGED,
+    STATE_LABEL,
+    claim_change,
+    claim_reason,
+    docker_stamp,
+    owner_of,
+)
+from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, with_action
 from reconciler.kinds.proxy.routes import proxy_dependency, replace_reason, switch
-from reconciler.kinds.secret_files import SecretFiles, as_declared_files
 from reconciler.model.refs import repository_root
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
@@ -104,11 +121,7 @@ from reconciler.policies.healthcheck_lies import Declared, ImageDeclares
 from reconciler.policies.image_view import ImageView
 from reconciler.units import stop_seconds
 
-MANAGED = "reconciler.managed"
-ADDRESS = "reconciler.address"
 CONFIG_HASH = "reconciler.config-hash"
-HOST = "reconciler.host"  # the name of the host entry that made it: two entries may reach one engine
-UNOBSERVED = "unobserved"  # the observed digest of a resource on a host that could not be reached
 DEFAULT_STOP_SECONDS = 10
 POLL_SECONDS = 0.25
 SETTLE_SECONDS = 0.5
@@ -266,9 +279,10 @@ def _waiting_reason(paths: list[str]) -> str:
     )
 
 
-class ContainerKind:
+class ContainerKind(OwnedKind[Container, SeenContainer]):
     kind: ClassVar[str] = "container"
     section: ClassVar[str] = "containers"
+    marker: ClassVar[str] = f"label {STATE_LABEL}"
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
@@ -460,92 +474,83 @@ class ContainerKind:
 
     # --- diff (pure) ------------------------------------------------------------------------
 
-    def diff(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
-        planned = self._diff(name, desired, observed)
-        seen: SeenContainer | None = observed.data if observed else None
-        recovery = self._recovery(name, desired, seen)
-        if recovery is not None:
-            planned = with_recovery(planned, recovery)
-        if seen is None or not seen.legacy or desired is None or planned.action == "delete":
-            return planned
-        return _with_claim(planned, seen, self.ctx.state.settings.name)
+    # --- ownership (kinds/ownership.py decides; these are the container's own words) --------
 
-    def _recovery(self, name: str, desired: Container | None, seen: SeenContainer | None) -> Recovery | None:
-        if seen is None or seen.leftover is None:
-            return None
-        wanted = config_hash(desired) if desired is not None and desired.state == "running" else None
-        return recovery_of(name, seen.leftover, wanted, self.intents.get(_address(name)))
+    def held(self, seen: SeenContainer) -> Held:
+        if seen.other_state is not None:
+            return another_state(seen.other_state)
+        return OURS if seen.managed else LEGACY if seen.legacy else UNMANAGED
 
-    def _diff(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
-        address = _address(name)
+    def where(self, desired: Container | None, seen: SeenContainer | None) -> str | None:
+        return desired.host if desired else seen.host if seen else None
+
+    def frame(self, name: str, desired: Container | None, observed: Observation | None) -> Action:
         depends_on = (
-            [_address(n) for n in _dependencies(desired, self.ctx.state.containers)] + [f"network.{n}" for n in desired.networks]
+            [_address(n) for n in _dependencies(desired, self.ctx.state.containers)]
+            + [f"network.{n}" for n in desired.networks]
+            + [f"volume.{m.source}" for m in desired.volumes if m.source in self.ctx.state.volumes]
             if desired
             else []
         )
         depends_on += proxy_dependency(desired, self.ctx.state) if desired else []
-        digest = observed.digest if observed else ABSENT
-        seen: SeenContainer | None = observed.data if observed else None
-
-        host = desired.host if desired else seen.host if seen else None
-
         waiting = (
             _known_at_apply_paths(desired)
             if self.ctx.values_wait_for_apply and desired is not None and desired.state != "absent"
             else []
         )
+        return Action(
+            address=_address(name), type=self.kind, action="noop", observed_digest=observed.digest if observed else ABSENT,
+            depends_on=depends_on, host=self.where(desired, observed.data if observed else None), known_at_apply=waiting,
+        )  # fmt: skip
+
+    def wanted(self, desired: Container) -> bool:
+        return desired.state != "absent"
+
+    def what(self, name: str, seen: SeenContainer) -> str:
+        return f"container {name} on host {seen.host}"
+
+    def create(self, name: str, desired: Container, frame: Action) -> Action:
+        shown = desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"})  # secrets dump as (sensitive)
+        return with_action(frame, "create", [], created_fields(shown))
+
+    def unmanaged(self, name: str, desired: Container, seen: SeenContainer, frame: Action) -> Action:
+        if not _matches(desired, seen):
+            return super().unmanaged(name, desired, seen, frame)
+        return with_action(
+            frame,
+            "update",
+            [f"adopt: the unmanaged container {name} on {seen.host} matches its declaration; apply records it "
+             "as managed (nothing is recreated)"],
+            [Change(path="managed", before="no", after="adopted")],
+        )  # fmt: skip
+
+    def unmanaged_remedy(self, name: str, seen: SeenContainer) -> str:
+        return (
+            f"adopt it: declare it as `reconcile import --host {seen.host}` prints it (a declaration that "
+            "matches it is adopted by the next apply), or remove or rename it"
+        )
+
+    def claim(self, planned: Action, name: str, seen: SeenContainer) -> Action:
+        return _with_claim(planned, seen, self.ctx.state.settings.name)
+
+    def settle(self, planned: Action, desired: Container | None, seen: SeenContainer) -> Action:
+        """A killed apply's leftover (container_recovery) is cleaned up with whatever is planned."""
+        recovery = self._recovery(planned.name, desired, seen)
+        return planned if recovery is None else with_recovery(planned, recovery)
+
+    def _recovery(self, name: str, desired: Container | None, seen: SeenContainer) -> Recovery | None:
+        if seen.leftover is None:
+            return None
+        wanted = config_hash(desired) if desired is not None and desired.state == "running" else None
+        return recovery_of(name, seen.leftover, wanted, self.intents.get(_address(name)))
+
+    def compare(self, name: str, desired: Container, seen: SeenContainer, frame: Action) -> Action:
+        """Pure: the update or replace that makes ``seen`` what ``desired`` declares."""
 
         def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
-            return Action(
-                address=address, type=self.kind, action=kind, reasons=reasons, changes=changes,
-                observed_digest=digest, depends_on=depends_on, blocked=blocked, host=host, known_at_apply=waiting,
-            )  # fmt: skip
+            return with_action(frame, kind, reasons, changes, blocked)
 
-        if host in self.unreachable and seen is None:
-            return Action(
-                address=address, type=self.kind, action="noop", observed_digest=UNOBSERVED, depends_on=depends_on,
-                reasons=[f"host {host} could not be observed"], host=host,
-                blocked=Blocked(
-                    reason=self.unreachable[host],
-                    remedy=f"make host {host} reachable (check the engine, the network, its SSH or TLS settings); "
-                    "nothing on it is planned until then",
-                ),
-            )  # fmt: skip
-        if seen is None:
-            if desired is None or desired.state == "absent":
-                return action("noop", [], [])
-            shown = desired.model_dump(mode="json", exclude_defaults=True, exclude={"host"})  # secrets dump as (sensitive)
-            return action("create", [], created_fields(shown))
-        if seen.other_state is not None:
-            if desired is None or desired.state == "absent":
-                return action("noop", [], [])
-            what = f"container {name} on host {seen.host}"
-            reasons, blocked = owned_elsewhere(what, seen.other_state, f"label {STATE_LABEL}")
-            return action("create", reasons, [], blocked)
-        if not seen.managed and not seen.legacy:
-            if desired is None or desired.state == "absent":
-                return action("noop", [], [])
-            if _matches(desired, seen):
-                return action(
-                    "update",
-                    [f"adopt: the unmanaged container {name} on {seen.host} matches its declaration; apply records it "
-                     "as managed (nothing is recreated)"],
-                    [Change(path="managed", before="no", after="adopted")],
-                )  # fmt: skip
-            return action(
-                "create",
-                [f"a container named {name} already exists on {seen.host} and is not managed by reconcile"],
-                [],
-                Blocked(
-                    reason=f"container {name} exists on host {seen.host} and is not managed by reconcile",
-                    remedy=f"adopt it: declare it as `reconcile import --host {seen.host}` prints it (a declaration that "
-                    "matches it is adopted by the next apply), or remove or rename it",
-                ),
-            )
-        if desired is None:
-            if seen.legacy:  # made before state names, and this state never claimed it: not ours to delete
-                return action("noop", [], [])
-            return action("delete", ["no longer declared"], [])
+        waiting = frame.known_at_apply
         if desired.state == "absent":
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
         files = self._compared_files(name, desired)
@@ -766,8 +771,8 @@ class ContainerKind:
         )
         healthcheck = engine_healthcheck(spec.healthcheck, None)
         labels = {
-            **spec.labels, MANAGED: "true", ADDRESS: _address(name), CONFIG_HASH: config_hash(spec), HOST: spec.host or "",
-            STATE_LABEL: self.ctx.state.settings.name, **self._files_label(name, spec),
+            **spec.labels, **docker_stamp(_address(name), spec.host or "", self.ctx.state.settings.name),
+            CONFIG_HASH: config_hash(spec), **self._files_label(name, spec),
             **configs_label(desired_configs(spec.configs, self.config_contents(spec))),
             **self.secret_files.label(spec.secrets),
         }  # fmt: skip

@@ -9,7 +9,6 @@ Its apply runs after every container of its host (depends_on), so a prune never 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -26,18 +25,17 @@ from reconciler.clients.disk import (
     same_filesystem,
 )
 from reconciler.clients.docker import (
-    CONNECTION_ERRORS,
     APIError,
-    DockerUnavailable,
     engine_url,
     explain,
     shown_url,
     ssh_of,
-    unreachable,
 )
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
-from reconciler.kinds.disk_reclaim import Projection, Prune, format_percent, format_size, project
+from reconciler.kinds.disk_budget.reclaim import Projection, Prune, format_percent, format_size, project
+from reconciler.kinds.docker_hosts import observe_each_host
+from reconciler.kinds.ownership import unreachable_action
 from reconciler.model.spec import DiskBudget
 from reconciler.plan.digest import digest_json
 from reconciler.plan.schema import Action, Blocked, Change, Finding
@@ -161,25 +159,13 @@ class DiskBudgetKind:
     # --- observe ----------------------------------------------------------------------------
 
     def observe(self, desired: Mapping[str, DiskBudget]) -> Mapping[str, Observation]:
+        """The hosts the budgets name, at once; one that cannot be reached blocks only its own budgets (see diff)."""
+
+        def one(host: str) -> dict[str, Observation]:
+            return {name: observation(desired[name], seen) for name, seen in self._observe_host(host, desired).items()}
+
         hosts = sorted({budget.host or "" for budget in desired.values()})
-
-        def one(host: str) -> tuple[str, dict[str, SeenDisk]]:
-            """A host that cannot be reached blocks only its own budgets (see diff)."""
-            try:
-                return host, self._observe_host(host, desired)
-            except DockerUnavailable as error:
-                self.unreachable[host] = str(error)
-            except CONNECTION_ERRORS as error:
-                self.unreachable[host] = unreachable(host, shown_url(self.ctx.state.hosts[host]), error)
-            return host, {}
-
-        with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-            seen = dict(pool.map(one, hosts))
-        return {
-            name: observation(budget, seen[budget.host or ""][name])
-            for name, budget in desired.items()
-            if name in seen[budget.host or ""]
-        }
+        return observe_each_host(self.ctx.state, one, self.unreachable, engine_optional=False, hosts=hosts)
 
     def _observe_host(self, host: str, desired: Mapping[str, DiskBudget]) -> dict[str, SeenDisk]:
         """One df of the host's engine, the filesystem of each budget's path; and, only when a budget
@@ -226,8 +212,7 @@ class DiskBudgetKind:
 
         if desired is not None and observed is None and (desired.host or "") in self.unreachable:
             remedy = f"make host {desired.host} reachable (check the engine, the network, its SSH or TLS settings)"
-            blocked = Blocked(reason=self.unreachable[desired.host or ""], remedy=remedy)
-            return action([f"host {desired.host} could not be observed"], [], blocked, unread=True)
+            return unreachable_action(action([], [], None), desired.host or "", self.unreachable[desired.host or ""], remedy)
         if desired is None or observed is None:
             return action([], [], None)
         seen: SeenDisk = observed.data

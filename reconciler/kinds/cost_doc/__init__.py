@@ -1,0 +1,1 @@
+"""The cost document kind."""

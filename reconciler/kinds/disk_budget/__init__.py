@@ -1,0 +1,1 @@
+"""The disk budget kind: kind.py, and what pruning would reclaim (reclaim.py)."""

@@ -1,0 +1,1 @@
+"""The EC2 instance kind: kind.py (observe, apply) and view.py (the pure diff)."""

@@ -1,0 +1,1 @@
+"""The network kind (compose's top-level networks:)."""
