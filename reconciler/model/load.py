@@ -26,10 +26,10 @@ from reconciler.model.source import (
     key_position,
     read_document,
     value_position,
-    without_cycle_collection,
 )
 from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, ConfigSource, Host, State
 from reconciler.model.suggest import did_you_mean
+from reconciler.startup import without_cycle_collection
 
 RESOURCE_SECTIONS = ("hosts", "networks", "volumes", "configs", "containers", "disk_budgets", "ec2_instances", "s3_buckets")
 LIST_SECTIONS = ("cost_docs",)

@@ -1,0 +1,191 @@
+"""Start-up tricks: everything done so that a short `reconcile` process starts and ends fast, in one place.
+
+A `reconcile plan` in CI is a new process on every pull request, so its fixed cost is paid every
+time. Each trick below is here with what it saves; the figures are whole-process medians on this
+project's 2-CPU machine (shared, so quote ratios), or ``python -X importtime`` for an import.
+
+===============================================  ===========================================  ==================================
+trick                                            what it avoids                               saves (measured MEASURED)
+===============================================  ===========================================  ==================================
+commands import what they use when they run      ``reconcile --version`` / ``--help`` import  FIGURE_LAZY
+(each ``cli/<command>.py``: imports inside the   typer only: no pydantic, rich, ruamel,
+function, types under TYPE_CHECKING)             docker, boto3, GitPython (tests/cli/
+                                                 test_imports.py holds it)
+:class:`LazyConsole`: rich's Console made on     importing rich for a command that prints     FIGURE_RICH
+first print                                      through ``sys.stdout`` (``--version``,
+                                                 ``schema``, ``plan --format json``)
+:func:`defer_paramiko`: the docker SDK imported  paramiko, invoke, cryptography, nacl,        FIGURE_PARAMIKO
+without paramiko; an ssh:// host imports it      asyncio, unittest.mock with every
+when it connects (clients/ssh.py)                ``import docker``
+:func:`short_lived_process`: the cyclic GC off   the collector walking the same objects       FIGURE_GC
+while a command runs, what is alive at the end   during the run, and all of them once more
+frozen; ``watch`` turns it back on               at interpreter shutdown
+(:func:`long_running_process`)
+:func:`without_cycle_collection` around YAML     the collector walking the millions of        FIGURE_LOAD
+loading (model/source.py, model/load.py)         objects a large state makes as it is made
+``PYDANTIC_DISABLE_PLUGINS=__all__``             pydantic scanning every installed            FIGURE_PYDANTIC
+(in :func:`short_lived_process`)                 distribution's entry points for plugins
+                                                 at its first model
+bashlex's LALR tables read from a shipped file   ply building bashlex's parse tables at       see policies/shell_parser.py
+(policies/shell_parser.py), bashlex imported     every import (~0.1 s quiet, seconds under
+only for a ``CMD-SHELL`` healthcheck             load)
+each kind's module imported when the kind is     a state without AWS resources importing      see kinds/__init__.py
+first made (kinds/__init__.py)                   boto3/botocore
+===============================================  ===========================================  ==================================
+
+Two tricks stay in their modules because they are those modules' whole subject (the shipped
+bashlex tables) or their registry (the kinds list); they are listed here so that this table is the
+one list to read before changing what a command imports.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
+
+    from rich.console import Console
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+# --- lazy rich ---------------------------------------------------------------------------------
+
+
+class LazyConsole:
+    """A rich Console made on first use: importing rich costs more than `reconcile --version` may."""
+
+    def __init__(self, stderr: bool) -> None:
+        self.stderr = stderr
+        self.console: Console | None = None
+
+    def real(self) -> Console:
+        """The Console itself, for what calls its special methods (rich's Live enters it), which
+        __getattr__ cannot stand in for."""
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(stderr=self.stderr, highlight=False, soft_wrap=True)
+        return self.console
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real(), name)
+
+
+# --- the garbage collector ---------------------------------------------------------------------
+
+
+@contextmanager
+def short_lived_process() -> Iterator[None]:
+    """A command ends soon, and reference counting frees what it makes: the cyclic collector would
+    only walk the same objects again and again (~0.05 s of a no-op plan), and once more, every one
+    of them, at interpreter shutdown (~0.1 s). So it is off while the command runs (`watch`, which
+    runs for days, turns it back on), and what is alive at the end is frozen out of its sight
+    (still freed when no longer referenced). A test that calls main() gets its collector back.
+
+    pydantic, at its first model, looks for plugins in every installed distribution's entry points;
+    reconcile uses none, so the scan is skipped (an environment that sets the variable keeps its own)."""
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+def long_running_process() -> None:
+    """A process that runs for days (`watch`) collects its cycles."""
+    gc.enable()
+
+
+def without_cycle_collection(load: Callable[P, R]) -> Callable[P, R]:
+    """Loading makes millions of objects and no reference cycle: the cyclic garbage collector, left
+    on, would walk them again and again as they are made (a third of the time of a large state)."""
+
+    @functools.wraps(load)
+    def loading(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not gc.isenabled():
+            return load(*args, **kwargs)
+        gc.disable()
+        try:
+            return load(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return loading
+
+
+# --- paramiko on demand ------------------------------------------------------------------------
+#
+# `import docker` imports paramiko for the SDK's ssh:// transport, and paramiko brings invoke,
+# unittest.mock, asyncio, cryptography and nacl: about half of the SDK's import time, which a run
+# against unix:// and tcp:// hosts never uses. The SDK takes a failed `import paramiko` as "no SSH
+# support" (docker/transport/__init__.py and docker/api/client.py wrap it in try/except ImportError),
+# so after `defer_paramiko()` the process's first `import docker` runs with paramiko unavailable. An
+# ssh:// host then imports paramiko and docker.transport.sshconn when it connects (clients/ssh.py),
+# and clients/docker.py's Engine never uses the SDK's own ssh:// branch, so nothing depends on what
+# the SDK left out. Plain imports only: they are thread-safe, and hosts connect in parallel threads.
+
+
+def defer_paramiko() -> None:
+    """Make the first `import docker` of this process, whenever and wherever it happens, run
+    without paramiko. Imports nothing itself: a command that never reaches Docker pays nothing."""
+    if "docker" in sys.modules or any(isinstance(finder, _FirstDockerImport) for finder in sys.meta_path):
+        return
+    sys.meta_path = [_FirstDockerImport(), *sys.meta_path]
+
+
+class _FirstDockerImport:
+    """A meta path finder that sees the first `import docker` only, then leaves sys.meta_path. The
+    import system asks it under the module lock of `docker`, so one thread at a time; it leaves by
+    replacing the list, never changing it, as another thread may be walking it for another import."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if name != "docker":
+            return None
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not self]
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = cast("Loader", _WithoutParamiko(spec.loader))  # a loader by its methods
+        return spec
+
+
+class _WithoutParamiko:
+    """The docker package's own loader, run while `import paramiko` fails (None in sys.modules
+    makes an import raise ImportError); paramiko's entry is removed after, so a later import of it
+    works. Once run, the module and its spec hold the real loader again."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        created: ModuleType | None = self.loader.create_module(spec)
+        return created
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        if "paramiko" in sys.modules:  # already imported by someone: the SDK may as well use it
+            self.loader.exec_module(module)
+            return
+        sys.modules["paramiko"] = None  # type: ignore[assignment]
+        try:
+            self.loader.exec_module(module)
+        finally:
+            if "paramiko" in sys.modules and sys.modules["paramiko"] is None:
+                del sys.modules["paramiko"]
