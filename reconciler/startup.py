@@ -1,41 +1,45 @@
 """Start-up tricks: everything done so that a short `reconcile` process starts and ends fast, in one place.
 
 A `reconcile plan` in CI is a new process on every pull request, so its fixed cost is paid every
-time. Each trick below is here with what it saves; the figures are whole-process medians on this
-project's 2-CPU machine (shared, so quote ratios), or ``python -X importtime`` for an import.
+time. What each trick saves, in instructions of one whole process (callgrind counts the same on a
+loaded machine as on a quiet one; ~100 M instructions is ~27 ms of CPU here), each row one trick turned off
+against the code as shipped (`bench/startup_tricks.py` measures them again; 2026-12-07, i25cli):
 
-===============================================  ===========================================  ==================================
-trick                                            what it avoids                               saves (measured MEASURED)
-===============================================  ===========================================  ==================================
-commands import what they use when they run      ``reconcile --version`` / ``--help`` import  FIGURE_LAZY
-(each ``cli/<command>.py``: imports inside the   typer only: no pydantic, rich, ruamel,
-function, types under TYPE_CHECKING)             docker, boto3, GitPython (tests/cli/
-                                                 test_imports.py holds it)
-:class:`LazyConsole`: rich's Console made on     importing rich for a command that prints     FIGURE_RICH
-first print                                      through ``sys.stdout`` (``--version``,
-                                                 ``schema``, ``plan --format json``)
-:func:`defer_paramiko`: the docker SDK imported  paramiko, invoke, cryptography, nacl,        FIGURE_PARAMIKO
-without paramiko; an ssh:// host imports it      asyncio, unittest.mock with every
-when it connects (clients/ssh.py)                ``import docker``
-:func:`short_lived_process`: the cyclic GC off   the collector walking the same objects       FIGURE_GC
-while a command runs, what is alive at the end   during the run, and all of them once more
-frozen; ``watch`` turns it back on               at interpreter shutdown
-(:func:`long_running_process`)
-:func:`without_cycle_collection` around YAML     the collector walking the millions of        FIGURE_LOAD
-loading (model/source.py, model/load.py)         objects a large state makes as it is made
-``PYDANTIC_DISABLE_PLUGINS=__all__``             pydantic scanning every installed            FIGURE_PYDANTIC
-(in :func:`short_lived_process`)                 distribution's entry points for plugins
-                                                 at its first model
-bashlex's LALR tables read from a shipped file   ply building bashlex's parse tables at       see policies/shell_parser.py
-(policies/shell_parser.py), bashlex imported     every import (~0.1 s quiet, seconds under
-only for a ``CMD-SHELL`` healthcheck             load)
-each kind's module imported when the kind is     a state without AWS resources importing      see kinds/__init__.py
-first made (kinds/__init__.py)                   boto3/botocore
-===============================================  ===========================================  ==================================
+===========================================  =====================================  =====================================
+trick                                        what it avoids                         saves
+===========================================  =====================================  =====================================
+commands import what they use when they      ``--version`` and ``--help`` importing `--version`: 315 M instead of 2,114 M
+run (each ``cli/<command>.py``: imports in   pydantic, the models, ruamel, the      (−85 %); `--help`: 670 M instead of
+the function, types under TYPE_CHECKING;     kinds, the planner, the renderers      2,367 M (−72 %)
+tests/cli/test_startup.py holds it)
+:class:`LazyConsole`: rich's Console made    importing rich where nothing prints    `--version`: 315 M instead of 397 M
+on first print                               through it (``--version``, ``schema``,  (−21 %)
+                                             ``plan --format json``)
+:func:`defer_paramiko`: the docker SDK       paramiko, invoke, cryptography, nacl,  a plan of 20 containers on a local
+imported without paramiko; an ssh:// host    asyncio, unittest.mock with every      engine: 1,839 M instead of 2,057 M
+imports it when it connects (clients/ssh.py) ``import docker``                      (−11 %)
+:func:`short_lived_process`: the cyclic      the collector walking the same objects that plan: −8 % (1,839 M / 1,993 M);
+collector off while a command runs, what is  during the run, and every one of them  `validate` of desired_state/: −7 %;
+alive at the end frozen; ``watch`` turns it  once more at interpreter shutdown      of 500 containers: −6 %
+back on (:func:`long_running_process`)
+:func:`without_cycle_collection` around      the collector walking what loading     nothing while short_lived_process
+YAML loading (model/source.py, load.py)      makes, as it makes it                  holds the collector off; with it on
+                                                                                    (`watch`, in-process callers):
+                                                                                    `validate` of 500 containers −1.6 %
+``PYDANTIC_DISABLE_PLUGINS=__all__`` (in     pydantic scanning every installed      that plan −1.3 %, `validate` of
+:func:`short_lived_process`, unless set)     distribution's entry points for        desired_state/ −2.0 %
+                                             plugins at its first model
+bashlex's LALR tables read from a shipped    ply building bashlex's parse tables    see policies/shell_parser.py
+file, bashlex imported only for a            at every import (~0.1 s quiet,
+``CMD-SHELL`` healthcheck                    seconds under load)
+each kind's module imported when the kind is a state of containers importing boto3  see kinds/__init__.py
+first made, only kinds a state uses          and the EC2, S3, disk and cost kinds
+===========================================  =====================================  =====================================
 
-Two tricks stay in their modules because they are those modules' whole subject (the shipped
-bashlex tables) or their registry (the kinds list); they are listed here so that this table is the
-one list to read before changing what a command imports.
+The last two stay in their modules, being those modules' whole subject (the shipped bashlex
+tables) or their registry (the kinds list); they are listed here so that this table is the one list
+to read before changing what a command imports. Splitting the CLI into a module per command cost
++6.5 M instructions at `--version` (+2 %), within the noise of a whole process.
 """
 
 from __future__ import annotations
