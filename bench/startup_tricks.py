@@ -4,21 +4,16 @@
     DOCKER_HOST=unix:///run/reconciler-NAME-docker.sock .venv/bin/python bench/startup_tricks.py --plan
 
 Each row runs one `reconcile` command twice under `valgrind --tool=callgrind`: as shipped, and with
-one trick turned off in that process (this script is the driver: it patches reconciler.startup
-before the CLI is imported). Instruction counts are the same on a loaded machine as on a quiet one,
+one trick turned off in that process (drive() patches reconciler.startup before the CLI is
+imported). Instruction counts are the same on a loaded machine as on a quiet one,
 so they compare where seconds on a shared 2-CPU machine do not. `--plan` adds a read-only plan of
 20 containers (not created) against the engine DOCKER_HOST names.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -87,8 +82,12 @@ def drive(off: set[str], args: list[str]) -> None:
 
 
 def instructions(off: set[str], args: list[str], cwd: Path) -> int:
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__]
-    command += ["--drive", ",".join(sorted(off)), "--", *args]
+    import re
+    import subprocess
+
+    here = str(Path(__file__).resolve().parent)  # imported, not run: its bytecode is cached like reconcile's
+    driver = f"import sys; sys.path.append({here!r}); import startup_tricks; startup_tricks.drive({off!r}, {args!r})"
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", driver]
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False, timeout=900)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
@@ -97,18 +96,19 @@ def instructions(off: set[str], args: list[str], cwd: Path) -> int:
 
 
 def main() -> None:
+    import argparse
+    import compileall
+    import shutil
+    import tempfile
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plan", action="store_true", help="also a plan of 20 containers on $DOCKER_HOST's engine")
-    parser.add_argument("--drive", help=argparse.SUPPRESS)
-    parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     options = parser.parse_args()
-    if options.drive is not None:
-        drive(set(filter(None, options.drive.split(","))), options.args)
-        return
     if shutil.which("valgrind") is None:
         raise SystemExit("bench/startup_tricks.py: needs valgrind (apt-get install valgrind)")
     if options.plan and not os.environ.get("DOCKER_HOST"):
         raise SystemExit("bench/startup_tricks.py --plan: set DOCKER_HOST to the engine to plan against")
+    compileall.compile_file(__file__, quiet=1)  # the driver's bytecode, before the first count
     with tempfile.TemporaryDirectory(prefix="startup-tricks-") as scratch:
         work = Path(scratch)
         for name, count in (("small", 20), ("large", 500)):

@@ -3,7 +3,8 @@
 A `reconcile plan` in CI is a new process on every pull request, so its fixed cost is paid every
 time. What each trick saves, in instructions of one whole process (callgrind counts the same on a
 loaded machine as on a quiet one; ~100 M instructions is ~27 ms of CPU here), each row one trick turned off
-against the code as shipped (`bench/startup_tricks.py` measures them again; 2026-12-07, i25cli):
+against the code as shipped (2026-12-07; `bench/startup_tricks.py --plan` measures them again, its
+driver adding ~6 M to every count):
 
 ===========================================  =====================================  =====================================
 trick                                        what it avoids                         saves
