@@ -2,7 +2,7 @@
 
 A host is reached by its URL: ``unix://`` (or DOCKER_HOST, else the local socket, for a host
 without one), ``tcp://`` with TLS client certificates, or ``ssh://`` (clients/ssh.py, imported with
-paramiko only when an ssh:// host connects: clients/ssh_on_demand.py). Every
+paramiko only when an ssh:// host connects: startup.defer_paramiko). Every
 connection is made and checked at once (the engine's API version is asked within
 CONNECT_SECONDS), so a host that cannot be reached is known before any work starts on it, with
 the cause in words (`explain`)."""
@@ -77,7 +77,7 @@ class Engine(docker.APIClient):
     the SSH connection (``ssh``) and the TLS files written from PEM text, removed on close.
 
     Over SSH the SDK is given no ssh:// URL: its ssh:// branch builds an adapter from what it bound
-    when first imported, which without paramiko (clients/ssh_on_demand.py) is nothing. The client
+    when first imported, which without paramiko (startup.defer_paramiko) is nothing. The client
     is made on a placeholder tcp:// URL, never connected to, and `_over_ssh` then does what that
     branch does, with our adapter."""
 

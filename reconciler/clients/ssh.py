@@ -4,7 +4,7 @@ timeouts, every known_hosts file ``~/.ssh/config`` names, and unknown or changed
 (``RejectPolicy``, never added). The Docker API then runs over ``docker system dial-stdio`` on the
 host, one SSH channel per HTTP connection, all on this one SSH connection. Nothing is decided here.
 
-Imported only when an ssh:// host connects (clients/ssh_on_demand.py): paramiko's errors leave this
+Imported only when an ssh:// host connects (startup.defer_paramiko): paramiko's errors leave this
 module as `SshConnectionError`, a requests ConnectionError with paramiko's error as its cause, so
 callers catch them with clients.docker.CONNECTION_ERRORS, which names no paramiko type.
 """

@@ -27,10 +27,10 @@ from reconciler.model.source import (
     key_position,
     read_document,
     value_position,
-    without_cycle_collection,
 )
 from reconciler.model.spec import IMPLICIT_HOST, SECTIONS, ConfigSource, Host, State
 from reconciler.model.suggest import did_you_mean
+from reconciler.startup import without_cycle_collection
 
 RESOURCE_SECTIONS = (
     "hosts",

@@ -8,12 +8,11 @@ expansion beyond MAX_NODES. Plain scalars are typed as YAML 1.2 (ruamel's rules)
 from __future__ import annotations
 
 import functools
-import gc
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, ParamSpec, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 
 import yaml
 from ruamel.yaml import events as ruamel_events
@@ -21,6 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.resolver import implicit_resolvers
 
 from reconciler.errors import Diagnostic
+from reconciler.startup import without_cycle_collection
 
 libyaml: Any  # PyYAML's C extension (libyaml 0.2; ruamel.yaml.clib bundles 0.1.7, which refuses {image: app:1})
 try:
@@ -35,8 +35,6 @@ MAX_DEPTH = 64
 MAX_NODES = 1_000_000
 
 Path = tuple[str | int, ...]
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -525,23 +523,6 @@ def read_document(file: FsPath, display: str) -> Document:
     except OSError as error:
         return _refused(display, f"cannot read: {error.strerror}")
     return parse_document(text, display)
-
-
-def without_cycle_collection(load: Callable[P, R]) -> Callable[P, R]:
-    """Loading makes millions of objects and no reference cycle: the cyclic garbage collector, left
-    on, would walk them again and again as they are made (a third of the time of a large state)."""
-
-    @functools.wraps(load)
-    def loading(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not gc.isenabled():
-            return load(*args, **kwargs)
-        gc.disable()
-        try:
-            return load(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return loading
 
 
 @without_cycle_collection
