@@ -4,6 +4,7 @@ through the Engine API, replacing healthy-first."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 import docker
 from docker.types import LogConfig
 
+from reconciler.apply.once import Once
 from reconciler.clients.adoptions import RECORD as ADOPTED
 from reconciler.clients.adoptions import AdoptionLedger
 from reconciler.clients.crashpoint import crash_point
@@ -273,6 +275,8 @@ class ContainerKind:
         self.images: dict[tuple[str, str], ImageView | None] = {}  # (host, reference) → its files, None if not local
         self.started: dict[str, tuple[str, str, float]] = {}  # address → (host, container id, when) started by apply
         self.started_lock = threading.Lock()
+        self.unchecked: set[str] = set()  # started by a create nothing depends on: verify sees it stay up
+        self.images_ready = Once()  # (host, image, pull_policy) looked up (or pulled) once an apply
         self.ledger = RestartLedger(ctx.record(RESTARTS))
         self.unreachable: dict[str, str] = {}  # host → why observe could not read it
         self.adoptions = AdoptionLedger(ctx.record(ADOPTED))
@@ -672,7 +676,8 @@ class ContainerKind:
         once (a command the image lacks, under an init that started fine) fails its step."""
         if not self.started:
             return {}
-        time.sleep(max(0.0, SETTLE_SECONDS - (time.monotonic() - max(when for _, _, when in self.started.values()))))
+        up = {address: STARTED_SECONDS if address in self.unchecked else SETTLE_SECONDS for address in self.started}
+        time.sleep(max(0.0, max(when + up[address] for address, (_, _, when) in self.started.items()) - time.monotonic()))
 
         def check(item: tuple[str, tuple[str, str, float]]) -> tuple[str, StepResult]:
             address, (host, container_id, _) = item
@@ -686,7 +691,12 @@ class ContainerKind:
             failed = not_running(record, spec.restart if spec else "no")
             if failed is not None:
                 secrets = _secrets(spec) if spec else ()
-                return address, StepResult(False, failed + log_tail(self.client(host), container_id, secrets))
+                restart, client = spec.restart if spec else "no", self.client(host)
+                # a check deferred from its step says what the step would have (in a restart loop, the exit code)
+                why = (
+                    wait_started(client, container_id, restart, self.ctx.aborting, secrets) if address in self.unchecked else None
+                )
+                return address, StepResult(False, why or failed + log_tail(client, container_id, secrets))
             return address, StepResult(True, "running")
 
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
@@ -710,9 +720,18 @@ class ContainerKind:
             client.start(created["Id"])
             with self.started_lock:
                 self.started[address] = (spec.host or "", created["Id"], time.monotonic())
-            if check_started:
+            if check_started and name in self._depended_on:
                 self._check_started(client, created["Id"], spec, address)
+            elif check_started:  # no step waits for it: verify sees it stay up, and the walk goes on
+                with self.started_lock:
+                    self.unchecked.add(address)
         return str(created["Id"])
+
+    @functools.cached_property
+    def _depended_on(self) -> frozenset[str]:
+        """The declared containers another one waits for (depends_on, network_mode container:)."""
+        declared = self.ctx.state.containers
+        return frozenset(dependency for spec in declared.values() for dependency in _dependencies(spec, declared))
 
     def _check_started(self, client: docker.APIClient, container_id: str, spec: Container, address: str) -> None:
         self.ctx.progress(address, "checking that it stays up")
@@ -764,6 +783,11 @@ class ContainerKind:
         }
 
     def _ensure_image(self, client: docker.APIClient, spec: Container, address: str) -> None:
+        """Once an apply for each image on a host (and pull policy): the other creates wait for the first."""
+        key = (spec.host or "", spec.image, spec.pull_policy)
+        self.images_ready.run(key, lambda: self._ensure_image_now(client, spec, address))
+
+    def _ensure_image_now(self, client: docker.APIClient, spec: Container, address: str) -> None:
         local = inspect_image(client, spec.image) is not None
         if spec.pull_policy == "never" and not local:
             raise ReconcileError(f"image {spec.image} is not on host {spec.host}, and pull_policy: never forbids pulling it")
