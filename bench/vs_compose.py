@@ -116,9 +116,7 @@ def noop_reconcile(work: Path) -> tuple[float, float]:
     return timed.wall, timed.cpu
 
 
-def alternate(
-    rounds: int, runs: dict[str, Callable[[], tuple[float, float]]], what: str
-) -> dict[str, list[tuple[float, float]]]:
+def alternate(rounds: int, runs: dict[str, Callable[[], tuple[float, float]]], what: str) -> dict[str, list[tuple[float, float]]]:
     """``rounds`` rounds of each run, the order reversed every other round."""
     figures: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     order = list(runs)
