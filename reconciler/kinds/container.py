@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import docker
@@ -293,10 +294,15 @@ class ContainerKind:
         spec = self.ctx.state.hosts.get(host)
         return local_engine(engine_url(spec) if spec is not None else None)
 
+    @functools.cached_property
+    def _repository(self) -> Path:
+        """The repository that holds the state directory (where bind-mounted files may come from), once a run."""
+        return repository_root(self.ctx.state_dir)
+
     def bind_files_of(self, name: str, spec: Container) -> BindFiles:
         """The repository files ``spec`` bind-mounts, hashed (bind_files.py); read once a run."""
         if name not in self._bind_files:
-            self._bind_files[name] = bind_files(spec.volumes, repository_root(self.ctx.state_dir))
+            self._bind_files[name] = bind_files(spec.volumes, self._repository)
         return self._bind_files[name]
 
     def _compared_files(self, name: str, spec: Container) -> dict[str, str] | None:
@@ -591,9 +597,7 @@ class ContainerKind:
 
     def _bind_findings(self, name: str, desired: Container) -> list[Finding]:
         files = self.bind_files_of(name, desired)
-        return bind_findings(
-            _address(name), files, self._on_this_machine(desired.host or ""), repository_root(self.ctx.state_dir)
-        )
+        return bind_findings(_address(name), files, self._on_this_machine(desired.host or ""), self._repository)
 
     def _image_findings(self, address: str, desired: Container) -> list[Finding]:
         """image_findings, worked out once for each image and healthcheck test on a host."""
