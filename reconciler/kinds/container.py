@@ -30,6 +30,7 @@ from reconciler.clients.docker import (
     NotFound,
     engine_url,
     explain,
+    inspect_container,
     inspect_image,
     shown_url,
     unreachable,
@@ -426,8 +427,8 @@ class ContainerKind:
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             info = pool.submit(client.info) if asks_engine else None
             tag_images = pool.map(lambda ref: inspect_image(client, ref), tags)
-            records = dict(zip(wanted, pool.map(client.inspect_container, wanted.values()), strict=True))
-            left = dict(zip(beside, pool.map(client.inspect_container, beside.values()), strict=True))
+            records = dict(zip(wanted, pool.map(lambda ref: inspect_container(client, ref), wanted.values()), strict=True))
+            left = dict(zip(beside, pool.map(lambda ref: inspect_container(client, ref), beside.values()), strict=True))
             images = dict(zip(tags, tag_images, strict=True))
             by_id = {record["Id"]: record for record in images.values() if record}
             running = sorted({r["Image"] for r in records.values()} - images.keys())
