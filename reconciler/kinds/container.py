@@ -687,7 +687,7 @@ class ContainerKind:
         def check(item: tuple[str, tuple[str, str, float]]) -> tuple[str, StepResult]:
             address, (host, container_id, _) = item
             try:
-                record = self.client(host).inspect_container(container_id)
+                record = inspect_container(self.client(host), container_id)
             except NotFound:
                 return address, StepResult(True, "replaced since")  # a later step of this apply replaced it
             except CONNECTION_ERRORS:  # the engine went away after the step: its other steps say so
