@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import docker
 from docker.types import LogConfig
 
-from reconciler.apply.once import Once
 from reconciler.clients.adoptions import RECORD as ADOPTED
 from reconciler.clients.adoptions import AdoptionLedger
 from reconciler.clients.crashpoint import crash_point
@@ -87,6 +86,7 @@ from reconciler.kinds.container_view import (
 )
 from reconciler.kinds.docker_hosts import observe_each_host
 from reconciler.kinds.identity import STATE_LABEL, claim_change, claim_reason, owned_elsewhere, owner_of
+from reconciler.kinds.once import Once
 from reconciler.model.refs import repository_root
 from reconciler.model.sensitive import Sensitive, reveal
 from reconciler.model.spec import DEFAULT_STATE_NAME, Container
