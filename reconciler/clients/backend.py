@@ -65,6 +65,7 @@ class DirectoryBackend:
         self.url = str(state_dir)
         self._lock = threading.Lock()
         self._untrusted = unpacked_root(state_dir) is not None
+        self._tracked: dict[str, bool] = {}  # name → git tracks its file: asked once a run, not at every write
 
     def path(self, name: str) -> Path:
         return self.state_dir / FILE_NAMES[name]
@@ -81,7 +82,9 @@ class DirectoryBackend:
             return None
         from reconciler.gitinfo import tracked  # only for a record file that is there
 
-        return None if tracked(self.path(name)) else body
+        if name not in self._tracked:  # `git ls-files`: ~50 ms; the journal is written twice per create
+            self._tracked[name] = tracked(self.path(name))
+        return None if self._tracked[name] else body
 
     def _bytes(self, name: str) -> bytes | None:
         try:

@@ -9,7 +9,9 @@ the cause in words (`explain`)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import json
 import os
 import shutil
 import socket
@@ -18,16 +20,25 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import docker
 import docker.constants
 import docker.errors
 import requests
 import requests.exceptions
+import urllib3.exceptions
 from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
 
-from reconciler.clients.transport import DeadlineExceeded, NotAnEngine, answered_within, negotiated_version, reuse_connections
+from reconciler.clients.transport import (
+    DeadlineExceeded,
+    NotAnEngine,
+    answered_within,
+    negotiated_version,
+    reuse_connections,
+    within_deadline,
+)
 from reconciler.errors import ReconcileError
 from reconciler.model.sensitive import REDACTED, Sensitive, reveal
 from reconciler.model.spec import Host, Tls
@@ -41,6 +52,7 @@ NotFound = docker.errors.NotFound
 APIError = docker.errors.APIError
 
 CONNECT_SECONDS = 15
+LOCAL_SOCKET = "http+docker://localhost"  # the SDK's base URL for a unix:// engine
 CALL_SECONDS = 120
 _SSH_BASE_URL = "http+docker://ssh"  # as the SDK names an ssh:// engine
 _SSH_PLACEHOLDER_URL = "tcp://ssh.invalid:22"  # what an Engine over SSH is made on, then replaced; .invalid never resolves
@@ -318,6 +330,23 @@ def explain(error: BaseException) -> str:
             return meaning
     lines = str(error).strip().splitlines()
     return lines[-1] if lines else type(error).__name__
+
+
+def inspect_container(client: docker.APIClient, reference: str) -> dict[str, Any]:
+    """client.inspect_container. On a local socket (unix://), straight through the SDK's own kept
+    connection pool, under the same deadline, without requests' work around each call (half the
+    CPU of an inspect: a plan of 100 containers makes 100). An answer that is not 200, or a
+    connection that fails, is asked again through the SDK, which raises its own errors."""
+    if client.base_url == LOCAL_SOCKET:
+        path = f"/v{client.api_version}/containers/{quote(reference, safe='')}/json"
+        pool = client.get_adapter(client.base_url).get_connection(client.base_url)  # type: ignore[attr-defined]
+        with contextlib.suppress(urllib3.exceptions.HTTPError):
+            answer = within_deadline(client.timeout, lambda: pool.urlopen("GET", path, retries=False, timeout=client.timeout))
+            if answer.status == 200:
+                found: dict[str, Any] = json.loads(answer.data)
+                return found
+    record: dict[str, Any] = client.inspect_container(reference)
+    return record
 
 
 def inspect_image(client: docker.APIClient, reference: str) -> dict[str, Any] | None:

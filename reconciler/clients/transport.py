@@ -35,6 +35,9 @@ from typing import Any, TypeVar
 import docker
 import requests
 
+from reconciler.clients.call_threads import CallThreads
+
+_CALL_THREADS = CallThreads("host-call")  # where each call runs while its caller waits out the deadline
 LOCAL_BASE = "http+docker://"  # the SDK's base URL for unix:// (http+docker://localhost) and ssh:// engines
 
 
@@ -115,21 +118,12 @@ T = TypeVar("T")
 
 def within_deadline(seconds: float, call: Callable[[], T]) -> T:
     """``call()``, given at most ``seconds`` of wall-clock time. Past it, DeadlineExceeded with the
-    time waited; the call is left to its own thread, which ends when the peer closes or a read
-    times out."""
+    time waited; the call is left to its thread (call_threads.py), which is free again when the
+    peer closes or a read times out."""
     outcome: list[T | BaseException] = []
     done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome.append(call())
-        except BaseException as error:  # handed to the caller's thread
-            outcome.append(error)
-        finally:
-            done.set()
-
     started = time.monotonic()
-    threading.Thread(target=run, name="host-call", daemon=True).start()
+    _CALL_THREADS.start(call, outcome, done)
     if not done.wait(seconds):
         waited = time.monotonic() - started
         raise DeadlineExceeded(f"no whole answer within {seconds:g} s (waited {waited:.1f} s)")

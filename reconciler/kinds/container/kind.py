@@ -4,6 +4,7 @@ through the Engine API, replacing healthy-first."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import docker
@@ -27,6 +29,7 @@ from reconciler.clients.docker import (
     NotFound,
     engine_url,
     explain,
+    inspect_container,
     inspect_image,
     shown_url,
     unreachable,
@@ -100,6 +103,7 @@ from reconciler.kinds.identity import (
     docker_stamp,
     owner_of,
 )
+from reconciler.kinds.once import Once
 from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, with_action
 from reconciler.kinds.proxy.routes import proxy_dependency, replace_reason, switch
 from reconciler.model.refs import repository_root
@@ -289,6 +293,8 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         self.images: dict[tuple[str, str], ImageView | None] = {}  # (host, reference) → its files, None if not local
         self.started: dict[str, tuple[str, str, float]] = {}  # address → (host, container id, when) started by apply
         self.started_lock = threading.Lock()
+        self.unchecked: set[str] = set()  # started by a create nothing depends on: verify sees it stay up
+        self.images_ready = Once()  # (host, image, pull_policy) looked up (or pulled) once an apply
         self.ledger = RestartLedger(ctx.record(RESTARTS))
         self.unreachable: dict[str, str] = {}  # host → why observe could not read it
         self.adoptions = AdoptionLedger(ctx.record(ADOPTED))
@@ -306,10 +312,15 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         spec = self.ctx.state.hosts.get(host)
         return local_engine(engine_url(spec) if spec is not None else None)
 
+    @functools.cached_property
+    def _repository(self) -> Path:
+        """The repository that holds the state directory (where bind-mounted files may come from), once a run."""
+        return repository_root(self.ctx.state_dir)
+
     def bind_files_of(self, name: str, spec: Container) -> BindFiles:
         """The repository files ``spec`` bind-mounts, hashed (bind_files.py); read once a run."""
         if name not in self._bind_files:
-            self._bind_files[name] = bind_files(spec.volumes, repository_root(self.ctx.state_dir))
+            self._bind_files[name] = bind_files(spec.volumes, self._repository)
         return self._bind_files[name]
 
     def _compared_files(self, name: str, spec: Container) -> dict[str, str] | None:
@@ -445,8 +456,8 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             info = pool.submit(client.info) if asks_engine else None
             tag_images = pool.map(lambda ref: inspect_image(client, ref), tags)
-            records = dict(zip(wanted, pool.map(client.inspect_container, wanted.values()), strict=True))
-            left = dict(zip(beside, pool.map(client.inspect_container, beside.values()), strict=True))
+            records = dict(zip(wanted, pool.map(lambda ref: inspect_container(client, ref), wanted.values()), strict=True))
+            left = dict(zip(beside, pool.map(lambda ref: inspect_container(client, ref), beside.values()), strict=True))
             images = dict(zip(tags, tag_images, strict=True))
             by_id = {record["Id"]: record for record in images.values() if record}
             running = sorted({r["Image"] for r in records.values()} - images.keys())
@@ -612,9 +623,7 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
 
     def _bind_findings(self, name: str, desired: Container) -> list[Finding]:
         files = self.bind_files_of(name, desired)
-        return bind_findings(
-            _address(name), files, self._on_this_machine(desired.host or ""), repository_root(self.ctx.state_dir)
-        )
+        return bind_findings(_address(name), files, self._on_this_machine(desired.host or ""), self._repository)
 
     def _image_findings(self, address: str, desired: Container) -> list[Finding]:
         """image_findings, worked out once for each image and healthcheck test on a host."""
@@ -701,12 +710,13 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         once (a command the image lacks, under an init that started fine) fails its step."""
         if not self.started:
             return {}
-        time.sleep(max(0.0, SETTLE_SECONDS - (time.monotonic() - max(when for _, _, when in self.started.values()))))
+        up = {address: STARTED_SECONDS if address in self.unchecked else SETTLE_SECONDS for address in self.started}
+        time.sleep(max(0.0, max(when + up[address] for address, (_, _, when) in self.started.items()) - time.monotonic()))
 
         def check(item: tuple[str, tuple[str, str, float]]) -> tuple[str, StepResult]:
             address, (host, container_id, _) = item
             try:
-                record = self.client(host).inspect_container(container_id)
+                record = inspect_container(self.client(host), container_id)
             except NotFound:
                 return address, StepResult(True, "replaced since")  # a later step of this apply replaced it
             except CONNECTION_ERRORS:  # the engine went away after the step: its other steps say so
@@ -715,7 +725,12 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
             failed = not_running(record, spec.restart if spec else "no")
             if failed is not None:
                 secrets = _secrets(spec) if spec else ()
-                return address, StepResult(False, failed + log_tail(self.client(host), container_id, secrets))
+                restart, client = spec.restart if spec else "no", self.client(host)
+                # a check deferred from its step says what the step would have (in a restart loop, the exit code)
+                why = (
+                    wait_started(client, container_id, restart, self.ctx.aborting, secrets) if address in self.unchecked else None
+                )
+                return address, StepResult(False, why or failed + log_tail(client, container_id, secrets))
             return address, StepResult(True, "running")
 
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
@@ -741,9 +756,18 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
             client.start(created["Id"])
             with self.started_lock:
                 self.started[address] = (spec.host or "", created["Id"], time.monotonic())
-            if check_started:
+            if check_started and name in self._depended_on:
                 self._check_started(client, created["Id"], spec, address)
+            elif check_started:  # no step waits for it: verify sees it stay up, and the walk goes on
+                with self.started_lock:
+                    self.unchecked.add(address)
         return str(created["Id"])
+
+    @functools.cached_property
+    def _depended_on(self) -> frozenset[str]:
+        """The declared containers another one waits for (depends_on, network_mode container:)."""
+        declared = self.ctx.state.containers
+        return frozenset(dependency for spec in declared.values() for dependency in _dependencies(spec, declared))
 
     def _check_started(self, client: docker.APIClient, container_id: str, spec: Container, address: str) -> None:
         self.ctx.progress(address, "checking that it stays up")
@@ -796,6 +820,11 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         }
 
     def _ensure_image(self, client: docker.APIClient, spec: Container, address: str) -> None:
+        """Once an apply for each image on a host (and pull policy): the other creates wait for the first."""
+        key = (spec.host or "", spec.image, spec.pull_policy)
+        self.images_ready.run(key, lambda: self._ensure_image_now(client, spec, address))
+
+    def _ensure_image_now(self, client: docker.APIClient, spec: Container, address: str) -> None:
         local = inspect_image(client, spec.image) is not None
         if spec.pull_policy == "never" and not local:
             raise ReconcileError(f"image {spec.image} is not on host {spec.host}, and pull_policy: never forbids pulling it")

@@ -20,6 +20,8 @@ from typing import Any
 
 import docker
 
+from reconciler.clients.docker import inspect_container
+
 STARTED_SECONDS = 1.0
 POLL_SECONDS = 0.2
 LOG_LINES = 5  # the last lines of its log said with a failed start, each cut to LOG_LINE_CHARS
@@ -34,7 +36,7 @@ def wait_started(
     walk's verify still looks at it); else why it does not count as started."""
     began = time.monotonic()
     while True:
-        record = client.inspect_container(container_id)
+        record = inspect_container(client, container_id)
         failed = not_running(record, restart)
         # restarted and running again: its exit code is reset, so wait (briefly) to see it exit again
         caught_running = (record.get("State") or {}).get("Status") == "running"
