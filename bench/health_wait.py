@@ -24,22 +24,14 @@ A measurement, not a test: exits 0 when the target is missed (printed as MISSED)
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import containers as bench
-import docker
-from timing import REPO, BenchFailed, compile_package, git_revision, print_verdict, say
+from against_compose import add_engine_options, compose, run_against_compose
 from timing import reconcile as reconcile_process
-
-sys.path.insert(0, str(REPO))
-from tests.support.compose_oracle import compose_binary
+from timing import say
 
 PROJECT = "hw"
 SLACK_SECONDS = 2.0  # the goal: reconcile <= compose's up -d + this
@@ -69,14 +61,7 @@ def write_both(work: Path, n: int, interval: str) -> None:
 
 
 def compose_up(work: Path) -> float:
-    argv = [str(compose_binary()), "--project-directory", str(work), "-f", str(work / "compose.yaml"), "-p", PROJECT]
-    env = {**os.environ, "DOCKER_HOST": bench.ENGINE_HOST, "COMPOSE_PROGRESS": "plain"}
-    started = time.monotonic()
-    done = subprocess.run([*argv, "up", "-d"], cwd=work, env=env, capture_output=True, text=True, check=False)
-    seconds = time.monotonic() - started
-    if done.returncode != 0:
-        raise BenchFailed(f"compose up -d: exit {done.returncode}: {done.stderr.strip()[-800:]}")
-    return seconds
+    return compose(work, PROJECT, "up", "-d")[0]
 
 
 def reconcile_apply(work: Path, expect: str) -> float:
@@ -88,67 +73,42 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=20, help="containers in each stack (default 20)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    parser.add_argument("--engine", default="bench", help="RECONCILER_ENGINE_NAME of the engine to use (default: bench)")
-    parser.add_argument("--keep-engine", action="store_true", help="leave the bench engine running at the end")
+    add_engine_options(parser)
     args = parser.parse_args()
-    bench.use_engine(args.engine)
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    started_engine = bench.ensure_engine()
-    work = Path(tempfile.mkdtemp(prefix="reconcile-bench-health-"))
-    (work / "desired_state").mkdir()
-    stop = bench.stop_engine if started_engine and not args.keep_engine else (lambda: None)
-    missed: list[str] = []
-    try:
-        with bench.cleanup_on_exit(stop):
-            bench.remove_bench_containers()
-            compile_package()
-            with bench.client() as api:
-                version = api.version()
-            compose_version = subprocess.run([str(compose_binary()), "version", "--short"], capture_output=True, text=True)
-            print(
-                f"health-wait benchmark: engine {bench.ENGINE_HOST} (Docker {version['Version']}, API {version['ApiVersion']}), "
-                f"compose {compose_version.stdout.strip()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
-            )
-            print(f"reconcile at {git_revision()}; N = {args.n} per stack, healthcheck interval 10m")
-            write_both(work, args.n, INTERVALS[0])
-            say(f"cold: compose up -d {compose_up(work):.1f} s, reconcile apply {reconcile_apply(work, 'Apply complete'):.1f} s")
-            compose_s: list[float] = []
-            reconcile_s: list[float] = []
-            for round_ in range(args.rounds):
-                write_both(work, args.n, INTERVALS[(round_ + 1) % 2])
-                timed = [
-                    ("compose", lambda: compose_up(work)),
-                    ("reconcile", lambda: reconcile_apply(work, "Apply complete: 1 done.")),
-                ]
-                for name, run in timed if round_ % 2 == 0 else reversed(timed):
-                    seconds = run()
-                    (compose_s if name == "compose" else reconcile_s).append(seconds)
-                say(f"round {round_ + 1}: compose up -d {compose_s[-1]:.2f} s, reconcile apply {reconcile_s[-1]:.2f} s")
-            compose_median, reconcile_median = statistics.median(compose_s), statistics.median(reconcile_s)
-            over = reconcile_median - compose_median
-            mark = "met" if over <= SLACK_SECONDS else "MISSED"
-            print("| N | operation | compose v2 `up -d` | reconcile apply | reconcile − compose | ratio |")
-            print("|---|---|---|---|---|---|")
-            print(
-                f"| {args.n} | one container's healthcheck interval edited (10m ↔ 9m) | {compose_median:.2f} s | "
-                f"{reconcile_median:.2f} s | {over:+.2f} s (target <= +{SLACK_SECONDS:.0f} s: {mark}) | "
-                f"{reconcile_median / compose_median:.2f}× |"
-            )
-            print(f"(medians of {args.rounds} alternating rounds)")
-            if mark == "MISSED":
-                missed.append(
-                    f"one-field change: reconcile {over:+.2f} s over compose's up -d (target <= +{SLACK_SECONDS:.0f} s)"
-                )
-    except KeyboardInterrupt:
-        say("interrupted; containers removed")
-        return 130
-    except (BenchFailed, docker.errors.DockerException, subprocess.CalledProcessError) as error:
-        say(f"the benchmark could not run: {error}")
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print_verdict(missed, f"bench engine {'stopped' if started_engine and not args.keep_engine else 'left running'}; ")
-    return 0
+    setting = f"N = {args.n} per stack, healthcheck interval 10m"
+    return run_against_compose(args, "health-wait benchmark", setting, lambda work: measure(work, args.n, args.rounds))
+
+
+def measure(work: Path, n: int, rounds: int) -> list[str]:
+    """The cold start (not measured), then ``rounds`` alternating one-field changes; the missed target, if any."""
+    write_both(work, n, INTERVALS[0])
+    say(f"cold: compose up -d {compose_up(work):.1f} s, reconcile apply {reconcile_apply(work, 'Apply complete'):.1f} s")
+    compose_s: list[float] = []
+    reconcile_s: list[float] = []
+    for round_ in range(rounds):
+        write_both(work, n, INTERVALS[(round_ + 1) % 2])
+        timed = [
+            ("compose", lambda: compose_up(work)),
+            ("reconcile", lambda: reconcile_apply(work, "Apply complete: 1 done.")),
+        ]
+        for name, run in timed if round_ % 2 == 0 else reversed(timed):
+            seconds = run()
+            (compose_s if name == "compose" else reconcile_s).append(seconds)
+        say(f"round {round_ + 1}: compose up -d {compose_s[-1]:.2f} s, reconcile apply {reconcile_s[-1]:.2f} s")
+    compose_median, reconcile_median = statistics.median(compose_s), statistics.median(reconcile_s)
+    over = reconcile_median - compose_median
+    mark = "met" if over <= SLACK_SECONDS else "MISSED"
+    print("| N | operation | compose v2 `up -d` | reconcile apply | reconcile − compose | ratio |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| {n} | one container's healthcheck interval edited (10m ↔ 9m) | {compose_median:.2f} s | "
+        f"{reconcile_median:.2f} s | {over:+.2f} s (target <= +{SLACK_SECONDS:.0f} s: {mark}) | "
+        f"{reconcile_median / compose_median:.2f}× |"
+    )
+    print(f"(medians of {rounds} alternating rounds)")
+    if mark == "met":
+        return []
+    return [f"one-field change: reconcile {over:+.2f} s over compose's up -d (target <= +{SLACK_SECONDS:.0f} s)"]
 
 
 if __name__ == "__main__":

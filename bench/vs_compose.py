@@ -30,24 +30,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import containers as bench
 import docker
+from against_compose import add_engine_options, run_against_compose
+from against_compose import compose as compose_process
 from health_wait import service
-from timing import REPO, BenchFailed, Timed, children_cpu, compile_package, git_revision, print_verdict, say
+from timing import BenchFailed, Timed, say
 from timing import reconcile as reconcile_process
-
-sys.path.insert(0, str(REPO))
-from tests.support.compose_oracle import compose_binary
 
 PROJECT = "vs"
 COLD_TARGET = 1.0  # reconcile's cold apply <= this x compose's up -d
@@ -61,15 +56,7 @@ def write_both(work: Path, n: int) -> None:
 
 
 def compose(work: Path, *args: str) -> tuple[float, float]:
-    """One compose v2 process: (wall seconds, CPU seconds)."""
-    argv = [str(compose_binary()), "--project-directory", str(work), "-f", str(work / "compose.yaml"), "-p", PROJECT, *args]
-    env = {**os.environ, "DOCKER_HOST": bench.ENGINE_HOST, "COMPOSE_PROGRESS": "plain"}
-    started, cpu = time.monotonic(), children_cpu()
-    done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL)
-    seconds, cpu = time.monotonic() - started, children_cpu() - cpu
-    if done.returncode != 0:
-        raise BenchFailed(f"compose {' '.join(args)}: exit {done.returncode}: {done.stderr.strip()[-800:]}")
-    return seconds, cpu
+    return compose_process(work, PROJECT, *args)
 
 
 def reconcile(work: Path, *args: str, expect: str) -> Timed:
@@ -156,71 +143,49 @@ def main() -> int:
     parser.add_argument("--cold-rounds", type=int, default=3, help="alternating rounds of the cold up (default 3)")
     parser.add_argument("--noop-rounds", type=int, default=7, help="alternating rounds of the no-op (default 7)")
     parser.add_argument("--parallelism", type=int, help="reconcile apply --parallelism N when cold (default: 10)")
-    parser.add_argument("--engine", default="bench", help="RECONCILER_ENGINE_NAME of the engine to use (default: bench)")
-    parser.add_argument("--keep-engine", action="store_true", help="leave the bench engine running at the end")
+    add_engine_options(parser)
     args = parser.parse_args()
-    bench.use_engine(args.engine)
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    started_engine = bench.ensure_engine()
-    work = Path(tempfile.mkdtemp(prefix="reconcile-bench-vs-compose-"))
-    (work / "desired_state").mkdir()
-    stop = bench.stop_engine if started_engine and not args.keep_engine else (lambda: None)
+    setting = f"N = {args.n} per stack, healthcheck interval 10m, no depends_on"
+    return run_against_compose(
+        args, "easy paths against compose", setting,
+        lambda work: measure(work, args.n, args.cold_rounds, args.noop_rounds, args.parallelism),
+    )  # fmt: skip
+
+
+def measure(work: Path, n: int, cold_rounds: int, noop_rounds: int, parallelism_n: int | None) -> list[str]:
+    """Cold rounds, then no-op rounds, alternating; the targets missed."""
     missed: list[str] = []
-    try:
-        with bench.cleanup_on_exit(stop):
-            bench.remove_bench_containers()
-            compile_package()
-            with bench.client() as api:
-                version = api.version()
-            compose_version = subprocess.run([str(compose_binary()), "version", "--short"], capture_output=True, text=True)
-            print(
-                f"easy paths against compose: engine {bench.ENGINE_HOST} (Docker {version['Version']}, API "
-                f"{version['ApiVersion']}), compose {compose_version.stdout.strip()}, {os.cpu_count()} CPUs, "
-                f"load {os.getloadavg()[0]:.2f}"
-            )
-            print(f"reconcile at {git_revision()}; N = {args.n} per stack, healthcheck interval 10m, no depends_on")
-            write_both(work, args.n)
-            parallelism = ["--parallelism", str(args.parallelism)] if args.parallelism else []
-            print(f"reconcile apply {' '.join(parallelism) or '(settings.parallelism: 10)'}")
-            say("warm-up: compose and reconcile, 10 containers each (not measured)")
-            bench.floor_create(10, 600)
-            bench.remove_bench_containers()
-            cold = alternate(
-                args.cold_rounds,
-                {"compose": lambda: cold_compose(work, args.n), "reconcile": lambda: cold_reconcile(work, args.n, parallelism)},
-                "cold",
-            )
-            say("both stacks up for the no-op rounds (not measured)")
-            compose(work, "up", "-d")
-            reconcile(work, "apply", "desired_state", "--auto-approve", expect=f"Apply complete: {args.n} done.")
-            noop = alternate(
-                args.noop_rounds, {"compose": lambda: noop_compose(work), "reconcile": lambda: noop_reconcile(work)}, "no-op"
-            )
-            print()
-            print("| N | operation | compose v2 `up -d` | reconcile | reconcile / compose |")
-            print("|---|---|---|---|---|")
-            for operation, figures, target in (
-                ("cold: create and start all (`up -d` / `apply`)", cold, COLD_TARGET),
-                ("nothing to do (`up -d` / `plan`)", noop, NOOP_TARGET),
-            ):
-                line, miss = row(args.n, operation, figures, target)
-                print(line)
-                missed += [miss] if miss else []
-            print(f"(medians of {args.cold_rounds} cold and {args.noop_rounds} no-op alternating rounds, whole processes)")
-            print(f"samples, wall seconds: cold: {samples(cold)}")
-            print(f"                       no-op: {samples(noop)}")
-            print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-            compose(work, "down", "--timeout", "0")
-    except KeyboardInterrupt:
-        say("interrupted; containers removed")
-        return 130
-    except (BenchFailed, docker.errors.DockerException, subprocess.CalledProcessError) as error:
-        say(f"the benchmark could not run: {error}")
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print_verdict(missed, f"bench engine {'stopped' if started_engine and not args.keep_engine else 'left running'}; ")
-    return 0
+    write_both(work, n)
+    parallelism = ["--parallelism", str(parallelism_n)] if parallelism_n else []
+    print(f"reconcile apply {' '.join(parallelism) or '(settings.parallelism: 10)'}")
+    say("warm-up: compose and reconcile, 10 containers each (not measured)")
+    bench.floor_create(10, 600)
+    bench.remove_bench_containers()
+    cold = alternate(
+        cold_rounds,
+        {"compose": lambda: cold_compose(work, n), "reconcile": lambda: cold_reconcile(work, n, parallelism)},
+        "cold",
+    )
+    say("both stacks up for the no-op rounds (not measured)")
+    compose(work, "up", "-d")
+    reconcile(work, "apply", "desired_state", "--auto-approve", expect=f"Apply complete: {n} done.")
+    noop = alternate(noop_rounds, {"compose": lambda: noop_compose(work), "reconcile": lambda: noop_reconcile(work)}, "no-op")
+    print()
+    print("| N | operation | compose v2 `up -d` | reconcile | reconcile / compose |")
+    print("|---|---|---|---|---|")
+    for operation, figures, target in (
+        ("cold: create and start all (`up -d` / `apply`)", cold, COLD_TARGET),
+        ("nothing to do (`up -d` / `plan`)", noop, NOOP_TARGET),
+    ):
+        line, miss = row(n, operation, figures, target)
+        print(line)
+        missed += [miss] if miss else []
+    print(f"(medians of {cold_rounds} cold and {noop_rounds} no-op alternating rounds, whole processes)")
+    print(f"samples, wall seconds: cold: {samples(cold)}")
+    print(f"                       no-op: {samples(noop)}")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    compose(work, "down", "--timeout", "0")
+    return missed
 
 
 if __name__ == "__main__":
