@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -15,24 +14,17 @@ import pytest
 
 from tests.support.cli import run_reconcile
 from tests.support.docker_engine import TEST_IMAGE
-from tests.support.sshd import ALIAS, Sshd
+from tests.support.sshd import Sshd, repository_with_ssh_host
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
 
 
 def test_a_repository_bind_source_on_an_ssh_host_is_an_error_finding(tmp_path: Path, sshd: Sshd) -> None:
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "conf").mkdir()
-    (tmp_path / "conf" / "app.conf").write_text("workers = 2\n")
-    state = tmp_path / "desired_state"
-    state.mkdir()
     name = f"s{uuid.uuid4().hex[:6]}-app"
-    (state / "state.yaml").write_text(
-        textwrap.dedent(f"""\
-        hosts:
-          vps:
-            docker: ssh://{ALIAS}
-            identity_file: {sshd.client_key}
+    repository_with_ssh_host(
+        tmp_path,
+        sshd,
+        f"""\
         containers:
           {name}:
             host: vps
@@ -43,7 +35,7 @@ def test_a_repository_bind_source_on_an_ssh_host_is_an_error_finding(tmp_path: P
             volumes:
               - ../conf/app.conf:/etc/app/app.conf:ro
               - /etc/hostname:/etc/app/hostname:ro
-        """)
+        """,
     )
     plan = run_reconcile("plan", "desired_state", "--format", "json", cwd=tmp_path, env=sshd.env, timeout=120)
     assert plan.returncode == 1, plan.stdout + plan.stderr
@@ -60,18 +52,11 @@ def test_a_config_travels_to_an_ssh_host_through_the_engine_api(
 ) -> None:
     """The remedy works: the same file declared under configs: reaches the container on the ssh://
     host (the engine is the shared one, reached through a real sshd), and an edit plans its replace."""
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "conf").mkdir()
-    (tmp_path / "conf" / "app.conf").write_text("workers = 2\n")
-    state = tmp_path / "desired_state"
-    state.mkdir()
     name = f"s{uuid.uuid4().hex[:6]}-app"
-    (state / "state.yaml").write_text(
-        textwrap.dedent(f"""\
-        hosts:
-          vps:
-            docker: ssh://{ALIAS}
-            identity_file: {sshd.client_key}
+    repository_with_ssh_host(
+        tmp_path,
+        sshd,
+        f"""\
         configs:
           app: {{file: ../conf/app.conf}}
         containers:
@@ -84,7 +69,7 @@ def test_a_config_travels_to_an_ssh_host_through_the_engine_api(
             stop_grace_period: 1s
             healthcheck: {{test: [CMD-SHELL, "test -f /etc/app/app.conf"], interval: 1s, timeout: 1s, retries: 2}}
             configs: [{{source: app, target: /etc/app/app.conf}}]
-        """)
+        """,
     )
 
     def reconcile(*args: str) -> subprocess.CompletedProcess[str]:

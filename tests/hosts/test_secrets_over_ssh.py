@@ -6,7 +6,6 @@ through the Engine API."""
 from __future__ import annotations
 
 import subprocess
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from tests.support.cli import run_reconcile
 from tests.support.docker_engine import TEST_IMAGE
-from tests.support.sshd import ALIAS, Sshd
+from tests.support.sshd import Sshd, repository_with_ssh_host
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.usefixtures("cleanup_containers")]
 
@@ -23,18 +22,11 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.usefixtures("cle
 def test_a_config_edit_and_a_secret_rotation_each_replace_healthy_first_on_an_ssh_host(
     tmp_path: Path, sshd: Sshd, docker_client: docker.DockerClient
 ) -> None:
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "conf").mkdir()
-    (tmp_path / "conf" / "app.conf").write_text("workers = 2\n")
-    state = tmp_path / "desired_state"
-    state.mkdir()
     name = f"s{uuid.uuid4().hex[:6]}-app"
-    (state / "state.yaml").write_text(
-        textwrap.dedent(f"""\
-        hosts:
-          vps:
-            docker: ssh://{ALIAS}
-            identity_file: {sshd.client_key}
+    repository_with_ssh_host(
+        tmp_path,
+        sshd,
+        f"""\
         configs:
           app: {{file: ../conf/app.conf}}
         secrets:
@@ -50,7 +42,7 @@ def test_a_config_edit_and_a_secret_rotation_each_replace_healthy_first_on_an_ss
             healthcheck: {{test: [CMD-SHELL, "test -s /run/secrets/db"], interval: 1s, timeout: 1s, retries: 2}}
             configs: [{{source: app, target: /etc/app/app.conf}}]
             secrets: [db]
-        """)
+        """,
     )
 
     def reconcile(*args: str, password: str) -> subprocess.CompletedProcess[str]:

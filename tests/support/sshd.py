@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -126,3 +127,14 @@ LogLevel VERBOSE
             process.kill()
             process.wait()
         shutil.rmtree(server, ignore_errors=True)
+
+
+def repository_with_ssh_host(root: Path, sshd: Sshd, resources: str) -> None:
+    """A git repository at ``root`` holding conf/app.conf ("workers = 2") and desired_state/state.yaml:
+    host vps reached over ``sshd``, then ``resources`` (YAML, dedented)."""
+    (root / ".git").mkdir()
+    (root / "conf").mkdir()
+    (root / "conf" / "app.conf").write_text("workers = 2\n")
+    (root / "desired_state").mkdir()
+    hosts = f"hosts:\n  vps:\n    docker: ssh://{ALIAS}\n    identity_file: {sshd.client_key}\n"
+    (root / "desired_state" / "state.yaml").write_text(hosts + textwrap.dedent(resources))
