@@ -147,7 +147,7 @@ def healthcheck_lies(name: str, declared: Declared) -> list[Lie]:
     analysed = _analysed(tuple(test))
     if analysed is None:
         return []
-    scripts, reason, grep = analysed
+    probed, reason, grep = analysed
     secret = any(isinstance(item, Sensitive) for item in check.test)
     own = declared.ports(name)
     lies: list[Lie] = []
@@ -164,18 +164,19 @@ def healthcheck_lies(name: str, declared: Declared) -> list[Lie]:
     if grep is not None:
         lies.append(_process_lie(grep, secret, own))
     if not secret:
-        lies += _probe_lies(name, declared, scripts)
+        lies += _probe_lies(name, declared, probed)
     return lies
 
 
 @functools.lru_cache(maxsize=1024)  # the same check on many containers is judged once
-def _analysed(test: tuple[str | Sensitive, ...]) -> tuple[list[_Script], tuple[str, str] | None, _ProcessCheck | None] | None:
-    """What the test alone says, whoever runs it: its scripts, why it cannot fail, its process
-    grep; None when it cannot be parsed."""
+def _analysed(test: tuple[str | Sensitive, ...]) -> tuple[tuple[Probe, ...], tuple[str, str] | None, _ProcessCheck | None] | None:
+    """What the test alone says, whoever runs it: the endpoints its scripts probe, why it cannot
+    fail, its process grep; None when it cannot be parsed."""
     scripts = _scripts(test)
     if scripts is None:
         return None
-    return scripts, _cannot_fail(test, scripts), _process_grep(scripts)
+    probed = tuple(probe for script in scripts for probe in probes(script))
+    return probed, _cannot_fail(test, scripts), _process_grep(scripts)
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -691,12 +692,12 @@ def _process_lie(check: _ProcessCheck, secret: bool, own: Mapping[int, str]) -> 
 # --- probes of another service ---------------------------------------------------------------------
 
 
-def _probe_lies(name: str, declared: Declared, scripts: list[_Script]) -> list[Lie]:
+def _probe_lies(name: str, declared: Declared, probed: tuple[Probe, ...]) -> list[Lie]:
     spec = declared.containers[name]
     own_ports = declared.ports(name)
     own_names = _names(name, spec)
     lies: dict[str, Lie] = {}
-    for probe in (p for script in scripts for p in probes(script)):
+    for probe in probed:
         host = probe.host
         named = declared.by_host_name.get(host)
         if named is not None and named != name and host not in own_names:
