@@ -19,6 +19,7 @@ import docker
 import pytest
 
 from tests.support.docker_engine import CLEANUP_FILTERS, ensure_engine, ensure_images
+from tests.support.fault_proxy import FaultProxy, running_fault_proxy
 from tests.support.moto_server import MotoServer, running_moto_server
 
 
@@ -83,6 +84,13 @@ def cleanup_containers(docker_client: docker.DockerClient) -> Iterator[None]:
 def moto_server() -> Iterator[MotoServer]:
     with running_moto_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def fault_proxy_server(moto_server: MotoServer) -> Iterator[FaultProxy]:
+    """The fault proxy (tests/support/fault_proxy.py) in front of the session's moto server."""
+    with running_fault_proxy(moto_server.url) as proxy:
+        yield proxy
 
 
 @pytest.fixture

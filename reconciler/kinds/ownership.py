@@ -68,16 +68,25 @@ def with_action(
     return frame.model_copy(update={"action": kind, "reasons": reasons, "changes": changes, "blocked": blocked})
 
 
-def unreachable_action(frame: Action, where: str, error: str, remedy: str) -> Action:
-    """An address whose host or region could not be read: nothing planned, blocked with the cause."""
+def unreachable_action(frame: Action, place: str, error: str, remedy: str) -> Action:
+    """An address whose host or region (``place``: "host edge", "region eu-west-1") could not be
+    read: nothing planned, blocked with the cause."""
     return frame.model_copy(
         update={
             "action": "noop",
-            "reasons": [f"host {where} could not be observed"],
+            "reasons": [f"{place} could not be observed"],
             "observed_digest": UNOBSERVED,
             "known_at_apply": [],
             "blocked": Blocked(reason=error, remedy=remedy),
         }
+    )
+
+
+def region_remedy(region: str) -> str:
+    """What to do about an AWS region observe could not read."""
+    return (
+        f"make region {region} readable (the AWS credentials, the network or endpoint, and that the account may use "
+        "the region); nothing in it is planned until then"
     )
 
 
@@ -86,6 +95,7 @@ class OwnedKind(Generic[SpecT, SeenT]):
 
     kind: ClassVar[str]
     marker: ClassVar[str]  # where the state name is stamped, as the plan names it: "label reconciler.state"
+    place_word: ClassVar[str] = "host"  # what its resources live in, as a blocked action names one: hosts, AWS regions
     unreachable: dict[str, str]  # host or region → why observe could not read it
 
     # --- what every kind says ----------------------------------------------------------------
@@ -98,6 +108,10 @@ class OwnedKind(Generic[SpecT, SeenT]):
         the one it was seen on."""
         host = getattr(desired, "host", None) if desired is not None else getattr(seen, "host", None)
         return str(host) if host is not None else None
+
+    def observed_in(self, desired: SpecT | None, seen: SeenT | None) -> str | None:
+        """The host or region observe reads the resource in (keys ``unreachable``): its host by default."""
+        return self.where(desired, seen)
 
     def frame(self, name: str, desired: SpecT | None, observed: Observation | None) -> Action:
         """A noop action for the address: its type, digest, host (and, a kind's own, its dependencies)."""
@@ -196,9 +210,10 @@ def decide(kind: OwnedKind[Any, Any], name: str, desired: Any | None, observed: 
     seen = observed.data if observed is not None else None
     frame = kind.frame(name, desired, observed)
     where = kind.where(desired, seen)
+    place = kind.observed_in(desired, seen)  # the declared one first: a move to a place that cannot be read waits too
+    if place is not None and place in kind.unreachable:
+        return unreachable_action(frame, f"{kind.place_word} {place}", kind.unreachable[place], kind.unreachable_remedy(place))
     if seen is None:
-        if where is not None and where in kind.unreachable:
-            return unreachable_action(frame, where, kind.unreachable[where], kind.unreachable_remedy(where))
         if desired is None:
             return frame
         if kind.external(desired):

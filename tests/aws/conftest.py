@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.clients.aws import connect
-from tests.support.fault_proxy import FaultProxy, running_fault_proxy
+from tests.support.fault_proxy import FaultProxy
 from tests.support.moto_server import MotoServer
 
 
@@ -18,12 +18,6 @@ def state_s3(aws: MotoServer) -> Any:
     client = connect("s3", "us-east-1")
     client.create_bucket(Bucket="ops-state")
     return client
-
-
-@pytest.fixture(scope="session")
-def fault_proxy_server(moto_server: MotoServer) -> Iterator[FaultProxy]:
-    with running_fault_proxy(moto_server.url) as proxy:
-        yield proxy
 
 
 @pytest.fixture

@@ -284,3 +284,33 @@ def test_a_launch_whose_answer_was_lost_is_retried_with_the_same_client_token(
     assert plan.returncode == 0, plan.stdout + plan.stderr
     if len(launched) > 1:  # an endpoint that ignores ClientToken (moto)
         assert "duplicate-instance: 1 more live instance(s) carry this address" in plan.stdout
+
+
+# --- a region that cannot be read blocks only what is in it ------------------------------------
+
+
+def test_a_denied_region_blocks_only_its_own_buckets_and_apply_makes_the_rest(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    """Every call signed for ap-south-2 is denied (403), as a service control policy denying the region
+    answers: its bucket is blocked with the cause, the bucket in us-east-1 is planned and made, and
+    the next plan still shows the blocked one (and nothing else)."""
+    faults.inject("*", "deny", count=1_000_000, region="ap-south-2")
+    write_state(tmp_path, "\n  exports-a: {protect: false}\n  exports-far: {region: ap-south-2, protect: false}")
+
+    planned = through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path)
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    actions = plan_actions(faults, tmp_path)
+    assert actions["s3_bucket.exports-a"]["action"] == "create" and not actions["s3_bucket.exports-a"]["blocked"]
+    far = actions["s3_bucket.exports-far"]
+    assert far["reasons"] == ["region ap-south-2 could not be observed"], far
+    assert "AccessDenied" in far["blocked"]["reason"] and "region ap-south-2" in far["blocked"]["remedy"], far
+
+    applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    shown = applied.stdout + applied.stderr
+    assert applied.returncode == 1 and "Traceback" not in shown, shown
+    assert "exports-a" in {b["Name"] for b in state_s3.list_buckets()["Buckets"]}
+    assert "s3_bucket.exports-far" in shown and "region ap-south-2 could not be observed" in shown, shown
+
+    again = plan_actions(faults, tmp_path)
+    assert again["s3_bucket.exports-a"]["action"] == "noop" and again["s3_bucket.exports-far"]["blocked"], again

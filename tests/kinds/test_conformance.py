@@ -7,7 +7,7 @@ cannot). On one real engine, state `blue` beside resources made as state `green`
   blocked create naming that state;
 - a legacy one is claimed by the state that declares it and never deleted by one that does not;
 - an unmanaged one is adopted or blocked, never created over or deleted;
-- a host that cannot be reached blocks only the resources on it;
+- a host or region that cannot be read blocks only the resources in it;
 - a create killed once made (before its intent is closed) is finished by the next apply, not doubled;
 - a reference to a host that is not declared is an error at its place;
 - plan changes nothing."""
@@ -109,7 +109,7 @@ def test_declared_names_are_blocked_claimed_or_adopted_by_whose_they_are(
     assert (new["action"], new["blocked"]) == ("create", None), new  # only the unreachable host's are blocked
     if factory.places:
         far = actions[names["far"]]
-        assert far["blocked"] and "host gone could not be observed" in far["reasons"], far
+        assert far["blocked"] and f"{factory.gone} could not be observed" in far["reasons"], far
     assert factory.listing(names["new"][:7]) == before  # plan is read-only
 
 

@@ -14,7 +14,12 @@ Faults (each applies to the next `count` matching requests, after `skip` of them
 - ``reset-after``: the request is forwarded (it takes effect), then the connection is reset before
   any answer: the client cannot know it happened;
 - ``reset-mid-body``: forwarded, the answer's headers and half its body are sent, then a reset;
-- ``stall``: ``seconds`` of silence, then the request is forwarded as usual.
+- ``stall``: ``seconds`` of silence, then the request is forwarded as usual;
+- ``deny``: 403 AccessDenied (UnauthorizedOperation for EC2), not forwarded: what a service control
+  policy that denies a region answers.
+
+A fault may match any operation (``"*"``) and only requests signed for one ``region`` (the region
+of the SigV4 credential scope in the Authorization header).
 
 The operation is named from the request as AWS names it: S3's REST calls by method, bucket, key
 and sub-resource (PutObject, GetObject, CreateBucket, PutBucketTagging, …), the query APIs (EC2) by
@@ -36,7 +41,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-KINDS = ("throttle", "slowdown", "error5xx", "reset-before", "reset-after", "reset-mid-body", "stall")
+KINDS = ("throttle", "slowdown", "error5xx", "reset-before", "reset-after", "reset-mid-body", "stall", "deny")
 S3_SUBRESOURCES = {
     "tagging": "BucketTagging",
     "versioning": "BucketVersioning",
@@ -57,6 +62,7 @@ class Fault:
     key: str = ""  # a substring the request's path must hold (e.g. "team-a/lock")
     skip: int = 0  # matching requests let through before the fault starts
     seconds: float = 0.0  # for a stall
+    region: str = ""  # only requests signed for this region
     hits: int = 0  # times it was injected
 
     def __post_init__(self) -> None:
@@ -98,13 +104,25 @@ def error_answer(operation: str, headers: Any, status: int, code: str) -> tuple[
     if headers.get("X-Amz-Target"):
         return status, "application/x-amz-json-1.1", f'{{"__type": "{code}", "message": "{message}"}}'.encode()
     if "x-www-form-urlencoded" in (headers.get("Content-Type") or ""):
-        code = "RequestLimitExceeded" if code == "ThrottlingException" else code
+        code = {"ThrottlingException": "RequestLimitExceeded", "AccessDenied": "UnauthorizedOperation"}.get(code, code)
         xml = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>f</RequestID></Response>"
         return status, "text/xml", xml.encode()
     return status, "application/xml", f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
 
 
-ERRORS = {"throttle": (400, "ThrottlingException"), "slowdown": (503, "SlowDown"), "error5xx": (500, "InternalError")}
+ERRORS = {
+    "throttle": (400, "ThrottlingException"),
+    "slowdown": (503, "SlowDown"),
+    "error5xx": (500, "InternalError"),
+    "deny": (403, "AccessDenied"),
+}
+
+
+def signed_region(headers: Any) -> str:
+    """The region of the request's SigV4 credential scope (Credential=KEY/DATE/REGION/SERVICE/aws4_request)."""
+    credential = (headers.get("Authorization") or "").partition("Credential=")[2].partition(",")[0]
+    parts = credential.split("/")
+    return parts[2] if len(parts) >= 5 else ""
 
 
 @dataclass
@@ -116,8 +134,10 @@ class FaultProxy:
     bodies: list[tuple[str, bytes]] = field(default_factory=list)  # (operation, request body), every request
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def inject(self, operation: str, kind: str, count: int = 1, key: str = "", skip: int = 0, seconds: float = 0.0) -> Fault:
-        fault = Fault(operation, kind, count, key, skip, seconds)
+    def inject(
+        self, operation: str, kind: str, count: int = 1, key: str = "", skip: int = 0, seconds: float = 0.0, region: str = ""
+    ) -> Fault:
+        fault = Fault(operation, kind, count, key, skip, seconds, region)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -131,10 +151,16 @@ class FaultProxy:
     def injected(self, kind: str | None = None) -> list[tuple[str, str, str]]:
         return [entry for entry in self.seen if entry[2] and (kind is None or entry[2] == kind)]
 
-    def _choose(self, operation: str, path: str) -> Fault | None:
+    def _choose(self, operation: str, path: str, region: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.operation != operation or fault.key not in urllib.parse.unquote(path) or fault.hits >= fault.count:
+                if (
+                    fault.operation not in (operation, "*")
+                    or fault.key not in urllib.parse.unquote(path)
+                    or fault.hits >= fault.count
+                ):
+                    continue
+                if fault.region and fault.region != region:
                     continue
                 if fault.skip > 0:
                     fault.skip -= 1
@@ -203,7 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         body = self._body()
         operation = operation_of(self.command, self.path, self.headers, body)
-        fault = self.proxy._choose(operation, self.path)
+        fault = self.proxy._choose(operation, self.path, signed_region(self.headers))
         self.proxy._log(operation, self.path, fault, body)
         kind = fault.kind if fault else ""
         if kind in ERRORS:

@@ -212,7 +212,9 @@ class DiskBudgetKind:
 
         if desired is not None and observed is None and (desired.host or "") in self.unreachable:
             remedy = f"make host {desired.host} reachable (check the engine, the network, its SSH or TLS settings)"
-            return unreachable_action(action([], [], None), desired.host or "", self.unreachable[desired.host or ""], remedy)
+            return unreachable_action(
+                action([], [], None), f"host {desired.host or ''}", self.unreachable[desired.host or ""], remedy
+            )
         if desired is None or observed is None:
             return action([], [], None)
         seen: SeenDisk = observed.data

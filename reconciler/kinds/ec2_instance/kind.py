@@ -107,6 +107,7 @@ class Ec2InstanceKind:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.quota_needs: dict[str, QuotaNeed] = {}
+        self.unreachable: dict[str, str] = {}  # region → why its instances could not be listed: they are blocked
 
     # --- connections ------------------------------------------------------------------------
 
@@ -128,7 +129,7 @@ class Ec2InstanceKind:
         if not regions:
             return {}
         with ThreadPoolExecutor(max_workers=min(len(regions), self.ctx.parallelism)) as pool:
-            per_region = list(pool.map(lambda region: self._observe_region(region, desired), regions))
+            per_region = list(pool.map(lambda region: self._observe_readable(region, desired), regions))
         observed: dict[str, Observation] = {}
         for found in per_region:
             for name, seen in found.items():
@@ -149,6 +150,14 @@ class Ec2InstanceKind:
         except (ClientError, BotoCoreError) as error:
             raise AwsUnavailable(f"cannot list the EC2 instances in {region}: {explain(error)}") from None
         return records
+
+    def _observe_readable(self, region: str, desired: Mapping[str, Ec2Instance]) -> dict[str, SeenInstance]:
+        """A region that cannot be listed (no route, no credentials, denied) blocks only its own instances."""
+        try:
+            return self._observe_region(region, desired)
+        except AwsUnavailable as error:
+            self.unreachable[region] = str(error)
+            return {}
 
     def _observe_region(self, region: str, desired: Mapping[str, Ec2Instance]) -> dict[str, SeenInstance]:
         """Our instances; another state's or legacy ones (no state tag) only under a declared
@@ -183,7 +192,14 @@ class Ec2InstanceKind:
         converged state makes no call here."""
         missing: dict[str, list[str]] = defaultdict(list)
         for name, spec in sorted(desired.items()):
-            if name not in observed and spec.region and spec.state != "absent" and not is_expired(spec, self.ctx.now):
+            unread = spec.region in self.unreachable
+            if (
+                name not in observed
+                and spec.region
+                and not unread
+                and spec.state != "absent"
+                and not is_expired(spec, self.ctx.now)
+            ):
                 missing[spec.region].append(name)
         if not missing:
             return {}
@@ -216,7 +232,8 @@ class Ec2InstanceKind:
         }
         by_region: dict[str, dict[str, Demand]] = defaultdict(dict)
         for name, demand in demands.items():
-            by_region[demand.region][name] = demand
+            if demand.region not in self.unreachable:  # its launches are blocked, not planned
+                by_region[demand.region][name] = demand
         if not by_region:
             return
         with ThreadPoolExecutor(max_workers=min(len(by_region), self.ctx.parallelism)) as pool:
@@ -275,7 +292,7 @@ class Ec2InstanceKind:
         digest = observed.digest if observed else ""
         return plan_action(
             name, desired, seen, digest, self.ctx.now, self.quota_needs.get(name), self.may_request_quota,
-            self.ctx.state.settings.name,
+            self.ctx.state.settings.name, self.unreachable,
         )  # fmt: skip
 
     def findings(self, name: str, desired: Ec2Instance | None, observed: Observation | None) -> list[Finding]:

@@ -4,14 +4,14 @@ looks like, and the action and findings that follow. No I/O here; tests build th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
 from reconciler.kinds.base import Observation
 from reconciler.kinds.identity import ADDRESS_TAG, STATE_TAG, claim_change, claim_reason
-from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, decide, with_action
+from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, decide, region_remedy, with_action
 from reconciler.model.spec import DEFAULT_STATE_NAME, Ec2Instance
 from reconciler.plan.schema import Action, ActionKind, Blocked, Change, Finding, created_fields
 
@@ -229,12 +229,13 @@ def plan_action(
     quota: QuotaNeed | None = None,
     may_request_quota: bool = False,
     state: str = DEFAULT_STATE_NAME,
+    unreachable: Mapping[str, str] | None = None,
 ) -> Action:
     """The one action for ``ec2_instance.NAME``. Pure. Another state's instance is never changed (a
     declaration of its name is blocked); a legacy one (made before state names) is claimed with the
     action: our state tag added in place."""
     observed = Observation(digest, seen) if seen is not None else None
-    return decide(InstanceRules(now, quota, may_request_quota, state), name, desired, observed)
+    return decide(InstanceRules(now, quota, may_request_quota, state, dict(unreachable or {})), name, desired, observed)
 
 
 @dataclass
@@ -243,11 +244,18 @@ class InstanceRules(OwnedKind[Ec2Instance, SeenInstance]):
 
     kind: ClassVar[str] = "ec2_instance"
     marker: ClassVar[str] = f"tag {STATE_TAG}"
+    place_word: ClassVar[str] = "region"
     now: datetime
     quota: QuotaNeed | None
     may_request_quota: bool
     state: str
-    unreachable: dict[str, str] = field(default_factory=dict)  # a region that cannot be listed fails the plan
+    unreachable: dict[str, str] = field(default_factory=dict)  # region → why its instances could not be listed
+
+    def observed_in(self, desired: Ec2Instance | None, seen: SeenInstance | None) -> str | None:
+        return desired.region if desired is not None else seen.region if seen is not None else None
+
+    def unreachable_remedy(self, where: str) -> str:
+        return region_remedy(where)
 
     def held(self, seen: SeenInstance) -> Held:
         if seen.unmanaged:

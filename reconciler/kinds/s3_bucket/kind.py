@@ -16,7 +16,16 @@ from reconciler.clients.journal import Intent
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.identity import ADDRESS_TAG, STATE_TAG, claim_change, claim_reason, owner_of
-from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, with_action
+from reconciler.kinds.ownership import (
+    LEGACY,
+    OURS,
+    UNMANAGED,
+    Held,
+    OwnedKind,
+    another_state,
+    region_remedy,
+    with_action,
+)
 from reconciler.kinds.s3_bucket.recovery import RECOVERY, created_by, recovered_view, with_recovery
 from reconciler.kinds.s3_bucket.view import (
     PROTECT_TAG,
@@ -83,10 +92,11 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
     kind: ClassVar[str] = "s3_bucket"
     section: ClassVar[str] = "s3_buckets"
     marker: ClassVar[str] = f"tag {STATE_TAG}"
+    place_word: ClassVar[str] = "region"
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        self.unreachable: dict[str, str] = {}  # a region that cannot be read fails the plan (bucket names are global)
+        self.unreachable: dict[str, str] = {}  # region → why its buckets could not be listed: they are blocked
         self.created: dict[str, datetime] = {}  # bucket → its creation time, from the listings
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe
 
@@ -105,15 +115,23 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         self.intents = self.ctx.journal.intents()
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             found: dict[str, str] = {}  # name → region
-            for region, names in zip(regions, pool.map(self._list, regions), strict=True):
+            for region, names in zip(regions, pool.map(self._list_readable, regions), strict=True):
                 found.update(dict.fromkeys(names, region))
-            missing = [name for name in desired if name not in found]
+            missing = [name for name in desired if name not in found and desired[name].region not in self.unreachable]
             for name, located in zip(missing, pool.map(lambda n: self._locate(n, desired[n]), missing), strict=True):
                 if located is not None:
                     found[name] = located
             self.ctx.progress("s3_bucket.*", f"reading {len(found)} bucket{'' if len(found) == 1 else 's'}")
             seen = pool.map(lambda item: self._read(item[0], item[1], item[0] in desired), sorted(found.items()))
             return {bucket.name: _observation(bucket) for bucket in seen if bucket is not None}
+
+    def _list_readable(self, region: str) -> list[str]:
+        """A region whose buckets cannot be listed (no route, no credentials, denied) blocks only its own."""
+        try:
+            return self._list(region)
+        except ReconcileError as error:
+            self.unreachable[region] = str(error)
+            return []
 
     def _list(self, region: str) -> list[str]:
         self.ctx.progress("s3_bucket.*", f"listing the buckets in {region}")
@@ -198,6 +216,12 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         return count
 
     # --- diff (pure) ------------------------------------------------------------------------
+
+    def observed_in(self, desired: S3Bucket | None, seen: SeenBucket | None) -> str | None:
+        return desired.region if desired is not None else seen.region if seen is not None else None
+
+    def unreachable_remedy(self, where: str) -> str:
+        return region_remedy(where)
 
     # --- ownership (kinds/ownership.py decides; these are the bucket's own words) ------------
 

@@ -18,7 +18,8 @@ OTHER_STATE = "green"  # the state the suite's "another state's" resources belon
 
 class Factory(Protocol):
     section: str  # the state's key: "networks"
-    places: bool  # its resources live on hosts the suite can make unreachable ("gone")
+    places: bool  # its resources live on hosts or regions the suite can make unreachable ("gone")
+    gone: str  # that place, as the plan names it: "host gone", "region ap-south-2"
 
     def declare(self, name: str, place: str) -> str:
         """One resource's declaration, as a YAML flow mapping, on host ``place`` ("local", "gone")."""
@@ -42,6 +43,7 @@ class Docker:
     """What the Docker kinds' factories share: the test engine (the docker_client fixture)."""
 
     places = True
+    gone = "host gone"
 
     def __init__(self, request: pytest.FixtureRequest) -> None:
         self.client: docker.APIClient = request.getfixturevalue("docker_client").api
@@ -75,3 +77,27 @@ def factory_of(kind: str, request: pytest.FixtureRequest) -> Factory | str:
         return skip
     factory: Factory = module.FACTORY(request)
     return factory
+
+
+GONE_REGION = "ap-south-2"  # the region the AWS kinds' "gone" place is: every call signed for it is denied
+
+
+class Aws:
+    """What the AWS kinds' factories share: moto's server, reached by reconcile through the fault proxy
+    (tests/support/fault_proxy.py), which denies every call signed for GONE_REGION as a service control
+    policy denying the region would; the factory's own clients go to moto directly."""
+
+    places = True
+    gone = f"region {GONE_REGION}"
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        moto = request.getfixturevalue("aws")
+        proxy = request.getfixturevalue("fault_proxy_server")
+        proxy.clear()
+        request.addfinalizer(proxy.clear)
+        proxy.inject("*", "deny", count=1_000_000, region=GONE_REGION)
+        request.getfixturevalue("monkeypatch").setenv("AWS_ENDPOINT_URL", proxy.url)
+        self.endpoint = moto.url
+
+    def region(self, place: str) -> str:
+        return GONE_REGION if place == "gone" else "us-east-1"

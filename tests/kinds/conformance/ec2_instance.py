@@ -1,6 +1,5 @@
 """EC2 instances in moto's EC2 (tests/support/moto_server.py), launched as another state, a legacy
-reconcile or a person would. Its places are regions, which the suite cannot make unreachable one at a
-time."""
+reconcile or a person would. Its places are regions: "gone" is one the fault proxy denies (Aws)."""
 
 from __future__ import annotations
 
@@ -9,22 +8,22 @@ from typing import Any
 import pytest
 
 from reconciler.clients.aws import connect
-from tests.kinds.conformance import OTHER_STATE, Owner
+from tests.kinds.conformance import OTHER_STATE, Aws, Owner
 
 AMI = "ami-0123456789abcdef0"  # moto launches any well-formed AMI id
 SPEC = f"instance_type: t3.micro, ami: {AMI}"
 
 
-class Instances:
+class Instances(Aws):
     section = "ec2_instances"
-    places = False
 
     def __init__(self, request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("aws")
-        self.ec2: Any = connect("ec2", "us-east-1")
+        self.ec2: Any = connect("ec2", "us-east-1")  # before reconcile's endpoint turns to the fault proxy
+        super().__init__(request)
 
     def declare(self, name: str, place: str) -> str:
-        return f"{{region: us-east-1, {SPEC}}}"
+        return f"{{region: {self.region(place)}, {SPEC}}}"
 
     def bad_reference(self, name: str) -> tuple[str, str]:
         return f"{{{SPEC}}}", "region is required"

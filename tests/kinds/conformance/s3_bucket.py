@@ -1,5 +1,5 @@
 """S3 buckets in moto's S3 (tests/support/moto_server.py), made as another state, a legacy reconcile
-or a person would. Its places are regions, which the suite cannot make unreachable one at a time."""
+or a person would. Its places are regions: "gone" is one the fault proxy denies (Aws)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ from typing import Any
 import pytest
 
 from reconciler.clients.aws import connect
-from tests.kinds.conformance import OTHER_STATE, Owner
+from tests.kinds.conformance import OTHER_STATE, Aws, Owner
 
 
-class Buckets:
+class Buckets(Aws):
     section = "s3_buckets"
-    places = False
 
     def __init__(self, request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("aws")
-        self.s3: Any = connect("s3", "us-east-1")
+        self.s3: Any = connect("s3", "us-east-1")  # before reconcile's endpoint turns to the fault proxy
+        super().__init__(request)
 
     def declare(self, name: str, place: str) -> str:
-        return "{region: us-east-1, protect: false}"
+        return f"{{region: {self.region(place)}, protect: false}}"
 
     def bad_reference(self, name: str) -> tuple[str, str]:
         return "{protect: false}", "region is required"
