@@ -93,6 +93,11 @@ def test_file_and_variable_secrets_reach_run_secrets_and_a_new_value_plans_a_rep
     assert run_in(docker_client, name, "cat", "/run/secrets/db") == "file-value-two\n"
     assert reconcile("plan", "desired_state", token="variable-value-two").stdout.startswith("No changes.")
 
+    run_in(docker_client, name, "rm", "/run/secrets/db")  # an app that deletes its secret once read
+    gone = reconcile("plan", "desired_state", token="variable-value-two")
+    assert "secret db at /run/secrets/db is gone from the container" in gone.stdout, gone.stdout
+    assert "value" not in gone.stdout.replace("(value changed)", ""), gone.stdout
+
 
 @pytest.mark.aws
 @pytest.mark.slow

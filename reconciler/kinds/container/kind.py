@@ -74,7 +74,7 @@ from reconciler.kinds.container.recovery import (
     replacement_of,
     with_recovery,
 )
-from reconciler.kinds.container.secret_files import SecretFiles, as_declared_files
+from reconciler.kinds.container.secret_files import MISSING, SecretFiles, as_declared_files
 from reconciler.kinds.container.start import (
     LOG_LINE_CHARS,
     STARTED_SECONDS,
@@ -365,11 +365,15 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         return self.ctx.client(f"aws:{service}:{region}", lambda: connect(service, region, self.ctx.parallelism))
 
     def _read_back(self, seen: SeenContainer, target: str) -> bytes | None:
-        """The file at ``target`` in the container (a secret, compared in memory, never kept)."""
-        with contextlib.suppress(*CONNECTION_ERRORS, APIError):
+        """The file at ``target`` in the container (a secret, compared in memory, never kept); None:
+        there is none. An engine that does not answer is an error, never a change to plan."""
+        try:
             chunks, _ = self.client(seen.host).get_archive(seen.id, target)
-            return first_file(iter(chunks))
-        return None
+        except NotFound:
+            return None
+        except CONNECTION_ERRORS as error:  # APIError among them
+            raise ReconcileError(f"{_address(seen.name)}: cannot read {target} back to compare it: {explain(error)}") from None
+        return first_file(iter(chunks))
 
     def _files_label(self, name: str, spec: Container) -> dict[str, str]:
         return self.bind_files_of(name, spec).label() if self._on_this_machine(spec.host or "") else {}
@@ -1174,8 +1178,14 @@ def _reason(change: FieldChange, default_network: str) -> str:
         source = str(change.after or change.before or "").partition(" ")[0]
         return f"config {source} at {change.path.removeprefix('configs.')} changed"
     if change.path.startswith("secrets."):
-        source = str(change.after if isinstance(change.after, str) else change.before or "").partition(" ")[0]
-        return f"secret {source} at {change.path.removeprefix('secrets.')} changed"
+        after = change.after if isinstance(change.after, str) else ""
+        source = str(after or change.before or "").partition(" ")[0]
+        how = (
+            "is gone from the container (deleted in it: a restart would not have it either)"
+            if after.endswith(MISSING)
+            else "changed"
+        )
+        return f"secret {source} at {change.path.removeprefix('secrets.')} {how}"
     if change.path.startswith("files."):
         how = "changed" if change.before and change.after else "added" if change.after else "removed"
         return f"file {change.path.removeprefix('files.')} {how}"

@@ -37,6 +37,7 @@ from reconciler.plan.schema import Finding
 
 SECRETS_LABEL = "reconciler.secrets"
 CHANGED = " (value changed)"
+MISSING = " (its file is gone from the container)"
 
 Connect = Callable[[str, str], Any]  # (service, region) → a boto3 client
 ReadBack = Callable[[str], "bytes | None"]  # a target → what the running container holds there
@@ -183,7 +184,9 @@ class SecretFiles:
                 value = self.value(mount.source)
                 if isinstance(value, Unknown):
                     description = value  # type: ignore[assignment]
-                elif not hmac.compare_digest(read_back(mount.target) or b"", value):
+                elif (held := read_back(mount.target)) is None:
+                    description += MISSING  # deleted in the container: a restart would not have it either
+                elif not hmac.compare_digest(held, value):
                     description += CHANGED
             wanted[mount.target] = description
         return wanted
