@@ -198,13 +198,7 @@ class _Preparer:
     def volume(self, name: str, spec: dict[str, Any]) -> None:
         for key in [k for k in spec if is_extension(k)]:
             del spec[key]
-        for key in [k for k in spec if k in ("driver", "driver_opts", "labels")]:
-            self.report(
-                ("volumes", name, key),
-                f"not supported: {key} — the engine creates a named volume with its default driver when a container "
-                "first mounts it; create one with options outside reconcile and declare it external: true",
-            )
-            del spec[key]
+        self._labels(spec)
 
     def config(self, name: str, spec: dict[str, Any]) -> None:
         self._file_source("configs", name, spec, "give the config's file: (in the repository), content: or environment:")

@@ -47,6 +47,7 @@ class _Checker:
         self.dependencies()
         self.network_modes()
         self.networks()
+        self.volume_names()
         self.configs()
         self.regions()
         self.cost_docs()
@@ -119,6 +120,16 @@ class _Checker:
                 self.report(path, f"no container {target!r}{did_you_mean(target, containers)}")
             elif containers[target].get("host") != container.get("host"):
                 self.report(path, f"{target!r} runs on another host; a shared network needs the same host")
+
+    def volume_names(self) -> None:
+        """A volume's engine name is its key: compose's ``name:`` may only repeat it."""
+        for key, volume in self.section("volumes").items():
+            name = _mapping(volume).get("name")
+            if isinstance(name, str) and name != key:
+                self.report(
+                    ("volumes", key, "name"),
+                    f"a volume's engine name is its key here (no project prefix is added): rename the key to {name!r}",
+                )
 
     def networks(self) -> None:
         """Each network a container joins is declared under networks:, on the container's host."""

@@ -230,14 +230,21 @@ class Network(Section):
 
 class NamedVolume(Section):
     """A named volume (compose's top-level volumes:) that containers mount by its name: reconcile
-    creates it with the engine's default driver, labelled as this state's, before the containers that
-    mount it, and removes it only once it is no longer declared and no container uses it."""
+    creates it with its driver, options and labels, labelled as this state's, before the containers
+    that mount it, and removes it only once it is no longer declared and no container uses it."""
 
     host: Name | None = None
     """The host (under hosts:) it lives on; defaults to the only host."""
+    driver: String = "local"
+    """The volume driver (the engine's default: local)."""
+    driver_opts: dict[str, String] = {}
+    """The driver's options (local: type, device, o — e.g. a tmpfs of a given size)."""
+    labels: Labels = {}
     external: Bool = False
     """Made outside reconcile: it must exist; reconcile never changes or deletes it."""
     name: Name | None = None
+    """The engine's name for it: its key (reconcile adds no project prefix, so compose's ``name:``
+    may only repeat the key; see model/refs.py)."""
 
 
 def _from_environment(value: object) -> str | Sensitive | Unknown:

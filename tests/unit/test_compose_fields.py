@@ -280,9 +280,19 @@ def test_compose_keys_once_misread_as_other_keys_are_fields_now(tmp_path: Path) 
     assert list(container.networks) == ["front"] and state.networks == {"front": Network(host="local")}
 
 
-def test_a_named_volume_with_driver_options_says_what_to_do(tmp_path: Path) -> None:
-    [message] = errors(tmp_path, "volumes:\n  data:\n    driver: local\n  other:\n  ext: {external: true}\n")
-    assert "state.yaml:3:" in message and "not supported: driver" in message and "external: true" in message
+def test_a_named_volume_takes_compose_driver_options_and_labels_in_either_form(tmp_path: Path) -> None:
+    state = load(
+        tmp_path,
+        "volumes:\n  data:\n    driver: local\n    driver_opts: {type: tmpfs, device: tmpfs}\n"
+        "    labels: [tier=db, backup]\n  other:\n  ext: {external: true}\n",
+    )
+    data = state.volumes["data"]
+    assert (data.driver, dict(data.driver_opts), dict(data.labels)) == (
+        "local",
+        {"type": "tmpfs", "device": "tmpfs"},
+        {"tier": "db", "backup": ""},
+    )
+    assert (state.volumes["other"].driver, state.volumes["ext"].external) == ("local", True)
 
 
 def test_top_level_compose_keys_say_what_to_do(tmp_path: Path) -> None:

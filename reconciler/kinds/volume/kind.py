@@ -1,7 +1,8 @@
-"""Named volumes (compose's top-level volumes:), which containers mount by name: made and labelled
-before the containers that mount them, removed only once no longer declared and no container uses
-them. A volume holds data and takes no setting here, so there is nothing to compare: a declared
-volume that exists is as declared.
+"""Named volumes (compose's top-level volumes:), which containers mount by name: made with their
+driver, options and labels, and labelled, before the containers that mount them; removed only once
+no longer declared and no container uses them. The engine cannot change a volume's driver, options
+or labels, and making it again would lose its data: a declaration that differs is a blocked
+replace, which the user carries out by hand.
 
 The seam, as every owned kind has it: observe → a snapshot of SeenVolume (whose each one is: held)
 → kinds/ownership.py decides create / block / claim / delete → this kind's own words and steps."""
@@ -9,8 +10,8 @@ The seam, as every owned kind has it: observe → a snapshot of SeenVolume (whos
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from reconciler.clients.docker import CONNECTION_ERRORS, APIError, explain
 from reconciler.kinds.base import Observation, Step, StepResult
@@ -19,9 +20,7 @@ from reconciler.kinds.identity import ADDRESS, MANAGED, STATE_LABEL, Owner, clai
 from reconciler.kinds.ownership import with_action
 from reconciler.model.spec import NamedVolume
 from reconciler.plan.digest import digest_json
-from reconciler.plan.schema import Action, Blocked
-
-DRIVER = "local"  # the engine's default: the one a container's first mount would have made
+from reconciler.plan.schema import Action, Blocked, Change, created_fields
 
 
 @dataclass(frozen=True)
@@ -31,10 +30,31 @@ class SeenVolume:
     owner: Owner | None  # None: not made by reconcile
     stamped_state: str | None  # the state name it carries (reconciler.state), if any
     users: tuple[str, ...] = ()  # the containers that mount it: read only for one of ours no longer declared
+    view: dict[str, Any] = field(default_factory=dict)  # driver, driver_opts, labels (without reconcile's own)
 
 
 def address_of(name: str) -> str:
     return f"volume.{name}"
+
+
+def desired_view(spec: NamedVolume) -> dict[str, Any]:
+    return {"driver": spec.driver, "driver_opts": dict(spec.driver_opts), "labels": dict(spec.labels)}
+
+
+def observed_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "driver": record.get("Driver") or "local",
+        "driver_opts": dict(record.get("Options") or {}),
+        "labels": {k: v for k, v in (record.get("Labels") or {}).items() if not k.startswith("reconciler.")},
+    }
+
+
+def compare(desired: NamedVolume, seen: SeenVolume) -> list[Change]:
+    """Pure: each of the volume's settings that differs from its declaration."""
+    want = desired_view(desired)
+    return [
+        Change(path=key, before=seen.view.get(key), after=value) for key, value in want.items() if seen.view.get(key) != value
+    ]
 
 
 def seen_volume(host: str, record: Mapping[str, object], state: str, users: tuple[str, ...] = ()) -> SeenVolume:
@@ -47,6 +67,7 @@ def seen_volume(host: str, record: Mapping[str, object], state: str, users: tupl
         owner=owner_of(labels.get(STATE_LABEL), state) if managed else None,
         stamped_state=labels.get(STATE_LABEL) or None,
         users=users,
+        view=observed_view(record),
     )
 
 
@@ -74,16 +95,27 @@ class VolumeKind(LabelledDockerKind[NamedVolume, SeenVolume]):
             if name not in desired:
                 using = client.containers(all=True, filters={"volume": seen.name})
                 seen = seen_volume(host, record, ours, tuple(sorted(c["Names"][0].lstrip("/") for c in using)))
-            observed[name] = Observation(digest_json({"name": seen.name, "owner": seen.owner, "users": seen.users}), seen)
+            digest = digest_json({"name": seen.name, "owner": seen.owner, "users": seen.users, "view": seen.view})
+            observed[name] = Observation(digest, seen)
         return observed
 
     # --- ownership (kinds/ownership.py decides; these are the volume's own words) -------------
 
     def create(self, name: str, desired: NamedVolume, frame: Action) -> Action:
-        return with_action(frame, "create", [], [])
+        shown = desired.model_dump(mode="json", include={"driver", "driver_opts", "labels"}, exclude_defaults=True)
+        return with_action(frame, "create", [], created_fields(shown))
 
     def compare(self, name: str, desired: NamedVolume, seen: SeenVolume, frame: Action) -> Action:
-        return frame  # a volume takes no setting: as declared once it exists
+        changes = compare(desired, seen)
+        if not changes:
+            return frame
+        return with_action(
+            frame, "replace", [f"{change.path} changed" for change in changes], changes,
+            Blocked(reason=f"the engine cannot change a volume's {', '.join(c.path for c in changes)}, and making "
+                    f"volume {name} again would lose its data",
+                    remedy=f"move its data and remove it by hand (docker volume rm {seen.name}) before apply, "
+                    "or declare the new settings under a new volume name"),
+        )  # fmt: skip
 
     def claim(self, planned: Action, name: str, seen: SeenVolume) -> Action:
         how = "a volume's labels cannot change, and its data stays: this state plans it as its own"
@@ -129,8 +161,11 @@ class VolumeKind(LabelledDockerKind[NamedVolume, SeenVolume]):
                 return StepResult(True, "removed")
             if action.action == "create" and step.desired is not None:
                 host = step.desired.host or ""
-                labels = docker_stamp(action.address, host, self.ctx.state.settings.name)
-                self.client(host).create_volume(action.name, driver=DRIVER, labels=labels)
+                spec: NamedVolume = step.desired
+                labels = {**spec.labels, **docker_stamp(action.address, host, self.ctx.state.settings.name)}
+                self.client(host).create_volume(
+                    action.name, driver=spec.driver, driver_opts=dict(spec.driver_opts) or None, labels=labels
+                )
                 return StepResult(True, "created")
         except APIError as error:
             return StepResult(False, explain(error))
