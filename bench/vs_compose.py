@@ -145,7 +145,7 @@ def samples(figures: dict[str, list[tuple[float, float]]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100, help="containers in each stack (default 100)")
-    parser.add_argument("--cold-rounds", type=int, default=3, help="alternating rounds of the cold up (default 3)")
+    parser.add_argument("--cold-rounds", type=int, default=3, help="alternating rounds of the cold up (default 3; 0: none)")
     parser.add_argument("--noop-rounds", type=int, default=7, help="alternating rounds of the no-op (default 7)")
     parser.add_argument("--parallelism", type=int, help="reconcile apply --parallelism N when cold (default: 10)")
     parser.add_argument("--resident", action="store_true", help="also time the no-op plan through `reconcile daemon`")
@@ -192,10 +192,9 @@ def measure(
     print()
     print("| N | operation | compose v2 `up -d` | reconcile | reconcile / compose |")
     print("|---|---|---|---|---|")
-    rows = [
-        ("cold: create and start all (`up -d` / `apply`)", cold, COLD_TARGET),
-        ("nothing to do (`up -d` / `plan`)", noop, NOOP_TARGET),
-    ]
+    cold_row = ("cold: create and start all (`up -d` / `apply`)", cold, COLD_TARGET)
+    rows = [cold_row] if cold_rounds else []  # --cold-rounds 0: the no-op only
+    rows.append(("nothing to do (`up -d` / `plan`)", noop, NOOP_TARGET))
     if resident:
         through_daemon = {"compose": noop["compose"], "reconcile": noop["resident"]}
         rows.append(("nothing to do, `plan` through `reconcile daemon`", through_daemon, NOOP_TARGET))
