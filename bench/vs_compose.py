@@ -203,8 +203,9 @@ def measure(
         print(line)
         missed += [miss] if miss else []
     print(f"(medians of {cold_rounds} cold and {noop_rounds} no-op alternating rounds, whole processes)")
-    print(f"samples, wall seconds: cold: {samples(cold)}")
-    print(f"                       no-op: {samples(noop)}")
+    if cold_rounds:
+        print(f"samples, wall seconds: cold: {samples(cold)}")
+    print(f"samples, wall seconds: no-op: {samples(noop)}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     compose(work, "down", "--timeout", "0")
     return missed
