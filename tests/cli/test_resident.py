@@ -215,3 +215,25 @@ def test_sigterm_stops_the_daemon_and_removes_its_socket() -> None:
         assert daemon.stop(signal.SIGTERM) == 0
         assert not socket.exists()
         assert "stopped: stopped by SIGTERM" in "".join(daemon.said)
+
+
+def test_a_client_killed_with_kill_9_stops_its_command_as_sigterm_does(
+    work: Path, prefix: str, docker_client: docker.DockerClient
+) -> None:
+    write(work, slow_then_web(prefix, 5))
+    with running_daemon() as daemon:
+        process = client_process(daemon, work, "apply", "desired_state", "--auto-approve", "--parallelism", "1")
+        wait_until_running(docker_client, f"{prefix}-db", process)
+        process.kill()
+        stdout, stderr = process.communicate(timeout=120)  # the pipes stay open until the forked command ends
+        assert "stopping (SIGTERM): no new steps start" in stderr
+        assert "apply interrupted by SIGTERM" in stderr
+        assert f"container.{prefix}-web: not started: apply was interrupted (SIGTERM)" in " ".join(stdout.split())
+        assert absent(docker_client, f"{prefix}-web")
+
+
+def test_the_daemon_stops_after_its_idle_timeout_and_removes_its_socket() -> None:
+    with running_daemon(idle="2s") as daemon:
+        assert daemon.process.wait(60) == 0
+        assert "stopped: no command for 2 s" in "".join(daemon.said)
+        assert not daemon.socket.exists()
