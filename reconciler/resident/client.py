@@ -96,17 +96,22 @@ def _run(connection: socket.socket, lines: wire.Lines, argv: list[str]) -> int |
             pending.append(number)
 
     previous = {number: signal.signal(number, forward) for number in FORWARDED}
+
+    def in_process_after_all(reason: str) -> int | None:
+        """Nothing ran: the command runs here, with this process's own signal handling back."""
+        connection.close()
+        for forwarded, handler in previous.items():
+            signal.signal(forwarded, handler)
+        if pending:  # stopped while the daemon was deciding: stop, as the command would have
+            _die_of(pending[0])
+        return _not_used(argv, reason)
+
     try:
         wire.send(connection, {"go": True})
         connection.settimeout(None)
         started = lines.read()
-        if "pid" not in started:  # the child did not take the command: nothing ran
-            connection.close()
-            for forwarded, handler in previous.items():
-                signal.signal(forwarded, handler)
-            if pending:  # stopped while the daemon was deciding: stop, as the command would have
-                _die_of(pending[0])
-            return _not_used(argv, f"the resident process could not run it: {started.get('fallback', started)}")
+        if "pid" not in started:  # the child did not take the command
+            return in_process_after_all(f"the resident process could not run it: {started.get('fallback', started)}")
         child.append(int(started["pid"]))
         for number in pending:
             forward(number, None)
@@ -117,8 +122,8 @@ def _run(connection: socket.socket, lines: wire.Lines, argv: list[str]) -> int |
             if "signal" in ended:
                 _die_of(int(ended["signal"]))
     except (OSError, ValueError, wire.Closed):
-        if not child:  # the daemon went away before its child committed: nothing ran
-            return _not_used(argv, "the resident process ended before the command started")
+        if not child:  # the daemon went away before its child committed
+            return in_process_after_all("the resident process ended before the command started")
         sys.stderr.write(
             "reconcile: the resident process running this command was stopped before it could say how "
             "the command ended; run `reconcile plan` to see where things stand\n"
