@@ -60,13 +60,15 @@ class Daemon:
         self._take_place()
         try:
             self.fingerprint = place.fingerprint(self.environ)
+            self.say("importing what plan, apply and validate use")
+            started = time.monotonic()
             preload()
             gc.collect()
             gc.enable()  # it runs for hours (each command's child turns it off again, startup.py)
             gc.freeze()  # what was imported stays out of the collector's sight: the children's pages stay shared
             self._listen()
             idle = f"stops after {_duration(self.idle_seconds)} without a command" if self.idle_seconds > 0 else "no idle timeout"
-            self.say(f"ready on {self.path} (pid {os.getpid()}; {idle})")
+            self.say(f"ready on {self.path} (pid {os.getpid()}; loaded in {time.monotonic() - started:.1f} s; {idle})")
             self._loop()
         finally:
             self._leave()

@@ -237,3 +237,12 @@ def test_the_daemon_stops_after_its_idle_timeout_and_removes_its_socket() -> Non
         assert daemon.process.wait(60) == 0
         assert "stopped: no command for 2 s" in "".join(daemon.said)
         assert not daemon.socket.exists()
+
+
+def test_a_second_daemon_for_the_same_installation_refuses_to_start(tmp_path: Path) -> None:
+    with running_daemon() as first:
+        second = run(CLIENT, "daemon", cwd=tmp_path, env=environ(first.runtime))
+        assert second.returncode == 1
+        assert f"a resident process already listens on {first.socket}" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert first.process.poll() is None and first.socket.exists()
