@@ -2,7 +2,8 @@
 containers (create and start all) against compose's `up -d` from none, and a no-op `reconcile plan`
 against compose's no-op `up -d`.
 
-    bench/run --vs-compose [--n 100] [--cold-rounds 3] [--noop-rounds 7] [--parallelism N] [--engine bench] [--keep-engine]
+    bench/run --vs-compose [--n 100] [--cold-rounds 3] [--noop-rounds 7] [--parallelism N] [--resident]
+                           [--engine bench] [--keep-engine]
 
 Two stacks of N containers each on the bench engine (RECONCILER_ENGINE_NAME=bench, never the tests'
 engine), the same containers as bench/health_wait.py: reconciler-test/busybox:1, `sleep 86400`,
@@ -20,6 +21,9 @@ no-op  both stacks up; each round times `compose up -d` (nothing to do: compose 
        project's containers by label and compares their config-hash label) and `reconcile plan`
        (`No changes.`: reconcile lists every container and inspects its own, to find drift made by
        hand), alternating; medians. Target: reconcile <= 2.0x compose.
+       With --resident, `reconcile daemon` runs on the side (bench/resident.py) and each round also
+       times `reconcile plan` through it (the console script's client; CPU: the client, the daemon
+       and the child it forked), in the same alternation as the in-process plan.
 
 A measurement, not a test: exits 0 when a target is missed (printed as MISSED), 1 when it cannot
 run. Every container carries the label reconcile-bench and is removed at the end.
@@ -41,6 +45,7 @@ import docker
 from against_compose import add_engine_options, run_against_compose
 from against_compose import compose as compose_process
 from health_wait import service
+from resident import running_daemon
 from timing import BenchFailed, Timed, say
 from timing import reconcile as reconcile_process
 
@@ -140,19 +145,22 @@ def samples(figures: dict[str, list[tuple[float, float]]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100, help="containers in each stack (default 100)")
-    parser.add_argument("--cold-rounds", type=int, default=3, help="alternating rounds of the cold up (default 3)")
+    parser.add_argument("--cold-rounds", type=int, default=3, help="alternating rounds of the cold up (default 3; 0: none)")
     parser.add_argument("--noop-rounds", type=int, default=7, help="alternating rounds of the no-op (default 7)")
     parser.add_argument("--parallelism", type=int, help="reconcile apply --parallelism N when cold (default: 10)")
+    parser.add_argument("--resident", action="store_true", help="also time the no-op plan through `reconcile daemon`")
     add_engine_options(parser)
     args = parser.parse_args()
     setting = f"N = {args.n} per stack, healthcheck interval 10m, no depends_on"
     return run_against_compose(
         args, "easy paths against compose", setting,
-        lambda work: measure(work, args.n, args.cold_rounds, args.noop_rounds, args.parallelism),
+        lambda work: measure(work, args.n, args.cold_rounds, args.noop_rounds, args.parallelism, args.resident),
     )  # fmt: skip
 
 
-def measure(work: Path, n: int, cold_rounds: int, noop_rounds: int, parallelism_n: int | None) -> list[str]:
+def measure(
+    work: Path, n: int, cold_rounds: int, noop_rounds: int, parallelism_n: int | None, resident: bool = False
+) -> list[str]:
     """Cold rounds, then no-op rounds, alternating; the targets missed."""
     missed: list[str] = []
     write_both(work, n)
@@ -169,20 +177,35 @@ def measure(work: Path, n: int, cold_rounds: int, noop_rounds: int, parallelism_
     say("both stacks up for the no-op rounds (not measured)")
     compose(work, "up", "-d")
     reconcile(work, "apply", "desired_state", "--auto-approve", expect=f"Apply complete: {n} done.")
-    noop = alternate(noop_rounds, {"compose": lambda: noop_compose(work), "reconcile": lambda: noop_reconcile(work)}, "no-op")
+    noop_runs = {"compose": lambda: noop_compose(work), "reconcile": lambda: noop_reconcile(work)}
+    with contextlib.ExitStack() as daemon:
+        if resident:
+            through = daemon.enter_context(running_daemon(work))
+
+            def noop_resident() -> tuple[float, float]:
+                env = {"DOCKER_HOST": bench.ENGINE_HOST}
+                timed = through.reconcile("plan", "desired_state", cwd=work, expect="No changes.", env=env)
+                return timed.wall, timed.cpu
+
+            noop_runs["resident"] = noop_resident
+        noop = alternate(noop_rounds, noop_runs, "no-op")
     print()
     print("| N | operation | compose v2 `up -d` | reconcile | reconcile / compose |")
     print("|---|---|---|---|---|")
-    for operation, figures, target in (
-        ("cold: create and start all (`up -d` / `apply`)", cold, COLD_TARGET),
-        ("nothing to do (`up -d` / `plan`)", noop, NOOP_TARGET),
-    ):
+    cold_row = ("cold: create and start all (`up -d` / `apply`)", cold, COLD_TARGET)
+    rows = [cold_row] if cold_rounds else []  # --cold-rounds 0: the no-op only
+    rows.append(("nothing to do (`up -d` / `plan`)", noop, NOOP_TARGET))
+    if resident:
+        through_daemon = {"compose": noop["compose"], "reconcile": noop["resident"]}
+        rows.append(("nothing to do, `plan` through `reconcile daemon`", through_daemon, NOOP_TARGET))
+    for operation, figures, target in rows:
         line, miss = row(n, operation, figures, target)
         print(line)
         missed += [miss] if miss else []
     print(f"(medians of {cold_rounds} cold and {noop_rounds} no-op alternating rounds, whole processes)")
-    print(f"samples, wall seconds: cold: {samples(cold)}")
-    print(f"                       no-op: {samples(noop)}")
+    if cold_rounds:
+        print(f"samples, wall seconds: cold: {samples(cold)}")
+    print(f"samples, wall seconds: no-op: {samples(noop)}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     compose(work, "down", "--timeout", "0")
     return missed

@@ -12,7 +12,7 @@ from reconciler.startup import defer_paramiko
 defer_paramiko()  # the docker SDK, whichever command first imports it, comes without paramiko: only ssh:// hosts load it
 
 # isort: off
-from reconciler.cli import validate, schema, plan, apply, force_unlock, docs, prices, import_command, watch, unpack_pr  # noqa: E402, F401
+from reconciler.cli import validate, schema, plan, apply, force_unlock, docs, prices, import_command, watch, unpack_pr, daemon  # noqa: E402, F401
 from reconciler.cli.app import app  # noqa: E402
 from reconciler.cli.main import main  # noqa: E402
 

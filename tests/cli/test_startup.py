@@ -14,7 +14,7 @@ import pytest
 # `reconcile --version` may (reconciler/startup.py: rich's console is made on first print).
 TYPER_ON_USE = {"rich", "pydantic"}
 CLIENTS = ("docker", "paramiko", "boto3", "botocore", "git", "requests", "ruamel", "yaml")
-COMMANDS = ("validate", "schema", "plan", "apply", "force-unlock", "docs", "prices", "import", "watch", "unpack-pr")
+COMMANDS = ("validate", "schema", "plan", "apply", "force-unlock", "docs", "prices", "import", "watch", "unpack-pr", "daemon")
 
 WHAT_THE_IMPORT_LOADS = """
 import json, sys
