@@ -6,7 +6,7 @@ says who served what and when; the engine's event stream says when the old one w
 
 The engine runs in a network namespace of its own (scripts/docker-engine RECONCILER_ENGINE_NETNS=1):
 the proxy's published port exists only there, and the load generator runs there (nsenter), against
-its loopback. The proxy image is Debian's Caddy (scripts/proxy-image); without a Debian mirror to
+its loopback. The proxy image is Debian's HAProxy (scripts/proxy-image); without a Debian mirror to
 download it from, these tests skip, saying so."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.support.http_load import get_in_namespace, in_namespace, results_of, 
 pytestmark = [pytest.mark.docker]
 
 PROXY_IMAGE_SCRIPT = REPO / "scripts" / "proxy-image"
-UNAVAILABLE = 3  # scripts/proxy-image: Debian's caddy package cannot be downloaded
+UNAVAILABLE = 3  # scripts/proxy-image: Debian's haproxy package cannot be downloaded
 PORT = 8080
 DIRECT_PORT = 8081
 RATE = 200
@@ -82,7 +82,7 @@ def declaration(
     healthcheck: {{test: ["CMD-SHELL", "{check}"], interval: {interval}, timeout: 2s, retries: 2}}"""
     text = f"""settings: {{name: shop}}
 proxies:
-  edge: {{image: reconciler-proxy/caddy:2}}
+  edge: {{image: reconciler-proxy/haproxy:2}}
 containers:
   web:{container}
     proxy: {{publish: {PORT}, port: 80, drain: 1s}}
@@ -137,6 +137,27 @@ def test_a_replace_through_the_proxy_drops_no_request(tmp_path: Path, clean: doc
 
 
 @pytest.mark.slow
+def test_a_replace_drops_no_request_of_clients_that_keep_their_connection(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """The same replace under load from clients that each keep one connection open (HTTP/1.1
+    keep-alive, as `ab -k` or a service's connection pool) and never retry a failed request: the
+    switch must not close the connections the proxy holds with its clients."""
+    first = apply(tmp_path, declaration(1))
+    assert first.returncode == 0, first.stdout + first.stderr
+    old = clean.containers.get("web").id
+    load = in_namespace(engine_pid(), PORT, RATE, 10, keep_alive=True)
+    time.sleep(2)
+    replaced = apply(tmp_path, declaration(2))
+    begin, results = results_of(load, timeout=60)
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    new = clean.containers.get("web").id
+    seen = summary(results)
+    assert seen.requests == RATE * 10
+    assert seen.failures == 0, seen.errors
+    assert set(seen.first_answer) == {old[:12], new[:12]}
+    assert stopped_at(clean, old, begin) > begin + seen.first_answer[new[:12]]
+
+
+@pytest.mark.slow
 def test_a_failed_health_wait_leaves_the_old_one_serving(tmp_path: Path, clean: docker.DockerClient) -> None:
     """The new container's check fails: apply fails with its output, the proxy never left the old one."""
     first = apply(tmp_path, declaration(1))
@@ -175,7 +196,7 @@ def test_the_plan_says_which_replaces_go_through_the_proxy_and_which_stop_first(
 
 ROUTED = f"""settings: {{name: shop}}
 proxies:
-  edge: {{image: reconciler-proxy/caddy:2}}
+  edge: {{image: reconciler-proxy/haproxy:2}}
 containers:
   web:
     image: {TEST_IMAGE}
