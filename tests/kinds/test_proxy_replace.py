@@ -211,6 +211,31 @@ containers:
 """
 
 
+def test_a_routed_container_the_engine_restarts_on_another_address_stays_reachable(
+    tmp_path: Path, clean: docker.DockerClient
+) -> None:
+    """The engine restarts a routed container (a crash under `restart:`, a host reboot) and gives it
+    another address on its network: with no apply, the proxy finds it there within seconds."""
+    assert apply(tmp_path, declaration(1)).returncode == 0
+    web = clean.containers.get("web")
+    network = next(iter(web.attrs["NetworkSettings"]["Networks"]))
+    before = web.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+    pid = engine_pid()
+    assert get_in_namespace(pid, PORT, "/", "app.example") == (200, web.id[:12])
+    web.stop(timeout=1)
+    squatter = clean.containers.run(  # takes the freed address, if the engine would give it back
+        TEST_IMAGE, ["sleep", "300"], detach=True, network=network, labels={"reconciler.managed": "true"}
+    )
+    web.start()
+    web.reload()
+    assert web.attrs["NetworkSettings"]["Networks"][network]["IPAddress"] != before
+    deadline = time.monotonic() + 10
+    while get_in_namespace(pid, PORT, "/", "app.example") != (200, web.id[:12]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert get_in_namespace(pid, PORT, "/", "app.example") == (200, web.id[:12])
+    squatter.remove(force=True)
+
+
 @pytest.mark.slow
 def test_requests_go_by_hostname_and_path_and_a_route_changes_in_place(tmp_path: Path, clean: docker.DockerClient) -> None:
     """Two services behind one port: a hostname, a path; nothing else matches (502). A changed path

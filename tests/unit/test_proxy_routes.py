@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ReconcileError
-from reconciler.kinds.proxy.haproxy import NO_ROUTE_STATUS, Route, checked_address, config_text, render, upstreams_of
+from reconciler.kinds.proxy.haproxy import NO_ROUTE_STATUS, Route, Upstream, checked_address, config_text, render, upstreams_of
 from reconciler.kinds.proxy.routes import replace_reason
 from reconciler.model.proxy import ProxyRoute
 from reconciler.model.spec import State
@@ -22,10 +22,10 @@ def route(**fields: object) -> ProxyRoute:
 def test_the_most_specific_route_comes_first_and_nothing_else_matches() -> None:
     model = render(
         [
-            Route("site", route(), "172.18.0.2"),
-            Route("api", route(path="/api/"), "172.18.0.3"),
-            Route("app", route(hostname="app.example", port=3000), "172.18.0.4"),
-            Route("admin", route(publish=9090, drain="7s"), "172.18.0.5"),
+            Route("site", route(), Upstream("aaaaaaaaaaaa", "172.18.0.2")),
+            Route("api", route(path="/api/"), Upstream("bbbbbbbbbbbb", "172.18.0.3")),
+            Route("app", route(hostname="app.example", port=3000), Upstream("cccccccccccc", "172.18.0.4")),
+            Route("admin", route(publish=9090, drain="7s"), Upstream("dddddddddddd", None)),  # stopped
             Route("new", route(path="/new"), None),  # not created yet: no route
         ]
     )
@@ -46,9 +46,13 @@ def test_the_most_specific_route_comes_first_and_nothing_else_matches() -> None:
         "  default_backend no_route",
     ]
     assert f'http-request return status {NO_ROUTE_STATUS} content-type text/plain string "no route"' in text
-    assert "backend container.app\n  server a 172.18.0.4:3000\n  server b 172.18.0.4:3000 disabled\n" in text  # a spare slot
+    found = "resolvers engine resolve-prefer ipv4 resolve-opts allow-dup-ip init-addr"
+    assert f"backend container.app\n  server a cccccccccccc:3000 {found} 172.18.0.4\n" in text  # the engine's DNS follows it
+    assert f"  server b cccccccccccc:3000 {found} 172.18.0.4 disabled\n" in text  # a spare slot for the next replace
+    assert f"backend container.admin\n  server a dddddddddddd:80 {found} none\n" in text  # found once it runs
     assert "hard-stop-after 67s" in text  # a reload's old worker gets the longest drain, and more
-    assert upstreams_of(model) == {"app": "172.18.0.4", "api": "172.18.0.3", "site": "172.18.0.2", "admin": "172.18.0.5"}
+    assert upstreams_of(model)["app"] == Upstream("cccccccccccc", "172.18.0.4")
+    assert upstreams_of(model)["admin"] == Upstream("dddddddddddd", None)
 
 
 @pytest.mark.parametrize("answer", ["172.18.0.5\nstats socket /tmp/x level admin", "web", "::1", "", "172.18.0.5 port 1"])

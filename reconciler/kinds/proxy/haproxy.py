@@ -6,7 +6,9 @@ container, through the Engine API: the socket is the container's own) for the sw
 which reloads nothing, so the connections clients keep open with the proxy survive it.
 
 Each route's backend has two server slots: one serves, the other waits in maintenance for the
-next replace's new container."""
+next replace's new container. A slot names its container by short id, which the engine's DNS
+answers (HAProxy asks it every second): a container the engine restarts on another address is
+followed without an apply; the address reconcile read from the engine is where it starts."""
 
 from __future__ import annotations
 
@@ -35,16 +37,25 @@ NO_ROUTE_STATUS = 502
 SLOTS = ("a", "b")
 RELOAD_SECONDS = 10.0
 OLD_WORKER_SECONDS = 60  # after a reload, the old worker's last connections are cut past the drain plus this
-_FORCED_MAINTENANCE, _DRAINING = 0x01, 0x08  # HAProxy's srv_admin_state bits (show servers state)
+_MAINTENANCE, _DRAINING = 0x23, 0x18  # masks of HAProxy's srv_admin_state (show servers state)
+_RUNNING = 2  # its srv_op_state
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The container a route's requests go to."""
+
+    name: str  # its short id: the engine's DNS answers to it on every network it joins
+    address: str | None  # its IPv4 address on a network it shares with the proxy (None: it does not run)
 
 
 @dataclass(frozen=True)
 class Route:
-    """One container's route through the proxy, with the address its requests go to now (None: none yet)."""
+    """One container's route through the proxy, with the container it goes to now (None: none yet)."""
 
     container: str  # its key under containers:
     route: ProxyRoute
-    upstream: str | None  # the container's IPv4 address on a network it shares with the proxy
+    upstream: Upstream | None
 
 
 def backend(container: str) -> str:
@@ -62,7 +73,7 @@ def checked_address(value: object) -> str:
 def render(routes: list[Route]) -> dict[str, Any]:
     """The proxy's routes: per published port, the most specific match first (a hostname before
     none, a longer path before a shorter one), each with the server it goes to. A route whose
-    container has no address yet is left out (its requests get the 502 `no route`). The old
+    container does not exist yet is left out (its requests get the 502 `no route`). The old
     worker of a reload gets the longest drain to finish its requests."""
     ports: dict[str, list[dict[str, Any]]] = {}
     for publish in sorted({r.route.publish for r in routes}):
@@ -75,9 +86,11 @@ def render(routes: list[Route]) -> dict[str, Any]:
                 "id": backend(r.container),
                 "hostname": r.route.hostname,
                 "path": r.route.path.rstrip("/"),
-                "server": f"{r.upstream}:{r.route.port}",
+                "server": f"{upstream.name}:{r.route.port}",
+                "address": upstream.address,
             }
             for r in on_port
+            if (upstream := r.upstream) is not None
         ]
     drain = max((r.route.drain.total_seconds() for r in routes), default=0.0)
     return {"drain_seconds": drain, "ports": ports}
@@ -91,6 +104,12 @@ def config_text(model: dict[str, Any]) -> str:
         "global",
         f"  stats socket {ADMIN_SOCKET} mode 600 level admin",
         f"  hard-stop-after {stop_after}s",
+        "resolvers engine",
+        "  parse-resolv-conf",  # the engine's DNS (127.0.0.11 on its user-defined networks)
+        "  timeout resolve 1s",
+        "  timeout retry 1s",
+        "  hold valid 1s",
+        *(f"  hold {status} 1h" for status in ("nx", "timeout", "refused", "other")),  # a silence moves nothing
         "defaults",
         "  mode http",
         "  option idle-close-on-response",  # a reload answers a kept connection's next request, then closes it
@@ -117,14 +136,15 @@ def config_text(model: dict[str, Any]) -> str:
         lines.append("  default_backend no_route")
     for routes in model.get("ports", {}).values():
         for route in routes:
+            found = f"resolvers engine resolve-prefer ipv4 resolve-opts allow-dup-ip init-addr {route['address'] or 'none'}"
             lines.append(f"backend {route['id']}")
-            lines.append(f"  server {SLOTS[0]} {route['server']}")
-            lines.append(f"  server {SLOTS[1]} {route['server']} disabled")
+            lines.append(f"  server {SLOTS[0]} {route['server']} {found}")
+            lines.append(f"  server {SLOTS[1]} {route['server']} {found} disabled")
     return "\n".join(lines) + "\n"
 
 
 def route_lines(model: dict[str, Any] | None) -> dict[str, str]:
-    """Each route of a model, as a plan shows it: `:8080 app.example/api → 172.18.0.5:80`."""
+    """Each route of a model, as a plan shows it: `:8080 app.example/api → 1a2b3c4d5e6f:80`."""
     return {
         route["id"]: f":{publish} {route['hostname'] or '*'}{route['path'] or '/'} → {route['server']}"
         for publish, routes in ((model or {}).get("ports") or {}).items()
@@ -132,13 +152,24 @@ def route_lines(model: dict[str, Any] | None) -> dict[str, str]:
     }
 
 
-def upstreams_of(model: dict[str, Any] | None) -> dict[str, str]:
-    """Container key → the address a model sends its requests to."""
+def upstreams_of(model: dict[str, Any] | None) -> dict[str, Upstream]:
+    """Container key → the container a model sends its requests to."""
     return {
-        str(route["id"]).removeprefix("container."): str(route["server"]).rpartition(":")[0]
+        str(route["id"]).removeprefix("container."): Upstream(str(route["server"]).rpartition(":")[0], route.get("address"))
         for routes in ((model or {}).get("ports") or {}).values()
         for route in routes
     }
+
+
+def comparable(model: dict[str, Any] | None) -> Any:
+    """The model as a plan compares it: without the addresses, which the proxy follows by itself."""
+    if model is None:
+        return None
+    ports = {
+        port: [{k: v for k, v in route.items() if k != "address"} for route in routes]
+        for port, routes in (model.get("ports") or {}).items()
+    }
+    return {**model, "ports": ports}
 
 
 def read_model(client: docker.APIClient, container_id: str) -> dict[str, Any] | None:
@@ -250,7 +281,7 @@ def slots(client: docker.APIClient, container_id: str, container: str) -> dict[s
         if line.startswith("#") or fields.get("be_name") != backend(container) or "srv_name" not in fields:
             continue
         admin = int(fields.get("srv_admin_state", "1"))
-        serving = not admin & (_FORCED_MAINTENANCE | _DRAINING)
+        serving = not admin & (_MAINTENANCE | _DRAINING) and fields.get("srv_op_state") == str(_RUNNING)
         found[fields["srv_name"]] = Slot(fields["srv_name"], fields["srv_addr"], int(fields.get("srv_port", 0)), serving)
     return found
 
@@ -260,9 +291,9 @@ def _expect(answer: str, *fine: str) -> None:
         raise ReconcileError(f"the proxy's runtime API refused the switch: {answer[:LOG_LINE_CHARS]}")
 
 
-def switch_server(client: docker.APIClient, container_id: str, container: str, address: str, port: int) -> str | None:
-    """Send the route's new requests to ``address``:``port`` without a reload: the spare slot
-    takes the address and serves, the serving one drains (its requests in flight finish; kept
+def switch_server(client: docker.APIClient, container_id: str, container: str, upstream: Upstream, port: int) -> str | None:
+    """Send the route's new requests to ``upstream`` without a reload: the spare slot takes its
+    address and name, and serves, the serving one drains (its requests in flight finish; kept
     client connections stay open and their next request goes to the new one). The slot that
     drains (None: the running worker has no two slots for the route: reload instead)."""
     found = slots(client, container_id, container)
@@ -272,10 +303,12 @@ def switch_server(client: docker.APIClient, container_id: str, container: str, a
     old = serving[0] if serving else SLOTS[1]
     spare = next(name for name in SLOTS if name != old)
     server = f"{backend(container)}/{spare}"
-    moved = runtime(client, container_id, f"set server {server} addr {checked_address(address)} port {port}")
+    moved = runtime(client, container_id, f"set server {server} addr {checked_address(upstream.address)} port {port}")
     _expect(moved, "changed", "no need")
+    _expect(runtime(client, container_id, f"set server {server} fqdn {_short_id(upstream.name)}"), "changed", "no need")
     _expect(runtime(client, container_id, f"set server {server} state ready"))
     try:
+        _wait_serving(client, container_id, container, spare)
         _expect(runtime(client, container_id, f"set server {backend(container)}/{old} state drain"))
     except ReconcileError:
         runtime(client, container_id, f"set server {server} state maint")  # the new one is removed: back to the old
@@ -283,7 +316,22 @@ def switch_server(client: docker.APIClient, container_id: str, container: str, a
     return old
 
 
-def retire(client: docker.APIClient, container_id: str, container: str, slot: str, address: str) -> None:
+def _wait_serving(client: docker.APIClient, container_id: str, container: str, slot: str) -> None:
+    """The old slot drains only once the new one serves (a name the DNS had lost keeps it out until resolved)."""
+    deadline = time.monotonic() + RELOAD_SECONDS
+    while not ((found := slots(client, container_id, container).get(slot)) and found.serving):
+        if time.monotonic() > deadline:
+            raise ReconcileError(f"the proxy's slot {backend(container)}/{slot} did not serve within {RELOAD_SECONDS:g} s")
+        time.sleep(0.1)
+
+
+def _short_id(name: str) -> str:
+    if not (len(name) == 12 and all(c in "0123456789abcdef" for c in name)):
+        raise ReconcileError(f"the engine gave {name[:60]!r} as the container's id")
+    return name
+
+
+def retire(client: docker.APIClient, container_id: str, container: str, slot: str, address: str | None) -> None:
     """After the drain: the slot that drained goes to maintenance, unless a reload meanwhile gave it
     ``address`` (the new container's) to serve."""
     found = slots(client, container_id, container)

@@ -23,7 +23,16 @@ from reconciler.kinds.container.start import wait_started
 from reconciler.kinds.docker_hosts import LabelledDockerKind
 from reconciler.kinds.identity import STATE_LABEL, Owner, claim_change, claim_reason, docker_stamp, owner_of
 from reconciler.kinds.ownership import with_action
-from reconciler.kinds.proxy.haproxy import COMMAND, read_model, route_lines, upstreams_of, wait_ready, write_model
+from reconciler.kinds.proxy.haproxy import (
+    COMMAND,
+    Upstream,
+    comparable,
+    read_model,
+    route_lines,
+    upstreams_of,
+    wait_ready,
+    write_model,
+)
 from reconciler.kinds.proxy.routes import (
     ADDRESS,
     MANAGED,
@@ -55,7 +64,9 @@ class SeenProxy:
     ports: tuple[int, ...] = ()
     networks: tuple[str, ...] = ()
     config: dict[str, Any] | None = None  # what reconcile last loaded into it
-    upstreams: Mapping[str, str] = field(default_factory=dict)  # container key → where its route goes (the name holder's address)
+    upstreams: Mapping[str, Upstream] = field(
+        default_factory=dict
+    )  # container key → where its route goes (the name holder's address)
 
 
 def _address(name: str) -> str:
@@ -117,7 +128,7 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
 
     def _inspect(
         self, client: docker.APIClient, host: str, container_id: str, owner: Owner, spec: Proxy | None,
-        upstreams: Mapping[str, str],
+        upstreams: Mapping[str, Upstream],
     ) -> Observation | None:  # fmt: skip
         """One proxy of ours (or a legacy one to claim), as the comparison needs it (None: gone meanwhile)."""
         try:
@@ -133,7 +144,12 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
             networks=tuple(sorted((record.get("NetworkSettings") or {}).get("Networks") or {})),
             config=config, upstreams=upstreams_of(config) | dict(upstreams),
         )  # fmt: skip
-        material = {"id": seen.id, "status": seen.status, "config": config, "upstreams": dict(upstreams)}
+        material = {
+            "id": seen.id,
+            "status": seen.status,
+            "config": config,
+            "upstreams": {k: [u.name, u.address] for k, u in upstreams.items()},
+        }
         return Observation(digest_json(material if owner == "ours" else {**material, "owner": owner}), seen)
 
     def _wanted(self, name: str, spec: Proxy) -> dict[str, Any]:
@@ -205,7 +221,7 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
         ]
         if seen.status != "running":
             changes.insert(0, Change(path="state", before=seen.status, after="running"))
-        if not changes and seen.config != config:
+        if not changes and comparable(seen.config) != comparable(config):
             changes.append(Change(path="config", before="not as declared", after="as declared (drain, listeners)"))
         if not changes:
             return frame

@@ -19,6 +19,8 @@ from reconciler.kinds.container.recovery import REPLACEMENT_SUFFIX
 from reconciler.kinds.identity import STATE_LABEL
 from reconciler.kinds.proxy.haproxy import (
     Route,
+    Upstream,
+    backend,
     checked_address,
     read_model,
     reload,
@@ -71,18 +73,16 @@ def address_of(record: Mapping[str, Any], spec: Container | None) -> str | None:
     return None
 
 
-def live_upstreams(listing: list[dict[str, Any]], state: State) -> dict[str, str]:
-    """Container key → the address of the running container that holds its name (not a replacement
-    waiting beside it)."""
+def live_upstreams(listing: list[dict[str, Any]], state: State) -> dict[str, Upstream]:
+    """Container key → the container that holds its name (not a replacement waiting beside it),
+    whatever its status: a stopped one is its route's truth too (the proxy finds it once it runs)."""
     found = {}
     for summary in listing:
         address = (summary.get("Labels") or {}).get(ADDRESS, "")
         names = [n.lstrip("/") for n in summary.get("Names") or []]
         if address.startswith("container.") and not any(n.endswith(REPLACEMENT_SUFFIX) for n in names):
             name = address.removeprefix("container.")
-            upstream = address_of(summary, state.containers.get(name))
-            if upstream is not None:
-                found[name] = upstream
+            found[name] = Upstream(str(summary["Id"])[:12], address_of(summary, state.containers.get(name)))
     return found
 
 
@@ -90,7 +90,7 @@ def proxy_container(listing: list[dict[str, Any]], proxy: str) -> dict[str, Any]
     return next((s for s in listing if (s.get("Labels") or {}).get(ADDRESS) == f"proxy.{proxy}"), None)
 
 
-def wanted_config(state: State, proxy: str, upstreams: Mapping[str, str]) -> dict[str, Any]:
+def wanted_config(state: State, proxy: str, upstreams: Mapping[str, Upstream]) -> dict[str, Any]:
     return render([Route(name, route, upstreams.get(name)) for name, route in routes_through(state, proxy).items()])
 
 
@@ -118,7 +118,7 @@ def sync(ctx: RunContext, host: str, proxy: str, switched: Mapping[str, str] | N
         live, given = live_upstreams(listing, ctx.state), upstreams_of(current)
         upstreams = live | given if switched is not None else given | live  # during an apply the proxy knows best
         for name, container_id in (switched or {}).items():
-            upstreams[name] = _new_address(client, container_id, name, ctx.state.containers[name])
+            upstreams[name] = Upstream(container_id[:12], _new_address(client, container_id, name, ctx.state.containers[name]))
         wanted = wanted_config(ctx.state, proxy, upstreams)
         if drain and switched is not None and len(switched) == 1 and current is not None:
             [(name, _)] = switched.items()
@@ -137,7 +137,7 @@ def _masked(model: Mapping[str, Any], name: str) -> Any:
     """The model without the server of ``name``'s route: what a runtime switch of it leaves as is."""
     return {
         key: value if key != "ports" else {
-            port: [{**route, "server": None} if route["id"] == f"container.{name}" else route for route in routes]
+            port: [{**route, "server": None, "address": None} if route["id"] == backend(name) else route for route in routes]
             for port, routes in value.items()
         }
         for key, value in model.items()
@@ -201,8 +201,8 @@ def _retire(ctx: RunContext, host: str, proxy: str, name: str, slot: str) -> Non
         found = proxy_container(ours(client, ctx.state.settings.name), proxy)
         if found is not None and found.get("State") == "running":
             model = read_model(client, found["Id"])
-            address = upstreams_of(model).get(name, "")
-            retire(client, found["Id"], name, slot, address)
+            upstream = upstreams_of(model).get(name)
+            retire(client, found["Id"], name, slot, upstream.address if upstream else None)
 
 
 def proxy_dependency(spec: Container, state: State) -> list[str]:
