@@ -113,3 +113,18 @@ def test_a_hostname_or_path_the_proxy_config_would_read_as_syntax_is_located(tmp
     said = done.stderr
     assert "web.yaml:6:48: containers.web.proxy.hostname: a hostname is letters, digits, '.' and '-'" in said, said
     assert "web.yaml:9:44: containers.api.proxy.path: a path is letters, digits and" in said, said
+
+
+def test_routes_read_back_from_the_proxy_are_data() -> None:
+    """What the proxy's file says of its upstreams goes nowhere unless it is a short id and an address."""
+    model = {
+        "ports": {
+            "8080": [
+                {"id": "container.web", "server": "aaaaaaaaaaaa:80", "address": "172.18.0.2"},
+                {"id": "container.api", "server": "x\n  stats socket /tmp/s level admin\n:80", "address": None},
+                {"id": "container.db", "server": "bbbbbbbbbbbb:80", "address": "172.18.0.3 port 1"},
+                {"server": "cccccccccccc:80"},
+            ]
+        }
+    }
+    assert upstreams_of(model) == {"web": Upstream("aaaaaaaaaaaa", "172.18.0.2")}

@@ -153,12 +153,18 @@ def route_lines(model: dict[str, Any] | None) -> dict[str, str]:
 
 
 def upstreams_of(model: dict[str, Any] | None) -> dict[str, Upstream]:
-    """Container key → the container a model sends its requests to."""
-    return {
-        str(route["id"]).removeprefix("container."): Upstream(str(route["server"]).rpartition(":")[0], route.get("address"))
-        for routes in ((model or {}).get("ports") or {}).values()
-        for route in routes
-    }
+    """Container key → the container a model sends its requests to. The model is read back from the
+    proxy, so it is data: an entry without a short id, and an IPv4 address or none, is left out."""
+    found = {}
+    for routes in ((model or {}).get("ports") or {}).values():
+        for route in routes if isinstance(routes, list) else ():
+            try:
+                address = route.get("address")
+                upstream = Upstream(_short_id(str(route["server"]).rpartition(":")[0]), address and checked_address(address))
+                found[str(route["id"]).removeprefix("container.")] = upstream
+            except (KeyError, AttributeError, ReconcileError):
+                continue
+    return found
 
 
 def comparable(model: dict[str, Any] | None) -> Any:
