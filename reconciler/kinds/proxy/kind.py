@@ -296,6 +296,7 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
         failed = wait_started(client, created["Id"], RESTART, self.ctx.aborting, ())
         if failed is not None:
             raise ReconcileError(f"the proxy {failed}")
+        wait_ready(client, created["Id"])
 
 
 KIND = ProxyKind
