@@ -158,6 +158,29 @@ def test_a_replace_drops_no_request_of_clients_that_keep_their_connection(tmp_pa
 
 
 @pytest.mark.slow
+def test_a_route_added_reloads_the_proxy_without_failing_kept_connections(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """Another service's route is added while clients keep their connections to web: the proxy
+    reloads (gracefully: the old worker answers each kept connection once more, then closes it), and
+    no request fails."""
+    assert apply(tmp_path, declaration(1)).returncode == 0
+    web = clean.containers.get("web").id
+    load = in_namespace(engine_pid(), PORT, RATE, 8, keep_alive=True)
+    time.sleep(2)
+    api = (
+        f"  api:\n    image: {TEST_IMAGE}\n    init: true\n"
+        '    command: ["sh", "-c", "mkdir -p /www/api && hostname > /www/api/index.html && exec httpd -f -p 80 -h /www"]\n'
+        f"    proxy: {{publish: {PORT}, port: 80, path: /api}}\n"
+    )
+    applied = apply(tmp_path, declaration(1) + api)
+    _, results = results_of(load, timeout=60)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "routed through proxy edge" in applied.stdout, applied.stdout
+    seen = summary(results)
+    assert seen.failures == 0, seen.errors
+    assert set(seen.first_answer) == {web[:12]}
+
+
+@pytest.mark.slow
 def test_a_failed_health_wait_leaves_the_old_one_serving(tmp_path: Path, clean: docker.DockerClient) -> None:
     """The new container's check fails: apply fails with its output, the proxy never left the old one."""
     first = apply(tmp_path, declaration(1))
