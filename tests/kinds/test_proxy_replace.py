@@ -1,5 +1,6 @@
 """Zero-downtime replace through the proxy reconcile manages (issue 28, item 2): under a bounded load
-(open loop, a connection per request) through the proxy while `reconcile apply` replaces the
+(open loop, a connection per request, or one kept per client thread that never retries) through
+the proxy while `reconcile apply` replaces the
 container behind it, every request is answered 200, and the old container is stopped only after
 the new one has answered. Each test container answers with its own id (its hostname), so the load
 says who served what and when; the engine's event stream says when the old one was stopped.
