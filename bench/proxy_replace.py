@@ -52,7 +52,7 @@ def state(versions: dict[str, int]) -> str:
         )
 
     return (
-        "settings: {name: bench}\nproxies:\n  edge: {image: reconciler-proxy/caddy:2}\ncontainers:\n"
+        "settings: {name: bench}\nproxies:\n  edge: {image: reconciler-proxy/haproxy:2}\ncontainers:\n"
         + service("web", "proxy: {publish: 8080, port: 80, drain: 1s}")
         + service("api", "ports: ['8081:80']")
     )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,11 @@ from reconciler.model.fields import Duration, ImageReference, Name, String, Subp
 from reconciler.units import PortMapping
 
 DEFAULT_DRAIN = timedelta(seconds=5)
+# what a route's hostname and path may hold: none of the characters the proxy's config syntax gives
+# a meaning (spaces, quotes, backslash, '#', '$'), so they are written into it as they are
+HOSTNAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+PATH_PUNCTUATION = "/ . _ ~ - ! & ( ) * + , ; = : @ %"
+PATH_PATTERN = r"/[A-Za-z0-9/._~!&()*+,;=:@%-]*"
 
 
 class _Section(BaseModel):
@@ -23,7 +29,7 @@ class Proxy(_Section):
     host: Name | None = None
     """The Docker host it runs on; defaults to the only host."""
     image: ImageReference
-    """An image with Caddy (`caddy` on PATH), e.g. reconciler-proxy/caddy:2 from scripts/proxy-image."""
+    """An image with HAProxy and socat on PATH, e.g. reconciler-proxy/haproxy:2 from scripts/proxy-image."""
 
 
 class ProxyRoute(_Section):
@@ -63,6 +69,10 @@ def check_route(route: ProxyRoute | None, ports: Sequence[PortMapping], network_
             )
     if not route.path.startswith("/"):
         raise SubpathError(f"a path starts with /, got {route.path!r}", "proxy", "path")
+    if not re.fullmatch(PATH_PATTERN, route.path):
+        raise SubpathError(f"a path is letters, digits and {PATH_PUNCTUATION} only, got {route.path!r}", "proxy", "path")
+    if route.hostname is not None and not re.fullmatch(HOSTNAME_PATTERN, route.hostname):
+        raise SubpathError(f"a hostname is letters, digits, '.' and '-', got {route.hostname!r}", "proxy", "hostname")
 
 
 def _mapping(value: object) -> dict[str, Any]:

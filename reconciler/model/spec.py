@@ -823,7 +823,7 @@ class State(Section):
     secrets: dict[Name, SecretSource] = {}
     """Secrets for containers (compose's top-level secrets:), from file:, environment:, aws_ssm: or aws_secretsmanager:."""
     proxies: dict[Name, Proxy] = {}
-    """Managed reverse proxies (Caddy), one per Docker host, for the containers that declare proxy:."""
+    """Managed reverse proxies (HAProxy), one per Docker host, for the containers that declare proxy:."""
     containers: dict[Name, Container] = {}
     disk_budgets: dict[Name, DiskBudget] = {}
     aws: Aws = Field(default_factory=Aws)

@@ -1,12 +1,13 @@
 """Zero-downtime replace through the proxy reconcile manages (issue 28, item 2): under a bounded load
-(open loop, a connection per request) through the proxy while `reconcile apply` replaces the
+(open loop, a connection per request, or one kept per client thread that never retries) through
+the proxy while `reconcile apply` replaces the
 container behind it, every request is answered 200, and the old container is stopped only after
 the new one has answered. Each test container answers with its own id (its hostname), so the load
 says who served what and when; the engine's event stream says when the old one was stopped.
 
 The engine runs in a network namespace of its own (scripts/docker-engine RECONCILER_ENGINE_NETNS=1):
 the proxy's published port exists only there, and the load generator runs there (nsenter), against
-its loopback. The proxy image is Debian's Caddy (scripts/proxy-image); without a Debian mirror to
+its loopback. The proxy image is Debian's HAProxy (scripts/proxy-image); without a Debian mirror to
 download it from, these tests skip, saying so."""
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tests.support.http_load import get_in_namespace, in_namespace, results_of, 
 pytestmark = [pytest.mark.docker]
 
 PROXY_IMAGE_SCRIPT = REPO / "scripts" / "proxy-image"
-UNAVAILABLE = 3  # scripts/proxy-image: Debian's caddy package cannot be downloaded
+UNAVAILABLE = 3  # scripts/proxy-image: Debian's haproxy package cannot be downloaded
 PORT = 8080
 DIRECT_PORT = 8081
 RATE = 200
@@ -82,7 +83,7 @@ def declaration(
     healthcheck: {{test: ["CMD-SHELL", "{check}"], interval: {interval}, timeout: 2s, retries: 2}}"""
     text = f"""settings: {{name: shop}}
 proxies:
-  edge: {{image: reconciler-proxy/caddy:2}}
+  edge: {{image: reconciler-proxy/haproxy:2}}
 containers:
   web:{container}
     proxy: {{publish: {PORT}, port: 80, drain: 1s}}
@@ -137,6 +138,50 @@ def test_a_replace_through_the_proxy_drops_no_request(tmp_path: Path, clean: doc
 
 
 @pytest.mark.slow
+def test_a_replace_drops_no_request_of_clients_that_keep_their_connection(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """The same replace (200 requests/s for 12 s, 2 s in) under load from clients that each keep one connection open (HTTP/1.1
+    keep-alive, as `ab -k` or a service's connection pool) and never retry a failed request: the
+    switch must not close the connections the proxy holds with its clients."""
+    first = apply(tmp_path, declaration(1))
+    assert first.returncode == 0, first.stdout + first.stderr
+    old = clean.containers.get("web").id
+    load = in_namespace(engine_pid(), PORT, RATE, 12, keep_alive=True)
+    time.sleep(2)
+    replaced = apply(tmp_path, declaration(2))
+    begin, results = results_of(load, timeout=60)
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    new = clean.containers.get("web").id
+    seen = summary(results)
+    assert seen.requests == RATE * 12
+    assert seen.failures == 0, seen.errors
+    assert set(seen.first_answer) == {old[:12], new[:12]}
+    assert stopped_at(clean, old, begin) > begin + seen.first_answer[new[:12]]
+
+
+@pytest.mark.slow
+def test_a_route_added_reloads_the_proxy_without_failing_kept_connections(tmp_path: Path, clean: docker.DockerClient) -> None:
+    """Another service's route is added while clients keep their connections to web: the proxy
+    reloads (gracefully: the old worker answers each kept connection once more, then closes it), and
+    no request fails."""
+    assert apply(tmp_path, declaration(1)).returncode == 0
+    web = clean.containers.get("web").id
+    load = in_namespace(engine_pid(), PORT, RATE, 8, keep_alive=True)
+    time.sleep(2)
+    api = (
+        f"  api:\n    image: {TEST_IMAGE}\n    init: true\n"
+        '    command: ["sh", "-c", "mkdir -p /www/api && hostname > /www/api/index.html && exec httpd -f -p 80 -h /www"]\n'
+        f"    proxy: {{publish: {PORT}, port: 80, path: /api}}\n"
+    )
+    applied = apply(tmp_path, declaration(1) + api)
+    _, results = results_of(load, timeout=60)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "routed through proxy edge" in applied.stdout, applied.stdout
+    seen = summary(results)
+    assert seen.failures == 0, seen.errors
+    assert set(seen.first_answer) == {web[:12]}
+
+
+@pytest.mark.slow
 def test_a_failed_health_wait_leaves_the_old_one_serving(tmp_path: Path, clean: docker.DockerClient) -> None:
     """The new container's check fails: apply fails with its output, the proxy never left the old one."""
     first = apply(tmp_path, declaration(1))
@@ -175,7 +220,7 @@ def test_the_plan_says_which_replaces_go_through_the_proxy_and_which_stop_first(
 
 ROUTED = f"""settings: {{name: shop}}
 proxies:
-  edge: {{image: reconciler-proxy/caddy:2}}
+  edge: {{image: reconciler-proxy/haproxy:2}}
 containers:
   web:
     image: {TEST_IMAGE}
@@ -188,6 +233,31 @@ containers:
     init: true
     proxy: {{publish: {PORT}, port: 80, path: /api}}
 """
+
+
+def test_a_routed_container_the_engine_restarts_on_another_address_stays_reachable(
+    tmp_path: Path, clean: docker.DockerClient
+) -> None:
+    """The engine restarts a routed container (a crash under `restart:`, a host reboot) and gives it
+    another address on its network: with no apply, the proxy finds it there within seconds."""
+    assert apply(tmp_path, declaration(1)).returncode == 0
+    web = clean.containers.get("web")
+    network = next(iter(web.attrs["NetworkSettings"]["Networks"]))
+    before = web.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+    pid = engine_pid()
+    assert get_in_namespace(pid, PORT, "/", "app.example") == (200, web.id[:12])
+    web.stop(timeout=1)
+    squatter = clean.containers.run(  # takes the freed address, if the engine would give it back
+        TEST_IMAGE, ["sleep", "300"], detach=True, network=network, labels={"reconciler.managed": "true"}
+    )
+    web.start()
+    web.reload()
+    assert web.attrs["NetworkSettings"]["Networks"][network]["IPAddress"] != before
+    deadline = time.monotonic() + 10
+    while get_in_namespace(pid, PORT, "/", "app.example") != (200, web.id[:12]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert get_in_namespace(pid, PORT, "/", "app.example") == (200, web.id[:12])
+    squatter.remove(force=True)
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
-"""The managed proxy (`proxies:`): a Caddy container per Docker host that publishes the host ports of
-the containers that declare `proxy:` and sends each request to the container that holds the route's
-name now. Its image, ports and networks replace it (its ports are down meanwhile: say so); its
-routes change in place, through Caddy's admin API (caddy.py).
+"""The managed proxy (`proxies:`): an HAProxy container per Docker host that publishes the host ports
+of the containers that declare `proxy:` and sends each request to the container that holds the
+route's name now. Its image, ports and networks replace it (its ports are down meanwhile: say so);
+its routes change in place, by a graceful reload (haproxy.py).
 
 The seam, as every owned kind has it: observe → a snapshot of SeenProxy (whose each proxy is: held,
 from its labels; a container that holds a declared proxy's name without them is unmanaged) →
@@ -23,7 +23,16 @@ from reconciler.kinds.container.start import wait_started
 from reconciler.kinds.docker_hosts import LabelledDockerKind
 from reconciler.kinds.identity import STATE_LABEL, Owner, claim_change, claim_reason, docker_stamp, owner_of
 from reconciler.kinds.ownership import with_action
-from reconciler.kinds.proxy.caddy import COMMAND, read_config, write_config
+from reconciler.kinds.proxy.haproxy import (
+    COMMAND,
+    Upstream,
+    comparable,
+    read_model,
+    route_lines,
+    upstreams_of,
+    wait_ready,
+    write_model,
+)
 from reconciler.kinds.proxy.routes import (
     ADDRESS,
     MANAGED,
@@ -55,7 +64,9 @@ class SeenProxy:
     ports: tuple[int, ...] = ()
     networks: tuple[str, ...] = ()
     config: dict[str, Any] | None = None  # what reconcile last loaded into it
-    upstreams: Mapping[str, str] = field(default_factory=dict)  # container key → short id of the one holding the name
+    upstreams: Mapping[str, Upstream] = field(
+        default_factory=dict
+    )  # container key → where its route goes (the name holder's address)
 
 
 def _address(name: str) -> str:
@@ -65,21 +76,6 @@ def _address(name: str) -> str:
 def _ports(record: dict[str, Any]) -> tuple[int, ...]:
     bindings = (record.get("HostConfig") or {}).get("PortBindings") or {}
     return tuple(sorted(int(b["HostPort"]) for bound in bindings.values() for b in bound or () if b.get("HostPort")))
-
-
-def _route_lines(config: dict[str, Any] | None) -> dict[str, str]:
-    """Each route of a config, as a plan shows it: `:8080 app.example/api → 1a2b3c4d5e6f:80`."""
-    lines = {}
-    for server in ((config or {}).get("apps", {}).get("http", {}).get("servers") or {}).values():
-        listen = ",".join(server.get("listen") or [])
-        for route in server.get("routes") or []:
-            if "@id" not in route:
-                continue
-            match = (route.get("match") or [{}])[0]
-            where = "".join(match.get("host") or ["*"]) + ((match.get("path") or ["/"])[0])
-            dial = route["handle"][0]["upstreams"][0]["dial"]
-            lines[str(route["@id"])] = f"{listen} {where} → {dial}"
-    return lines
 
 
 class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
@@ -98,7 +94,7 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
         state = self.ctx.state.settings.name
         listing = list(client.containers(all=True, filters={"label": f"{MANAGED}=true"}))
         mine = [summary for summary in listing if (summary.get("Labels") or {}).get(STATE_LABEL) == state]
-        upstreams = live_upstreams(mine)
+        upstreams = live_upstreams(mine, self.ctx.state)
         self.published[host] = {
             port["PublicPort"]: (summary.get("Names") or ["?"])[0].lstrip("/")
             for summary in mine
@@ -132,12 +128,12 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
 
     def _inspect(
         self, client: docker.APIClient, host: str, container_id: str, owner: Owner, spec: Proxy | None,
-        upstreams: Mapping[str, str],
+        upstreams: Mapping[str, Upstream],
     ) -> Observation | None:  # fmt: skip
         """One proxy of ours (or a legacy one to claim), as the comparison needs it (None: gone meanwhile)."""
         try:
             record = client.inspect_container(container_id)
-            config = read_config(client, container_id)
+            config = read_model(client, container_id)
         except NotFound:
             return None
         reference = (record.get("Config") or {}).get("Image", "")
@@ -146,9 +142,14 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
             host=host, id=record["Id"], owner=owner, status=(record.get("State") or {}).get("Status", ""), image=reference,
             image_id=record["Image"], tag_image_id=tag["Id"] if tag else None, ports=_ports(record),
             networks=tuple(sorted((record.get("NetworkSettings") or {}).get("Networks") or {})),
-            config=config, upstreams=upstreams,
+            config=config, upstreams=upstreams_of(config) | dict(upstreams),
         )  # fmt: skip
-        material = {"id": seen.id, "status": seen.status, "config": config, "upstreams": dict(upstreams)}
+        material = {
+            "id": seen.id,
+            "status": seen.status,
+            "config": config,
+            "upstreams": {k: [u.name, u.address] for k, u in upstreams.items()},
+        }
         return Observation(digest_json(material if owner == "ours" else {**material, "owner": owner}), seen)
 
     def _wanted(self, name: str, spec: Proxy) -> dict[str, Any]:
@@ -212,7 +213,7 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
             why.append("stop-first: the proxy itself is recreated, so its ports are down meanwhile")
             return with_action(frame, "replace", why, changes, self._ports_held(seen.host, added))
         config = wanted_config(self.ctx.state, name, seen.upstreams)
-        now, then = _route_lines(seen.config), _route_lines(config)
+        now, then = route_lines(seen.config), route_lines(config)
         changes = [
             Change(path=f"routes.{key}", before=now.get(key), after=then.get(key))
             for key in sorted(now.keys() | then.keys())
@@ -220,7 +221,7 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
         ]
         if seen.status != "running":
             changes.insert(0, Change(path="state", before=seen.status, after="running"))
-        if not changes and seen.config != config:
+        if not changes and comparable(seen.config) != comparable(config):
             changes.append(Change(path="config", before="not as declared", after="as declared (drain, listeners)"))
         if not changes:
             return frame
@@ -257,6 +258,7 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
                 assert step.desired is not None and seen is not None
                 if seen.status != "running":
                     self.ctx.docker(seen.host).start(seen.id)
+                    wait_ready(self.ctx.docker(seen.host), seen.id)
                 sync(self.ctx, seen.host, action.name)
                 return StepResult(True, "routes loaded")
         except ReconcileError as error:
@@ -288,12 +290,13 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
         )
         for network in networks[1:]:
             client.connect_container_to_network(created["Id"], network)
-        upstreams = live_upstreams(ours(client, self.ctx.state.settings.name))
-        write_config(client, created["Id"], wanted_config(self.ctx.state, name, upstreams))
+        upstreams = live_upstreams(ours(client, self.ctx.state.settings.name), self.ctx.state)
+        write_model(client, created["Id"], wanted_config(self.ctx.state, name, upstreams))
         client.start(created["Id"])
         failed = wait_started(client, created["Id"], RESTART, self.ctx.aborting, ())
         if failed is not None:
             raise ReconcileError(f"the proxy {failed}")
+        wait_ready(client, created["Id"])
 
 
 KIND = ProxyKind

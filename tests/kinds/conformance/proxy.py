@@ -1,7 +1,7 @@
 """Managed proxies, made as another state, a legacy reconcile or a person would: a container holding
 the proxy's name, with (or without) the proxy's labels. Plan only reads them, so they run the test
-image; the apply the suite kills makes a real Caddy one, from scripts/proxy-image (built once on the
-test engine; without Debian's caddy package to build it from, the proxy's cases skip, saying so)."""
+image; the apply the suite kills makes a real HAProxy one, from scripts/proxy-image (built once on the
+test engine; without Debian's haproxy package to build it from, the proxy's cases skip, saying so)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from tests.kinds.conformance import Docker, Owner, stamp
 from tests.support.docker_engine import REPO, TEST_IMAGE
 
-PROXY_IMAGE = "reconciler-proxy/caddy:2"
-UNAVAILABLE = 3  # scripts/proxy-image: Debian's caddy package cannot be downloaded
+PROXY_IMAGE = "reconciler-proxy/haproxy:2"
+UNAVAILABLE = 3  # scripts/proxy-image: Debian's haproxy package cannot be downloaded
 _built: dict[str, str | None] = {}  # engine → why the image could not be built (None: built)
 
 
