@@ -10,6 +10,7 @@ import time
 from types import TracebackType
 
 from rich.console import Console, Group
+from rich.control import strip_control_codes
 from rich.live import Live
 from rich.text import Text
 
@@ -63,14 +64,24 @@ class ProgressView:
         now = time.monotonic()
         if shape != last_shape or now - when >= REPEAT_SECONDS:
             self.printed[address] = (shape, now)
-            self.console.print(Text(f"{address}: {message}", style="cyan"))
+            self._print(f"{address}: {message}", "cyan")
 
     def finished(self, address: str, message: str) -> None:
         with self.lock:
             self.active.pop(address, None)
             self.printed.pop(address, None)
-            self.console.print(Text(f"{address}: {message}"))
+            self._print(f"{address}: {message}")
 
     def say(self, message: str) -> None:
         with self.lock:
-            self.console.print(Text(message, style="yellow"))
+            self._print(message, "yellow")
+
+    def _print(self, line: str, style: str = "") -> None:
+        """One line, as rich prints it. Where that is plain text (not a terminal, no colours, no
+        live display, no tab to expand by rich's cell widths), written as such: rich's render of a
+        line cost ~0.4 M instructions, 3 % of a cold apply's for its three lines per container."""
+        if self.live is None and "\t" not in line and not self.console.is_terminal and self.console.color_system is None:
+            self.console.file.write(strip_control_codes(line) + "\n")
+            self.console.file.flush()
+        else:
+            self.console.print(Text(line, style=style))

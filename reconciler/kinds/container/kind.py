@@ -74,6 +74,7 @@ from reconciler.kinds.container.recovery import (
     replacement_of,
     with_recovery,
 )
+from reconciler.kinds.container.running_now import running_now
 from reconciler.kinds.container.secret_files import MISSING, SecretFiles, as_declared_files
 from reconciler.kinds.container.start import (
     LOG_LINE_CHARS,
@@ -716,6 +717,11 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
             return {}
         up = {address: STARTED_SECONDS if address in self.unchecked else SETTLE_SECONDS for address in self.started}
         time.sleep(max(0.0, max(when + up[address] for address, (_, _, when) in self.started.items()) - time.monotonic()))
+        started = list(self.started.items())
+        hosts = {host for host, _, _ in self.started.values()}
+        listed = {host: running_now(self.client(host), [i for h, i, _ in self.started.values() if h == host]) for host in hosts}
+        # listed as running under `restart: no`: it has not exited, and nothing can have restarted it
+        running = {a: StepResult(True, "running") for a, (h, i, _) in started if i in listed[h] and self._restart(a) == "no"}
 
         def check(item: tuple[str, tuple[str, str, float]]) -> tuple[str, StepResult]:
             address, (host, container_id, _) = item
@@ -737,8 +743,15 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
                 return address, StepResult(False, why or failed + log_tail(client, container_id, secrets))
             return address, StepResult(True, "running")
 
+        rest = [item for item in started if item[0] not in running]
+        if not rest:
+            return running
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
-            return dict(pool.map(check, list(self.started.items())))
+            return running | dict(pool.map(check, rest))
+
+    def _restart(self, address: str) -> str:
+        spec = self.ctx.state.containers.get(address.partition(".")[2])
+        return spec.restart if spec else "no"
 
     def _create(self, name: str, spec: Container, container_name: str, check_started: bool = True) -> str:
         """Create and (state: running) start it; ``check_started``: and see it stay up (container_start)."""
