@@ -23,7 +23,8 @@ no-op  both stacks up; each round times `compose up -d` (nothing to do: compose 
        hand), alternating; medians. Target: reconcile <= 2.0x compose.
        With --resident, `reconcile daemon` runs on the side (bench/resident.py) and each round also
        times `reconcile plan` through it (the console script's client; CPU: the client, the daemon
-       and the child it forked), in the same alternation as the in-process plan.
+       and the child it forked), in the same alternation as the in-process plan; each cold round
+       also times `reconcile apply` through it.
 
 A measurement, not a test: exits 0 when a target is missed (printed as MISSED), 1 when it cannot
 run. Every container carries the label reconcile-bench and is removed at the end.
@@ -148,7 +149,9 @@ def main() -> int:
     parser.add_argument("--cold-rounds", type=int, default=3, help="alternating rounds of the cold up (default 3; 0: none)")
     parser.add_argument("--noop-rounds", type=int, default=7, help="alternating rounds of the no-op (default 7)")
     parser.add_argument("--parallelism", type=int, help="reconcile apply --parallelism N when cold (default: 10)")
-    parser.add_argument("--resident", action="store_true", help="also time the no-op plan through `reconcile daemon`")
+    parser.add_argument(
+        "--resident", action="store_true", help="also time the cold apply and the no-op plan through `reconcile daemon`"
+    )
     add_engine_options(parser)
     args = parser.parse_args()
     setting = f"N = {args.n} per stack, healthcheck interval 10m, no depends_on"
@@ -169,25 +172,33 @@ def measure(
     say("warm-up: compose and reconcile, 10 containers each (not measured)")
     bench.floor_create(10, 600)
     bench.remove_bench_containers()
-    cold = alternate(
-        cold_rounds,
-        {"compose": lambda: cold_compose(work, n), "reconcile": lambda: cold_reconcile(work, n, parallelism)},
-        "cold",
-    )
-    say("both stacks up for the no-op rounds (not measured)")
-    compose(work, "up", "-d")
-    reconcile(work, "apply", "desired_state", "--auto-approve", expect=f"Apply complete: {n} done.")
+    cold_runs = {"compose": lambda: cold_compose(work, n), "reconcile": lambda: cold_reconcile(work, n, parallelism)}
     noop_runs = {"compose": lambda: noop_compose(work), "reconcile": lambda: noop_reconcile(work)}
     with contextlib.ExitStack() as daemon:
         if resident:
             through = daemon.enter_context(running_daemon(work))
+            env = {"DOCKER_HOST": bench.ENGINE_HOST}
+
+            def cold_resident() -> tuple[float, float]:
+                done = f"Apply complete: {n} done."
+                timed = through.reconcile(
+                    "apply", "desired_state", "--auto-approve", *parallelism, cwd=work, expect=done, env=env
+                )
+                if running("reconcile") != n:
+                    raise BenchFailed(f"after reconcile apply (resident) {running('reconcile')} of {n} containers run")
+                remove_stack("reconcile")
+                return timed.wall, timed.cpu
 
             def noop_resident() -> tuple[float, float]:
-                env = {"DOCKER_HOST": bench.ENGINE_HOST}
                 timed = through.reconcile("plan", "desired_state", cwd=work, expect="No changes.", env=env)
                 return timed.wall, timed.cpu
 
+            cold_runs["resident"] = cold_resident
             noop_runs["resident"] = noop_resident
+        cold = alternate(cold_rounds, cold_runs, "cold")
+        say("both stacks up for the no-op rounds (not measured)")
+        compose(work, "up", "-d")
+        reconcile(work, "apply", "desired_state", "--auto-approve", expect=f"Apply complete: {n} done.")
         noop = alternate(noop_rounds, noop_runs, "no-op")
     print()
     print("| N | operation | compose v2 `up -d` | reconcile | reconcile / compose |")
@@ -196,6 +207,9 @@ def measure(
     rows = [cold_row] if cold_rounds else []  # --cold-rounds 0: the no-op only
     rows.append(("nothing to do (`up -d` / `plan`)", noop, NOOP_TARGET))
     if resident:
+        if cold_rounds:
+            cold_daemon = {"compose": cold["compose"], "reconcile": cold["resident"]}
+            rows.append(("cold, `apply` through `reconcile daemon`", cold_daemon, COLD_TARGET))
         through_daemon = {"compose": noop["compose"], "reconcile": noop["resident"]}
         rows.append(("nothing to do, `plan` through `reconcile daemon`", through_daemon, NOOP_TARGET))
     for operation, figures, target in rows:
