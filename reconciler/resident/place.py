@@ -19,7 +19,7 @@ import hashlib
 import os
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import reconciler
@@ -49,36 +49,32 @@ def socket_path(environ: Mapping[str, str]) -> Path:
     return socket_directory(environ) / f"{installation_key()}.sock"
 
 
+def _not_the_users(path: Path, is_kind: Callable[[int], bool], kind: str) -> tuple[str | None, int]:
+    """Why ``path`` is not the user's own ``kind`` (missing, another kind, another owner), or None;
+    and its mode."""
+    try:
+        info = os.lstat(path)
+    except OSError as error:
+        return f"{path}: {error.strerror}", 0
+    if not is_kind(info.st_mode):
+        return f"{path} is not a {kind}", info.st_mode
+    if info.st_uid != os.getuid():
+        return f"{path} is not yours (owner uid {info.st_uid})", info.st_mode
+    return None, info.st_mode
+
+
 def untrusted_directory(directory: Path) -> str | None:
     """Why ``directory`` may not hold the socket (not a real directory, not the user's, open to
     others), or None."""
-    try:
-        info = os.lstat(directory)
-    except OSError as error:
-        return f"{directory}: {error.strerror}"
-    if not stat.S_ISDIR(info.st_mode):
-        return f"{directory} is not a directory"
-    if info.st_uid != os.getuid():
-        return f"{directory} is not yours (owner uid {info.st_uid})"
-    if info.st_mode & 0o077:
-        return f"{directory} is open to others (mode {stat.S_IMODE(info.st_mode):04o}, not 0700)"
-    return None
+    reason, mode = _not_the_users(directory, stat.S_ISDIR, "directory")
+    if reason is None and mode & 0o077:
+        return f"{directory} is open to others (mode {stat.S_IMODE(mode):04o}, not 0700)"
+    return reason
 
 
 def untrusted_socket(path: Path) -> str | None:
     """Why the socket at ``path`` may not be used (its directory, not a socket, not the user's), or None."""
-    reason = untrusted_directory(path.parent)
-    if reason:
-        return reason
-    try:
-        info = os.lstat(path)
-    except OSError as error:
-        return f"{path}: {error.strerror}"
-    if not stat.S_ISSOCK(info.st_mode):
-        return f"{path} is not a socket"
-    if info.st_uid != os.getuid():
-        return f"{path} is not yours (owner uid {info.st_uid})"
-    return None
+    return untrusted_directory(path.parent) or _not_the_users(path, stat.S_ISSOCK, "socket")[0]
 
 
 def fingerprint(environ: Mapping[str, str]) -> str:
