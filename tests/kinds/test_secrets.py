@@ -133,6 +133,14 @@ def test_an_aws_secret_rotated_in_the_store_plans_one_replace_naming_its_new_ver
     assert run_in(docker_client, name, "cat", "/run/secrets/db") == "ssm-value-v1"
     assert run_in(docker_client, name, "cat", "/run/secrets/api") == "sm-value-v1"
     assert reconcile("plan", "desired_state").stdout.startswith("No changes.")
+    no_credentials = {
+        "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true", "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }  # fmt: skip
+    blind = run_reconcile("plan", "desired_state", "--format", "json", cwd=tmp_path, env=no_credentials)  # a pull request's
+    [action] = [a for a in json.loads(blind.stdout)["actions"] if a["type"] == "container"]
+    assert action["action"] == "noop" and "(no AWS credentials now)" in action["reasons"][0], action
+    assert "variable without a value" not in blind.stdout, blind.stdout
 
     ssm.put_parameter(Name="/prod/db", Value="ssm-value-v2", Type="SecureString", Overwrite=True)
     plan = reconcile("plan", "desired_state", "--out", "plan.json")

@@ -75,7 +75,7 @@ from reconciler.kinds.container.recovery import (
     with_recovery,
 )
 from reconciler.kinds.container.running_now import running_now
-from reconciler.kinds.container.secret_files import MISSING, SecretFiles, as_declared_files
+from reconciler.kinds.container.secret_files import MISSING, NO_AWS_CREDENTIALS, SecretFiles, as_declared_files
 from reconciler.kinds.container.start import (
     LOG_LINE_CHARS,
     STARTED_SECONDS,
@@ -277,11 +277,19 @@ def _known_at_apply_paths(spec: Container) -> list[str]:
     return paths
 
 
-def _waiting_reason(paths: list[str]) -> str:
+def _waiting_reason(paths: list[str], causes: set[str]) -> str:
+    """Why values wait for apply: a variable without a value now, or no AWS credentials to read a
+    secret's version (a pull request's plan)."""
+    said = " and ".join(sorted(causes)) or "a variable without a value"
     return (
-        f"known at apply: {', '.join(paths)} (a variable without a value now); apply replaces the container "
-        "if the value then differs from what runs"
+        f"known at apply: {', '.join(paths)} ({said} now); apply replaces the container if the value then differs from what runs"
     )
+
+
+def _waiting_causes(variables: bool, secrets: Mapping[str, object]) -> set[str]:
+    held = [value for value in secrets.values() if isinstance(value, Unknown)]
+    causes = {"no AWS credentials" if NO_AWS_CREDENTIALS in value.variables else "a variable without a value" for value in held}
+    return causes | ({"a variable without a value"} if variables else set())
 
 
 class ContainerKind(OwnedKind[Container, SeenContainer]):
@@ -567,11 +575,13 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
             return with_action(frame, kind, reasons, changes, blocked)
 
         waiting = frame.known_at_apply
+        causes: set[str] = set()
         if desired.state == "absent":
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
         files = self._compared_files(name, desired)
         configs = desired_configs(desired.configs, self.config_contents(desired))
         secrets = self.secret_files.desired(desired.secrets, seen.view["secrets"], lambda at: self._read_back(seen, at))
+        causes = _waiting_causes(bool(waiting), secrets)
         waiting += [f"secrets.{target}" for target, held in secrets.items() if isinstance(held, Unknown)]
         changes = compare({**_wanted_view(desired, seen, files, configs), "secrets": secrets}, seen.view)
         changes += self._config_diffs(seen, desired, changes)
@@ -591,7 +601,7 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
             if restart is not None and restart.blocked is not None:
                 restart_change = Change(path="health", before="unhealthy", after="restart")
                 return action("update", [restart.reason], [restart_change], restart.blocked)
-            return action("noop", [_waiting_reason(waiting)] if unknown_changes else [], [])
+            return action("noop", [_waiting_reason(waiting, causes)] if unknown_changes else [], [])
         default_network = self.ctx.state.default_network
         reasons = [
             _reason(change, default_network)
@@ -601,7 +611,7 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         if restart is not None:
             reasons = [r for r in reasons if r != "health changed"] + [restart.reason]
         if unknown_changes:
-            reasons.append(_waiting_reason(waiting))
+            reasons.append(_waiting_reason(waiting, causes))
         if not in_place and (how := replace_reason(desired, _would_clash(desired, seen), self.ctx.state)):
             reasons.append(how)
         return action(

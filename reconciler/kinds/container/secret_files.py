@@ -38,6 +38,7 @@ from reconciler.plan.schema import Finding
 SECRETS_LABEL = "reconciler.secrets"
 CHANGED = " (value changed)"
 MISSING = " (its file is gone from the container)"
+NO_AWS_CREDENTIALS = "AWS credentials"  # what an AWS secret's version waits for when plan has none
 
 Connect = Callable[[str, str], Any]  # (service, region) → a boto3 client
 ReadBack = Callable[[str], "bytes | None"]  # a target → what the running container holds there
@@ -113,7 +114,7 @@ class SecretFiles:
             shown = f"{secret.id}#{secret.key}" if secret.key else secret.id
             return f"aws_secretsmanager {shown} {secretsmanager_version(client, secret.id)}"
         except NoCredentials:
-            return Unknown(("AWS credentials",), secret=True)
+            return Unknown((NO_AWS_CREDENTIALS,), secret=True)
         except ReconcileError as error:
             return f"{'aws_ssm' if source.aws_ssm else 'aws_secretsmanager'} (unreadable: {error})"
 
