@@ -17,10 +17,10 @@ import docker
 import pytest
 
 from tests.kinds.conformance import stamp
-from tests.kinds.conformance.proxy import PROXY_IMAGE, proxy_image
 from tests.support.cli import Reconcile
 from tests.support.compose_oracle import netns_engine
 from tests.support.docker_engine import TEST_IMAGE
+from tests.support.proxy_image import PROXY_IMAGE, proxy_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
 

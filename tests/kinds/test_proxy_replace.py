@@ -13,7 +13,6 @@ download it from, these tests skip, saying so."""
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,13 +23,12 @@ import pytest
 
 from tests.support.cli import run_reconcile
 from tests.support.compose_oracle import netns_engine, netns_engine_name
-from tests.support.docker_engine import REPO, TEST_IMAGE
+from tests.support.docker_engine import TEST_IMAGE
 from tests.support.http_load import get_in_namespace, in_namespace, results_of, summary
+from tests.support.proxy_image import proxy_image
 
 pytestmark = [pytest.mark.docker]
 
-PROXY_IMAGE_SCRIPT = REPO / "scripts" / "proxy-image"
-UNAVAILABLE = 3  # scripts/proxy-image: Debian's haproxy package cannot be downloaded
 PORT = 8080
 DIRECT_PORT = 8081
 RATE = 200
@@ -39,12 +37,9 @@ RATE = 200
 @pytest.fixture(scope="module")
 def engine() -> Iterator[docker.DockerClient]:
     host = netns_engine()
-    built = subprocess.run(
-        [str(PROXY_IMAGE_SCRIPT)], capture_output=True, text=True, env={**os.environ, "DOCKER_HOST": host}, timeout=600
-    )
-    if built.returncode == UNAVAILABLE:
-        pytest.skip(f"no proxy image: {built.stderr.strip()}")
-    assert built.returncode == 0, built.stderr + built.stdout
+    unavailable = proxy_image(host)
+    if unavailable is not None:
+        pytest.skip(f"no proxy image: {unavailable}")
     client = docker.DockerClient(base_url=host, timeout=60)
     yield client
     client.close()

@@ -8,12 +8,13 @@ from tests.support.docker_engine import TEST_IMAGE
 
 class Containers(Docker):
     section = "containers"
+    kind = "container"  # the address the stamp names: kind.NAME
 
     def declare(self, name: str, place: str) -> str:
         return f"{{image: {TEST_IMAGE}, host: {place}, command: [sleep, '300'], network_mode: none, stop_grace_period: 1s}}"
 
     def make(self, name: str, owner: Owner) -> None:
-        labels = {**stamp(f"container.{name}", "local"), "reconciler.test": "1"}
+        labels = {**stamp(f"{self.kind}.{name}", "local"), "reconciler.test": "1"}
         if owner == "legacy":
             del labels["reconciler.state"]
         if owner == "unmanaged":
