@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, ClassVar
 
-from reconciler.clients.docker import HOST_UNREACHABLE, DockerUnavailable, shown_url, unreachable
-from reconciler.kinds.base import Observation, RunContext
+from reconciler.clients.docker import CONNECTION_ERRORS, HOST_UNREACHABLE, DockerUnavailable, explain, shown_url, unreachable
+from reconciler.errors import ReconcileError, StepNotStarted
+from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.identity import HOST, STATE_LABEL
 from reconciler.kinds.ownership import Held, OwnedKind, SeenT, SpecT, held_by_label
 from reconciler.model.spec import State
@@ -87,3 +88,18 @@ class LabelledDockerKind(OwnedKind[SpecT, SeenT]):
 
     def unmanaged_remedy(self, name: str, seen: SeenT) -> str:
         return "declare it with external: true to use it as it is, or remove or rename it"
+
+    def apply(self, step: Step) -> StepResult:
+        """The kind's step (``act``); the engine's refusal or silence, or the kind's own error, is the
+        step's failure, said."""
+        try:
+            return self.act(step)
+        except StepNotStarted:
+            raise  # the walk says it: not started, and why
+        except ReconcileError as error:
+            return StepResult(False, str(error))
+        except CONNECTION_ERRORS as error:  # APIError among them
+            return StepResult(False, explain(error))
+
+    def act(self, step: Step) -> StepResult:
+        raise NotImplementedError

@@ -9,10 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from reconciler.clients.docker import (
-    CONNECTION_ERRORS,
-    APIError,
     NotFound,
-    explain,
 )
 from reconciler.kinds.base import Observation, Step, StepResult
 from reconciler.kinds.docker_hosts import LabelledDockerKind
@@ -148,22 +145,17 @@ class NetworkKind(LabelledDockerKind[Network, SeenNetwork]):
             )  # fmt: skip
         return with_action(frame, "replace", reasons, changes)
 
-    def apply(self, step: Step) -> StepResult:
+    def act(self, step: Step) -> StepResult:
         action = step.action
         seen: SeenNetwork | None = step.observed.data if step.observed else None
-        try:
-            if action.action in ("delete", "replace") and seen is not None:
-                self.client(seen.host).remove_network(seen.id)
-                if action.action == "delete":
-                    return StepResult(True, "removed")
-            if action.action in ("create", "replace"):
-                assert step.desired is not None
-                self._create(action.name, step.desired)
-                return StepResult(True, "created" if action.action == "create" else "replaced")
-        except APIError as error:
-            return StepResult(False, explain(error))
-        except CONNECTION_ERRORS as error:
-            return StepResult(False, explain(error))
+        if action.action in ("delete", "replace") and seen is not None:
+            self.client(seen.host).remove_network(seen.id)
+            if action.action == "delete":
+                return StepResult(True, "removed")
+        if action.action in ("create", "replace"):
+            assert step.desired is not None
+            self._create(action.name, step.desired)
+            return StepResult(True, "created" if action.action == "create" else "replaced")
         return StepResult(True, "nothing to do")
 
     def _create(self, name: str, spec: Network) -> None:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import docker
 
-from reconciler.clients.docker import CONNECTION_ERRORS, APIError, NotFound, explain, inspect_image
+from reconciler.clients.docker import NotFound, inspect_image
 from reconciler.errors import ReconcileError
 from reconciler.kinds.base import Observation, RunContext, Step, StepResult
 from reconciler.kinds.container.start import wait_started
@@ -240,33 +240,26 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
             "stop-first replace), then its proxy: route",
         )
 
-    def apply(self, step: Step) -> StepResult:
+    def act(self, step: Step) -> StepResult:
         action = step.action
         seen: SeenProxy | None = step.observed.data if step.observed else None
-        try:
-            if action.action in ("delete", "replace") and seen is not None:
-                client = self.ctx.docker(seen.host)
-                with contextlib.suppress(NotFound):
-                    client.remove_container(seen.id, force=True)
-                if action.action == "delete":
-                    return StepResult(True, "stopped and removed")
-            if action.action in ("create", "replace"):
-                assert step.desired is not None
-                self._create(action.name, step.desired)
-                return StepResult(True, "created and started" if action.action == "create" else "replaced")
-            if action.action == "update":
-                assert step.desired is not None and seen is not None
-                if seen.status != "running":
-                    self.ctx.docker(seen.host).start(seen.id)
-                    wait_ready(self.ctx.docker(seen.host), seen.id)
-                sync(self.ctx, seen.host, action.name)
-                return StepResult(True, "routes loaded")
-        except ReconcileError as error:
-            return StepResult(False, str(error))
-        except APIError as error:
-            return StepResult(False, explain(error))
-        except CONNECTION_ERRORS as error:
-            return StepResult(False, explain(error))
+        if action.action in ("delete", "replace") and seen is not None:
+            client = self.ctx.docker(seen.host)
+            with contextlib.suppress(NotFound):
+                client.remove_container(seen.id, force=True)
+            if action.action == "delete":
+                return StepResult(True, "stopped and removed")
+        if action.action in ("create", "replace"):
+            assert step.desired is not None
+            self._create(action.name, step.desired)
+            return StepResult(True, "created and started" if action.action == "create" else "replaced")
+        if action.action == "update":
+            assert step.desired is not None and seen is not None
+            if seen.status != "running":
+                self.ctx.docker(seen.host).start(seen.id)
+                wait_ready(self.ctx.docker(seen.host), seen.id)
+            sync(self.ctx, seen.host, action.name)
+            return StepResult(True, "routes loaded")
         return StepResult(True, "nothing to do")
 
     def _create(self, name: str, spec: Proxy) -> None:

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reconciler.clients.docker import CONNECTION_ERRORS, APIError, explain
 from reconciler.kinds.base import Observation, Step, StepResult
 from reconciler.kinds.docker_hosts import LabelledDockerKind
 from reconciler.kinds.identity import ADDRESS, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
@@ -152,25 +151,20 @@ class VolumeKind(LabelledDockerKind[NamedVolume, SeenVolume]):
 
     # --- apply -----------------------------------------------------------------------------------
 
-    def apply(self, step: Step) -> StepResult:
+    def act(self, step: Step) -> StepResult:
         action = step.action
         seen: SeenVolume | None = step.observed.data if step.observed else None
-        try:
-            if action.action == "delete" and seen is not None:
-                self.client(seen.host).remove_volume(seen.name)
-                return StepResult(True, "removed")
-            if action.action == "create" and step.desired is not None:
-                host = step.desired.host or ""
-                spec: NamedVolume = step.desired
-                labels = {**spec.labels, **docker_stamp(action.address, host, self.ctx.state.settings.name)}
-                self.client(host).create_volume(
-                    action.name, driver=spec.driver, driver_opts=dict(spec.driver_opts) or None, labels=labels
-                )
-                return StepResult(True, "created")
-        except APIError as error:
-            return StepResult(False, explain(error))
-        except CONNECTION_ERRORS as error:
-            return StepResult(False, explain(error))
+        if action.action == "delete" and seen is not None:
+            self.client(seen.host).remove_volume(seen.name)
+            return StepResult(True, "removed")
+        if action.action == "create" and step.desired is not None:
+            host = step.desired.host or ""
+            spec: NamedVolume = step.desired
+            labels = {**spec.labels, **docker_stamp(action.address, host, self.ctx.state.settings.name)}
+            self.client(host).create_volume(
+                action.name, driver=spec.driver, driver_opts=dict(spec.driver_opts) or None, labels=labels
+            )
+            return StepResult(True, "created")
         return StepResult(True, "nothing to do")
 
 
