@@ -193,6 +193,10 @@ class OwnedKind(Generic[SpecT, SeenT]):
 
     # --- optional, with their defaults ------------------------------------------------------
 
+    def unreadable(self, name: str) -> tuple[str, str] | None:
+        """(why, remedy) when observe could read this resource's place but not the resource itself."""
+        return None
+
     def findings(self, name: str, desired: SpecT | None, observed: Observation | None) -> list[Finding]:
         return []
 
@@ -213,6 +217,8 @@ def decide(kind: OwnedKind[Any, Any], name: str, desired: Any | None, observed: 
     place = kind.observed_in(desired, seen)  # the declared one first: a move to a place that cannot be read waits too
     if place is not None and place in kind.unreachable:
         return unreachable_action(frame, f"{kind.place_word} {place}", kind.unreachable[place], kind.unreachable_remedy(place))
+    if (unread := kind.unreadable(name)) is not None:
+        return unreachable_action(frame, f"{kind.kind}.{name}", *unread)
     if seen is None:
         if desired is None:
             return frame

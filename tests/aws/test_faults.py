@@ -314,3 +314,72 @@ def test_a_denied_region_blocks_only_its_own_buckets_and_apply_makes_the_rest(
 
     again = plan_actions(faults, tmp_path)
     assert again["s3_bucket.exports-a"]["action"] == "noop" and again["s3_bucket.exports-far"]["blocked"], again
+
+
+# --- a bucket that cannot be read blocks only itself ---------------------------------------------
+
+
+def test_another_teams_bucket_that_denies_reading_its_tags_is_left_alone(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    """A bucket in the same account and region whose policy denies this identity its tags (another
+    team's, say) is not this state's: the plan goes on without it. Was: the plan failed on it."""
+    state_s3.create_bucket(Bucket="team-b-audit")
+    faults.inject("GetBucketTagging", "deny", count=1_000_000, key="team-b-audit")
+    write_state(tmp_path, "\n  exports-a: {protect: false}")
+
+    planned = through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path)
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    actions = plan_actions(faults, tmp_path)
+    assert set(actions) == {"s3_bucket.exports-a"} and actions["s3_bucket.exports-a"]["action"] == "create", actions
+    assert faults.injected("deny"), "the bucket's tags were never asked for"
+
+
+def test_a_declared_bucket_that_cannot_be_read_blocks_only_itself(faults: FaultProxy, state_s3: Any, tmp_path: Path) -> None:
+    """One read of a bucket this state manages is denied: that bucket is blocked with the cause, the
+    rest is planned and applied, and once it can be read again the plan is clean. Was: the plan failed."""
+    write_state(tmp_path, "\n  exports-b: {protect: false}")
+    assert through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path).returncode == 0
+    faults.inject("GetBucketVersioning", "deny", count=1_000_000, key="exports-b")
+    write_state(tmp_path, "\n  exports-a: {protect: false}\n  exports-b: {protect: false}")
+
+    actions = plan_actions(faults, tmp_path)
+    assert actions["s3_bucket.exports-a"]["action"] == "create" and not actions["s3_bucket.exports-a"]["blocked"]
+    blocked = actions["s3_bucket.exports-b"]
+    assert blocked["reasons"] == ["s3_bucket.exports-b could not be observed"], blocked
+    assert "versioning" in blocked["blocked"]["reason"] and "AccessDenied" in blocked["blocked"]["reason"], blocked
+    assert "make bucket exports-b readable" in blocked["blocked"]["remedy"], blocked
+
+    applied = through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path)
+    shown = applied.stdout + applied.stderr
+    assert applied.returncode == 1 and "Traceback" not in shown, shown
+    assert "exports-a" in {b["Name"] for b in state_s3.list_buckets()["Buckets"]}
+    assert "s3_bucket.exports-b" in shown and "could not be observed" in shown, shown
+
+    faults.clear()
+    assert {a: x["action"] for a, x in plan_actions(faults, tmp_path).items()} == {
+        "s3_bucket.exports-a": "noop",
+        "s3_bucket.exports-b": "noop",
+    }
+
+
+def test_an_undeclared_bucket_of_ours_that_cannot_be_read_is_blocked_not_forgotten(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    """A bucket this state made, no longer declared, whose tags S3 keeps failing to answer (500):
+    blocked, so neither "No changes" nor a delete is planned on what could not be read; once S3
+    answers, its delete is planned."""
+    write_state(tmp_path, "\n  exports-old: {protect: false}")
+    assert through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path).returncode == 0
+    write_state(tmp_path, " {}")
+    faults.inject("GetBucketTagging", "error5xx", count=1_000_000, key="exports-old")
+
+    planned = through(faults, "plan", "desired_state", "--detailed-exitcode", cwd=tmp_path)
+    assert planned.returncode == 2 and "No changes" not in planned.stdout, planned.stdout + planned.stderr
+    old = plan_actions(faults, tmp_path)["s3_bucket.exports-old"]
+    assert old["action"] == "noop" and "InternalError" in old["blocked"]["reason"], old
+    assert through(faults, "apply", "desired_state", "--auto-approve", cwd=tmp_path).returncode == 1
+    assert "exports-old" in {b["Name"] for b in state_s3.list_buckets()["Buckets"]}
+
+    faults.clear()
+    assert plan_actions(faults, tmp_path)["s3_bucket.exports-old"]["action"] == "delete"

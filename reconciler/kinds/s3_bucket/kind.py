@@ -77,6 +77,14 @@ class Gone(Exception):
     """The bucket disappeared while it was read."""
 
 
+class Unread(ReconcileError):
+    """One read of a bucket failed (its region listed): that bucket is blocked, nothing else."""
+
+    def __init__(self, message: str, denied: bool) -> None:
+        super().__init__(message)
+        self.denied = denied  # 403: this identity may not read it
+
+
 def _observation(seen: SeenBucket) -> Observation:
     material = {"owner": seen.owner, "region": seen.region, "view": seen.view, "objects": seen.objects}
     if seen.recovered is not None:
@@ -97,6 +105,7 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.unreachable: dict[str, str] = {}  # region → why its buckets could not be listed: they are blocked
+        self.unread: dict[str, str] = {}  # bucket → why it could not be read (its region listed): it is blocked
         self.created: dict[str, datetime] = {}  # bucket → its creation time, from the listings
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe
 
@@ -122,8 +131,10 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
                 if located is not None:
                     found[name] = located
             self.ctx.progress("s3_bucket.*", f"reading {len(found)} bucket{'' if len(found) == 1 else 's'}")
-            seen = pool.map(lambda item: self._read(item[0], item[1], item[0] in desired), sorted(found.items()))
-            return {bucket.name: _observation(bucket) for bucket in seen if bucket is not None}
+            read = pool.map(lambda item: self._read(item[0], item[1], item[0] in desired), sorted(found.items()))
+            seen = [bucket for bucket in read if bucket is not None]
+        unread = [SeenBucket(name, found.get(name, ""), "unmanaged", None) for name in self.unread]  # decide blocks them
+        return {bucket.name: _observation(bucket) for bucket in [*seen, *unread]}
 
     def _list_readable(self, region: str) -> list[str]:
         """A region whose buckets cannot be listed (no route, no credentials, denied) blocks only its own."""
@@ -154,17 +165,33 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
                 return None
             if http_status(error) == 403:
                 return ""
-            raise ReconcileError(f"{address_of(name)}: cannot look for the bucket: {explain(error)}") from None
+            self.unread[name] = f"cannot look for the bucket: {explain(error)}"
+            return None
         except BotoCoreError as error:
-            raise ReconcileError(f"{address_of(name)}: cannot look for the bucket: {explain(error)}") from None
+            self.unread[name] = f"cannot look for the bucket: {explain(error)}"
+            return None
         return str(answer.get("BucketRegion") or region)
 
     def _read(self, name: str, region: str, declared: bool) -> SeenBucket | None:
+        """The bucket as observe sees it; None if it is gone, not ours to plan, or could not be read
+        (then it is blocked, alone: ``unread``)."""
+        try:
+            return self._read_all(name, region, declared)
+        except Unread as error:
+            self.unread[name] = str(error)
+            return None
+
+    def _read_all(self, name: str, region: str, declared: bool) -> SeenBucket | None:
         if not region:
             return SeenBucket(name, region, "another account", None)
         client = self.client(region)
         try:
-            tags = self._get(name, "tags", lambda: client.get_bucket_tagging(Bucket=name).get("TagSet", []))
+            try:
+                tags = self._get(name, "tags", lambda: client.get_bucket_tagging(Bucket=name).get("TagSet", []))
+            except Unread as error:
+                if error.denied and not declared:
+                    return None  # another's: a bucket this state made carries a tag its identity reads
+                raise
             address = managed_address(tags)
             ours = address == address_of(name)
             owner = owner_of(stamped_state(tags), self.ctx.state.settings.name) if ours else None
@@ -201,9 +228,9 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
                 return None
             if error_code(error) == "NoSuchBucket":
                 raise Gone from None
-            raise ReconcileError(f"{address_of(name)}: cannot read its {what}: {explain(error)}") from None
+            raise Unread(f"cannot read its {what}: {explain(error)}", http_status(error) == 403) from None
         except BotoCoreError as error:
-            raise ReconcileError(f"{address_of(name)}: cannot read its {what}: {explain(error)}") from None
+            raise Unread(f"cannot read its {what}: {explain(error)}", False) from None
 
     @staticmethod
     def _count_objects(client: Any, name: str) -> int:
@@ -222,6 +249,12 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
 
     def unreachable_remedy(self, where: str) -> str:
         return region_remedy(where)
+
+    def unreadable(self, name: str) -> tuple[str, str] | None:
+        if name not in self.unread:
+            return None
+        remedy = f"make bucket {name} readable by this state's AWS identity (its bucket policy), or plan again once S3 answers"
+        return self.unread[name], f"{remedy}; nothing is planned for it until then"
 
     # --- ownership (kinds/ownership.py decides; these are the bucket's own words) ------------
 
