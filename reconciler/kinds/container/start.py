@@ -4,10 +4,13 @@ never restarted in between.
 compose's `service_started` only asks that the engine started the process, which a command that
 exits at once passes too; under `restart: always` the engine then restarts it again and again and
 it looks "running" most of the time. Docker's own restart manager calls a run shorter than 10 s a
-failed start (it backs off), but 10 s per container is too slow for every apply: within 1 s a
-command that exits at once has exited and been restarted at least once (the engine's first restart
-comes after 100 ms), and it is the bound each started container adds to its step. A crash after
-that is the next plan's `restart-loop` warning. A container with a healthcheck passes this first,
+failed start (it backs off), but 10 s per container is too slow for every apply. Half a second
+is enough to see a command that exits at once: it has exited (FinishedAt − StartedAt is a few
+milliseconds for a shell that fails its first line, a command the image lacks, a config file that is
+not there) and, under a restart policy, been restarted at least once (the engine's first restart
+comes after 100 ms). The window is what the last container started adds to an apply (its check
+cannot end sooner), so it is kept short: a process that takes longer to fail is the next plan's
+`restart-loop` warning (or, under `restart: no`, its planned start). A container with a healthcheck passes this first,
 then its dependants wait for it to be healthy."""
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import docker
 
 from reconciler.clients.docker import inspect_container
 
-STARTED_SECONDS = 1.0
+STARTED_SECONDS = 0.5
 POLL_SECONDS = 0.2
 LOG_LINES = 5  # the last lines of its log said with a failed start, each cut to LOG_LINE_CHARS
 LOG_LINE_CHARS = 200
