@@ -46,6 +46,12 @@ def desired_configs(mounts: tuple[ConfigMount, ...], contents: Mapping[str, byte
     return {mount.target: described(mount, contents[mount.source]) for mount in mounts}
 
 
+def content_changed(recorded: str | None, wanted: str) -> bool:
+    """A mounted config whose content is not what the container's label records (not only its
+    owner or mode changed): plan shows a diff of it, from what runs there where the label records one."""
+    return recorded is None or recorded.split()[:2] != wanted.split()[:2]
+
+
 def configs_label(configs: dict[str, str]) -> dict[str, str]:
     return {CONFIGS_LABEL: json.dumps(configs, sort_keys=True, separators=(",", ":"))} if configs else {}
 

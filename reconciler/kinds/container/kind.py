@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -52,11 +52,13 @@ from reconciler.kinds.container.compose_view import (
 from reconciler.kinds.container.config_files import (
     archive_of,
     configs_label,
+    content_changed,
     content_of,
     desired_configs,
     first_file,
     unified_diff,
 )
+from reconciler.kinds.container.evidence import Evidence
 from reconciler.kinds.container.probe import (
     PROBE_SECONDS,
     HealthProbe,
@@ -75,7 +77,13 @@ from reconciler.kinds.container.recovery import (
     with_recovery,
 )
 from reconciler.kinds.container.running_now import running_now
-from reconciler.kinds.container.secret_files import MISSING, NO_AWS_CREDENTIALS, SecretFiles, as_declared_files
+from reconciler.kinds.container.secret_files import (
+    MISSING,
+    NO_AWS_CREDENTIALS,
+    SecretFiles,
+    as_declared_files,
+    wanted_secrets,
+)
 from reconciler.kinds.container.start import (
     LOG_LINE_CHARS,
     STARTED_SECONDS,
@@ -105,7 +113,7 @@ from reconciler.kinds.identity import (
     owner_of,
 )
 from reconciler.kinds.once import Once
-from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, with_action
+from reconciler.kinds.ownership import LEGACY, OURS, UNMANAGED, Held, OwnedKind, another_state, compares, with_action
 from reconciler.kinds.proxy.routes import proxy_dependency, replace_reason, switch
 from reconciler.model.refs import repository_root
 from reconciler.model.sensitive import Sensitive, reveal
@@ -153,6 +161,7 @@ class SeenContainer:
     legacy: bool = False  # made by reconcile before state names (no reconciler.state) and not claimed by us yet
     leftover: Leftover | None = None  # a temporary replacement a killed apply left (container_recovery)
     keeps_start_interval: bool = True  # its engine keeps a healthcheck's start_interval (API >= 1.44)
+    evidence: Evidence = field(default_factory=Evidence)  # what compare needs beyond the record (observe's gather)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -347,27 +356,6 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
                 self._config_contents[mount.source] = content_of(self.ctx.state.configs[mount.source])
         return {mount.source: self._config_contents[mount.source] for mount in spec.configs}
 
-    def _config_diffs(self, seen: SeenContainer, spec: Container, changes: list[FieldChange]) -> list[FieldChange]:
-        """A unified diff of each mounted config whose content changed, read from what runs (never
-        more than a config's bound); on a container that cannot be read, a diff from nothing."""
-        contents = self.config_contents(spec)
-        diffs = []
-        for change in changes:
-            mount = next((m for m in spec.configs if change.path == f"configs.{m.target}"), None)
-            if mount is None or not isinstance(change.after, str):
-                continue
-            if isinstance(change.before, str) and change.before.split()[:2] == change.after.split()[:2]:
-                continue  # the same content: only the owner or mode changed
-            before = None
-            if isinstance(change.before, str):
-                with contextlib.suppress(*CONNECTION_ERRORS, APIError):
-                    chunks, _ = self.client(seen.host).get_archive(seen.id, mount.target)
-                    before = first_file(iter(chunks))
-            diffs.append(
-                FieldChange(f"{change.path}{CONTENT_DIFF}", None, unified_diff(mount.target, before, contents[mount.source]))
-            )
-        return diffs
-
     def _aws(self, service: str, region: str) -> Any:
         from reconciler.clients.aws import connect
 
@@ -394,15 +382,48 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
 
     def observe(self, desired: Mapping[str, Container]) -> Mapping[str, Observation]:
         """Every host at once; a host that cannot be reached (or fails mid-way) is noted in
-        ``self.unreachable`` with the cause, and only its resources are blocked (see diff)."""
+        ``self.unreachable`` with the cause, and only its resources are blocked (see diff). Then
+        what compare needs beyond each record (gather)."""
         self.intents = self.ctx.journal.intents()
-        return observe_each_host(
+        observed = observe_each_host(
             self.ctx.state,
             lambda host: self._observe_host(host, {name: spec for name, spec in desired.items() if spec.host == host}),
             self.unreachable,
             engine_optional=self.ctx.state.hosts_implicit and not desired,
             say=lambda cause: self.ctx.progress("container.*", cause),
         )
+        return {name: self._gathered(name, desired.get(name), seen) for name, seen in sorted(observed.items())}
+
+    def _gathered(self, name: str, desired: Container | None, observed: Observation) -> Observation:
+        """The observation with what compare needs (gather), for a container it will compare."""
+        seen: SeenContainer = observed.data
+        if desired is None or not self.wanted(desired) or not compares(self, desired, seen):
+            return observed
+        return Observation(observed.digest, replace(seen, evidence=self.gather(name, desired, seen)))
+
+    def gather(self, name: str, desired: Container, seen: SeenContainer) -> Evidence:
+        """What compare needs beyond the engine's record, read here once: the repository's bind-mounted
+        files and configs, each secret's origin; from the container, where a config's content
+        changed what it holds there, and where a secret's value is compared the file it holds."""
+        contents = self.config_contents(desired)
+        recorded = seen.view["configs"]
+        wanted = desired_configs(desired.configs, contents)
+        changed = [target for target, said in wanted.items() if target in recorded and content_changed(recorded[target], said)]
+        return Evidence(
+            files=self._compared_files(name, desired),
+            config_contents=contents,
+            configs_held={target: self._held_config(seen, target) for target in changed},
+            secret_origins={mount.source: self.secret_files.origin(mount.source) for mount in desired.secrets},
+            secrets_held=self.secret_files.holdings(desired.secrets, seen.view["secrets"], lambda at: self._read_back(seen, at)),
+        )
+
+    def _held_config(self, seen: SeenContainer, target: str) -> bytes | None:
+        """What the container holds at a config's target (never more than a config's bound); None:
+        it cannot be read (the plan shows a diff from nothing)."""
+        with contextlib.suppress(*CONNECTION_ERRORS, APIError):
+            chunks, _ = self.client(seen.host).get_archive(seen.id, target)
+            return first_file(iter(chunks))
+        return None
 
     def _observe_host(self, host: str, desired: Mapping[str, Container]) -> dict[str, Observation]:
         client = self.client(host)
@@ -569,7 +590,8 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         return recovery_of(name, seen.leftover, wanted, self.intents.get(_address(name)))
 
     def compare(self, name: str, desired: Container, seen: SeenContainer, frame: Action) -> Action:
-        """Pure: the update or replace that makes ``seen`` what ``desired`` declares."""
+        """Pure: the update or replace that makes ``seen`` what ``desired`` declares, from its record
+        and what observe gathered beside it (seen.evidence); it reads nothing."""
 
         def action(kind: ActionKind, reasons: list[str], changes: list[Change], blocked: Blocked | None = None) -> Action:
             return with_action(frame, kind, reasons, changes, blocked)
@@ -578,13 +600,15 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         causes: set[str] = set()
         if desired.state == "absent":
             return action("delete", ["state: absent"], [Change(path="state", before=seen.view["state"], after="absent")])
-        files = self._compared_files(name, desired)
-        configs = desired_configs(desired.configs, self.config_contents(desired))
-        secrets = self.secret_files.desired(desired.secrets, seen.view["secrets"], lambda at: self._read_back(seen, at))
+        evidence = seen.evidence
+        configs = desired_configs(desired.configs, evidence.config_contents)
+        secrets = wanted_secrets(
+            desired.secrets, seen.view["secrets"], self.ctx.state.secrets, evidence.secret_origins, evidence.secrets_held
+        )
         causes = _waiting_causes(bool(waiting), secrets)
         waiting += [f"secrets.{target}" for target, held in secrets.items() if isinstance(held, Unknown)]
-        changes = compare({**_wanted_view(desired, seen, files, configs), "secrets": secrets}, seen.view)
-        changes += self._config_diffs(seen, desired, changes)
+        changes = compare({**_wanted_view(desired, seen, evidence.files, configs), "secrets": secrets}, seen.view)
+        changes += _config_diffs(desired, evidence, changes)
         unknown_changes = [change for change in changes if change.known_at_apply]
         changes = [change for change in changes if not change.known_at_apply]
         if seen.tag_image_id and seen.tag_image_id != seen.image_id and not any(c.path == "image" for c in changes):
@@ -1153,6 +1177,21 @@ def _wanted_view(
     healthcheck's start_interval (so it is not drift there; apply's own runs of the check stand in)."""
     view = desired_view(desired, seen.defaults, seen.log_driver, files, configs)
     return view if seen.keeps_start_interval else {**view, "healthcheck.start_interval": None}
+
+
+def _config_diffs(spec: Container, evidence: Evidence, changes: list[FieldChange]) -> list[FieldChange]:
+    """A unified diff of each mounted config whose content changed (content_changed), from what
+    the container holds there (gathered; a diff from nothing where it holds none or could not be read)."""
+    diffs = []
+    for change in changes:
+        mount = next((m for m in spec.configs if change.path == f"configs.{m.target}"), None)
+        if mount is None or not isinstance(change.after, str):
+            continue
+        if not content_changed(change.before if isinstance(change.before, str) else None, change.after):
+            continue  # the same content: only the owner or mode changed
+        before, after = evidence.configs_held.get(mount.target), evidence.config_contents[mount.source]
+        diffs.append(FieldChange(f"{change.path}{CONTENT_DIFF}", None, unified_diff(mount.target, before, after)))
+    return diffs
 
 
 def _matches(desired: Container, seen: SeenContainer) -> bool:

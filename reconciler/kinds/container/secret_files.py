@@ -17,9 +17,9 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from reconciler.clients.aws_secrets import (
     NoCredentials,
@@ -42,6 +42,7 @@ NO_AWS_CREDENTIALS = "AWS credentials"  # what an AWS secret's version waits for
 
 Connect = Callable[[str, str], Any]  # (service, region) → a boto3 client
 ReadBack = Callable[[str], "bytes | None"]  # a target → what the running container holds there
+Holding = Literal["same", "changed", "gone"] | Unknown  # a container's file beside its secret's value (Unknown: known at apply)
 
 
 def described(mount: ConfigMount, origin: str) -> str:
@@ -79,6 +80,47 @@ def _region(explicit: str | None, named: str, default: str | None) -> str:
     if default:
         return default
     raise ReconcileError(f"{named}: which region? set aws.region, or region: beside it")
+
+
+def in_store(source: SecretSource) -> bool:
+    return source.aws_ssm is not None or source.aws_secretsmanager is not None
+
+
+def compares_value(mount: ConfigMount, origin: str | Unknown, recorded: Mapping[str, str], source: SecretSource) -> bool:
+    """Whether a secret's value is compared with the file the container holds: a file's or a
+    variable's (an AWS secret is compared by its version alone) whose label records this very
+    origin, owner and mode (else the description differs anyway)."""
+    return isinstance(origin, str) and recorded.get(mount.target) == described(mount, origin) and not in_store(source)
+
+
+def wanted_secrets(
+    mounts: tuple[ConfigMount, ...],
+    recorded: Mapping[str, str],
+    sources: Mapping[str, SecretSource],
+    origins: Mapping[str, str | Unknown],
+    held: Mapping[str, Holding],
+) -> dict[str, str | Unknown]:
+    """{target: description} as the container should record it, from each secret's origin (by
+    name) and, where compares_value, how the file the container holds compares with the value (by
+    target): one that differs is marked changed, one deleted in the container missing; a value
+    plan cannot know yet is known at apply. Pure."""
+    wanted: dict[str, str | Unknown] = {}
+    for mount in mounts:
+        origin = origins[mount.source]
+        if isinstance(origin, Unknown):
+            wanted[mount.target] = origin
+            continue
+        description: str | Unknown = described(mount, origin)
+        if compares_value(mount, origin, recorded, sources[mount.source]):
+            holding = held[mount.target]
+            if isinstance(holding, Unknown):
+                description = holding
+            elif holding == "gone":
+                description = f"{description}{MISSING}"  # deleted in the container: a restart would not have it either
+            elif holding == "changed":
+                description = f"{description}{CHANGED}"
+        wanted[mount.target] = description
+    return wanted
 
 
 class SecretFiles:
@@ -166,31 +208,21 @@ class SecretFiles:
                 )  # fmt: skip
         return found
 
-    def in_store(self, name: str) -> bool:
-        source = self.state.secrets[name]
-        return source.aws_ssm is not None or source.aws_secretsmanager is not None
-
-    def desired(self, mounts: tuple[ConfigMount, ...], recorded: dict[str, str], read_back: ReadBack) -> dict[str, str | Unknown]:
-        """{target: description} as the container should record it. A file's or a variable's value
-        that differs from what the container holds (read back only when the rest matches) is marked
-        changed; one plan cannot know yet is known at apply."""
-        wanted: dict[str, str | Unknown] = {}
+    def holdings(self, mounts: tuple[ConfigMount, ...], recorded: Mapping[str, str], read_back: ReadBack) -> dict[str, Holding]:
+        """By target, how each file the container holds compares with its secret's value: read back
+        only where compares_value says so (observe gathers this; compare reads nothing)."""
+        held: dict[str, Holding] = {}
         for mount in mounts:
-            origin = self.origin(mount.source)
-            if isinstance(origin, Unknown):
-                wanted[mount.target] = origin
+            if not compares_value(mount, self.origin(mount.source), recorded, self.state.secrets[mount.source]):
                 continue
-            description = described(mount, origin)
-            if recorded.get(mount.target) == description and not self.in_store(mount.source):
-                value = self.value(mount.source)
-                if isinstance(value, Unknown):
-                    description = value  # type: ignore[assignment]
-                elif (held := read_back(mount.target)) is None:
-                    description += MISSING  # deleted in the container: a restart would not have it either
-                elif not hmac.compare_digest(held, value):
-                    description += CHANGED
-            wanted[mount.target] = description
-        return wanted
+            value = self.value(mount.source)
+            if isinstance(value, Unknown):
+                held[mount.target] = value
+            elif (content := read_back(mount.target)) is None:
+                held[mount.target] = "gone"
+            else:
+                held[mount.target] = "same" if hmac.compare_digest(content, value) else "changed"
+        return held
 
     def label(self, mounts: tuple[ConfigMount, ...]) -> dict[str, str]:
         """The label a new container carries (apply: every origin is known)."""
