@@ -209,11 +209,11 @@ class OwnedKind(Generic[SpecT, SeenT]):
         return decide(self, name, desired, observed)
 
 
-def compares(kind: OwnedKind[Any, Any], desired: Any | None, seen: Any | None) -> bool:
+def compares(kind: OwnedKind[Any, Any], name: str, desired: Any | None, seen: Any | None) -> bool:
     """Whether ``decide`` asks the kind to compare ``seen`` with ``desired``: a declared resource
-    (not external) that is ours or legacy, in a place that was read. A kind's observe gathers what
-    its compare needs for these only."""
-    if desired is None or seen is None or kind.external(desired):
+    (not external) that is ours or legacy, read, in a place that was read. A kind's observe gathers
+    what its compare needs for these only."""
+    if desired is None or seen is None or kind.external(desired) or kind.unreadable(name) is not None:
         return False
     place = kind.observed_in(desired, seen)
     return (place is None or place not in kind.unreachable) and kind.held(seen).owner in ("ours", "legacy")

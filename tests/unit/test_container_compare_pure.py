@@ -186,9 +186,12 @@ class Probe(OwnedKind[Any, Any]):
     kind = "probe"
     marker = "label probe"
 
-    def __init__(self, owner: str, unreachable: bool) -> None:
-        self.owner, self.asked = owner, False
+    def __init__(self, owner: str, unreachable: bool, unreadable: bool) -> None:
+        self.owner, self.asked, self.unread = owner, False, unreadable
         self.unreachable = {"edge": "down"} if unreachable else {}
+
+    def unreadable(self, name: str) -> tuple[str, str] | None:
+        return ("denied", "allow it") if self.unread else None
 
     def held(self, seen: Any) -> Held:
         return Held(self.owner, "other")  # type: ignore[arg-type]
@@ -204,10 +207,13 @@ class Probe(OwnedKind[Any, Any]):
 @pytest.mark.parametrize("owner", ["ours", "legacy", "another state", "unmanaged"])
 @pytest.mark.parametrize("declared", [None, False, True])  # not declared, declared, declared external
 @pytest.mark.parametrize("unreachable", [False, True])
-def test_observe_gathers_for_exactly_the_resources_decide_compares(owner: str, declared: bool | None, unreachable: bool) -> None:
+@pytest.mark.parametrize("unreadable", [False, True])
+def test_observe_gathers_for_exactly_the_resources_decide_compares(
+    owner: str, declared: bool | None, unreachable: bool, unreadable: bool
+) -> None:
     """ownership.compares (which containers observe gathers evidence for) says what decide does."""
-    probe = Probe(owner, unreachable)
+    probe = Probe(owner, unreachable, unreadable)
     desired = None if declared is None else SimpleNamespace(host="edge", external=declared)
     seen = SimpleNamespace(host="edge")
     decide(probe, "one", desired, Observation("digest", seen))
-    assert compares(probe, desired, seen) == probe.asked
+    assert compares(probe, "one", desired, seen) == probe.asked

@@ -397,7 +397,7 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
     def _gathered(self, name: str, desired: Container | None, observed: Observation) -> Observation:
         """The observation with what compare needs (gather), for a container it will compare."""
         seen: SeenContainer = observed.data
-        if desired is None or not self.wanted(desired) or not compares(self, desired, seen):
+        if desired is None or not self.wanted(desired) or not compares(self, name, desired, seen):
             return observed
         return Observation(observed.digest, replace(seen, evidence=self.gather(name, desired, seen)))
 
