@@ -50,7 +50,7 @@ def test_a_cold_apply_looks_up_the_image_once_and_lists_the_containers_once_afte
     inspects = [path for path in engine.calls("GET", "/containers/") if path.endswith("/json") and path != "/containers/json"]
     assert inspects == [], inspects  # running under `restart: no` in the list: nothing more to ask of each
     lists = engine.calls("GET", "/containers/json")
-    assert len(lists) == 3, lists  # the plan's (containers, proxies), and one after the walk: each still up 1 s after its start
+    assert len(lists) == 3, lists  # the plan's (containers, proxies), and one after the walk: each still up 0.5 s after its start
     running = docker_client.api.containers(filters={"name": prefix, "status": "running"})
     assert len(running) == COUNT
 

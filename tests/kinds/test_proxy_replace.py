@@ -184,7 +184,7 @@ def test_a_failed_health_wait_leaves_the_old_one_serving(tmp_path: Path, clean: 
     old = clean.containers.get("web").id
     load = in_namespace(engine_pid(), PORT, RATE, 8)
     time.sleep(1)
-    failed = apply(tmp_path, declaration(2, check="echo no-such-page; exit 1"))
+    failed = apply(tmp_path, declaration(2, check="echo no-such-page; exit 1", interval="3s"))  # the verdict after 2 × 3 s
     _, results = results_of(load, timeout=60)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "never became healthy" in failed.stdout and "no-such-page" in failed.stdout, failed.stdout
@@ -192,7 +192,7 @@ def test_a_failed_health_wait_leaves_the_old_one_serving(tmp_path: Path, clean: 
     assert seen.failures == 0, seen.errors
     assert set(seen.first_answer) == {old[:12]}
     assert [c.id for c in clean.containers.list(filters={"name": "web"})] == [old]
-    again = plan(tmp_path, declaration(2, check="echo no-such-page; exit 1"))
+    again = plan(tmp_path, declaration(2, check="echo no-such-page; exit 1", interval="3s"))
     assert "container.web must be replaced" in again.stdout, again.stdout
 
 

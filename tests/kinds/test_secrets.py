@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.cli import run_reconcile
 from tests.support.docker_engine import TEST_IMAGE
+from tests.support.engine_log import logged_engine
 from tests.support.moto_server import MotoServer
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("cleanup_containers")]
@@ -269,3 +270,42 @@ def test_plan_names_an_aws_secret_it_cannot_find_and_needs_no_credentials_to_pla
     }  # fmt: skip
     plan = run_reconcile("plan", "desired_state", cwd=tmp_path, env=no_credentials)
     assert plan.returncode == 0 and "1 to add" in plan.stdout, plan.stdout + plan.stderr
+
+
+def test_a_container_whose_secret_cannot_be_read_back_is_blocked_alone(
+    tmp_path: Path, state: Path, prefix: str, docker_host: str, docker_client: docker.DockerClient
+) -> None:
+    """The engine fails the read of a secret's file back from the container (500): that container is
+    blocked with the cause and left as it is, and the container declared beside it is made. Was:
+    the whole plan failed (and before that, the failed read looked like an emptied file: a replace)."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "db.txt").write_text("file-value-one\n")
+    name, other = f"{prefix}-app", f"{prefix}-other"
+    declared = app(name, "[db]", "db: {file: ../secrets/db.txt}")
+    (state / "state.yaml").write_text(declared)
+    assert run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path).returncode == 0
+    running = docker_client.api.inspect_container(name)["Id"]
+    (state / "state.yaml").write_text(
+        declared + f"  {other}:\n    image: {TEST_IMAGE}\n    command: [sleep, '300']\n    network_mode: none\n"
+    )
+
+    with logged_engine(docker_host.removeprefix("unix://")) as engine:
+        engine.fail("GET", r"^/containers/[^/]+/archive$")
+        env = {"DOCKER_HOST": engine.url}
+        planned = run_reconcile("plan", "desired_state", "--format", "json", cwd=tmp_path, env=env)
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        actions = {action["address"]: action for action in json.loads(planned.stdout)["actions"]}
+        blocked = actions[f"container.{name}"]
+        assert (blocked["action"], blocked["reasons"]) == ("noop", [f"container.{name} could not be observed"]), blocked
+        assert "cannot read /run/secrets/db back to compare it" in blocked["blocked"]["reason"], blocked
+        assert "injected by the test" in blocked["blocked"]["reason"], blocked
+        assert actions[f"container.{other}"]["action"] == "create"
+
+        applied = run_reconcile("apply", "desired_state", "--auto-approve", cwd=tmp_path, env=env)
+    shown = applied.stdout + applied.stderr
+    assert applied.returncode == 1 and "Traceback" not in shown, shown
+    assert f"container.{name}" in shown and "could not be observed" in shown, shown
+    assert docker_client.api.inspect_container(name)["Id"] == running
+    assert docker_client.api.inspect_container(other)["State"]["Running"]
+    assert run_reconcile("plan", "desired_state", cwd=tmp_path).stdout.startswith("No changes."), "readable again"

@@ -6,7 +6,9 @@ down every request it forwards, so a test can say which calls a command made and
         engine.calls("GET", "/images/")  # the image inspects
 
 Requests and answers are forwarded whole (one at a time per connection, kept alive as the client
-asks); nothing is changed."""
+asks); nothing is changed, except that a call a test names with ``fail(method, pattern)`` is
+answered by the proxy itself with the engine's own kind of error (500, a JSON message) and never
+reaches the engine."""
 
 from __future__ import annotations
 
@@ -36,9 +38,17 @@ class _UnixConnection(http.client.HTTPConnection):
 class LoggedEngine:
     url: str
     seen: list[tuple[str, str]] = field(default_factory=list)  # (method, path without /vX.Y and query)
+    failing: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
 
     def calls(self, method: str, path_start: str) -> list[str]:
         return [path for m, path in self.seen if m == method and path.startswith(path_start)]
+
+    def fail(self, method: str, pattern: str) -> None:
+        """From now on, answer ``method`` calls whose path matches ``pattern`` with a 500."""
+        self.failing.append((method, re.compile(pattern)))
+
+    def fails(self, method: str, path: str) -> bool:
+        return any(m == method and pattern.search(path) for m, pattern in self.failing)
 
 
 @contextlib.contextmanager
@@ -57,6 +67,9 @@ def logged_engine(socket_path: str) -> Iterator[LoggedEngine]:
             path = re.sub(r"^/v[0-9.]+", "", self.path.split("?")[0])
             with lock:
                 engine.seen.append((self.command, path))
+            if engine.fails(self.command, path):
+                self.answer(500, "Internal Server Error", [], b'{"message": "injected by the test: the engine failed this call"}')
+                return
             upstream = _UnixConnection(socket_path)
             try:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
@@ -65,8 +78,11 @@ def logged_engine(socket_path: str) -> Iterator[LoggedEngine]:
                 data = answer.read()
             finally:
                 upstream.close()
-            self.send_response(answer.status, answer.reason)
-            for key, value in answer.getheaders():
+            self.answer(answer.status, answer.reason, answer.getheaders(), data)
+
+        def answer(self, status: int, reason: str, headers: list[tuple[str, str]], data: bytes) -> None:
+            self.send_response(status, reason)
+            for key, value in headers or [("Content-Type", "application/json")]:
                 if key.lower() not in HOP:
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))

@@ -935,6 +935,7 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         interval, timeout = _check_seconds(check)
         start_period, retries = check_start_period(check), check_retries(check)
         bound = start_period + retries * (interval + timeout) + 5 if has_check else 10
+        engine_verdict = start_period + retries * interval  # no sooner: a slow starter the engine would pass, passes
         secrets = [*_secrets(spec), *self._declared_secret_values()]  # a check's text may hold one amid other text
         probe = HealthProbe(client, record, secrets) if has_check and worth_running(check) else None
         failing, ours, next_probe = 0, "", 0.0  # our own runs of its check (container_probe)
@@ -960,10 +961,11 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
                 if outcome is not None:
                     ours = outcome.output
                     failing = failing + 1 if elapsed >= start_period else 0
-                if failing >= retries:
+                if failing >= retries and elapsed >= engine_verdict:
                     return False, (
-                        f"{reference} is unhealthy: its healthcheck failed {failing} times in a row after its start "
-                        f"period ({start_period:g}s), last: {ours}"
+                        f"{reference} is unhealthy: its healthcheck kept failing past its start period "
+                        f"({start_period:g}s) and {retries} × its interval ({interval:g}s), when the engine calls it "
+                        f"unhealthy; last: {ours}"
                     )
                 elapsed = time.monotonic() - started
             if elapsed > bound:

@@ -7,9 +7,11 @@ service_healthy` and `on_unhealthy: restart` wait that long. So while apply wait
 check itself, in the container, through the Engine API (exec create/start/inspect), every
 PROBE_SECONDS: the engine's own form of it (CMD: the program and its arguments; CMD-SHELL: the
 container's shell, /bin/sh -c by default, with the command), bounded by the check's timeout. One
-pass makes it healthy, as one pass does for the engine. A failure counts only once the declared
-start period is over, and `retries` failures in a row after it end the wait as unhealthy, as the
-engine would decide with an interval of PROBE_SECONDS. A check that outlives its timeout counts as
+pass makes it healthy, as one pass does for the engine. Failing runs end the wait as unhealthy no
+sooner than the engine would: `retries` of them in a row after the declared start period, and not
+before start period + retries × interval (a service that needs a few seconds to answer, with
+compose's default start period of 0, is what the engine calls healthy: its first check is one
+interval after start). A check that outlives its timeout counts as
 failed (the engine kills such a run; the Engine API has no way to, so it is left to end on its
 own), and no new run starts while STRAY_RUNS of them still run. A check whose interval is ENGINE_IS_QUICK or
 less is left to the engine: it runs it as often as apply would. Nothing about the container changes: its
