@@ -140,6 +140,10 @@ POLL_SECONDS = 0.25
 SETTLE_SECONDS = 0.5
 
 
+class NotReadBack(ReconcileError):
+    """A file the comparison needs could not be read back from the container."""
+
+
 @dataclass(frozen=True)
 class SeenContainer:
     """One container as observed, with what the pure diff needs to read it."""
@@ -315,6 +319,7 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         self.images_ready = Once()  # (host, image, pull_policy) looked up (or pulled) once an apply
         self.ledger = RestartLedger(ctx.record(RESTARTS))
         self.unreachable: dict[str, str] = {}  # host → why observe could not read it
+        self.unread: dict[str, str] = {}  # container → why what compare needs could not be read from it: blocked
         self.adoptions = AdoptionLedger(ctx.record(ADOPTED))
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe: what a killed apply began
         self.declares: dict[tuple[str, str], ImageDeclares] = {}  # (host, reference) → its EXPOSE, CMD, ENTRYPOINT
@@ -363,13 +368,14 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
 
     def _read_back(self, seen: SeenContainer, target: str) -> bytes | None:
         """The file at ``target`` in the container (a secret, compared in memory, never kept); None:
-        there is none. An engine that does not answer is an error, never a change to plan."""
+        there is none. An engine that fails the read is NotReadBack (the container is blocked),
+        never a change to plan."""
         try:
             chunks, _ = self.client(seen.host).get_archive(seen.id, target)
         except NotFound:
             return None
         except CONNECTION_ERRORS as error:  # APIError among them
-            raise ReconcileError(f"{_address(seen.name)}: cannot read {target} back to compare it: {explain(error)}") from None
+            raise NotReadBack(f"cannot read {target} back to compare it: {explain(error)}") from None
         return first_file(iter(chunks))
 
     def _files_label(self, name: str, spec: Container) -> dict[str, str]:
@@ -399,7 +405,16 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         seen: SeenContainer = observed.data
         if desired is None or not self.wanted(desired) or not compares(self, name, desired, seen):
             return observed
-        return Observation(observed.digest, replace(seen, evidence=self.gather(name, desired, seen)))
+        try:
+            return Observation(observed.digest, replace(seen, evidence=self.gather(name, desired, seen)))
+        except NotReadBack as error:
+            self.unread[name] = str(error)
+            return observed
+
+    def unreadable(self, name: str) -> tuple[str, str] | None:
+        if name not in self.unread:
+            return None
+        return self.unread[name], "plan again once the engine reads the container's files; nothing is planned for it until then"
 
     def gather(self, name: str, desired: Container, seen: SeenContainer) -> Evidence:
         """What compare needs beyond the engine's record, read here once: the repository's bind-mounted
