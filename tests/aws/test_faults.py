@@ -383,3 +383,20 @@ def test_an_undeclared_bucket_of_ours_that_cannot_be_read_is_blocked_not_forgott
 
     faults.clear()
     assert plan_actions(faults, tmp_path)["s3_bucket.exports-old"]["action"] == "delete"
+
+
+def test_a_bucket_declared_in_one_region_that_lives_in_a_denied_one_is_blocked_not_created(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    """Bucket names are global: declared in us-east-1, it exists in ap-south-2, whose calls are all
+    denied. It is blocked with the cause (a create would fail: the name is taken), never planned as one."""
+    connect("s3", "ap-south-2").create_bucket(
+        Bucket="exports-moved", CreateBucketConfiguration={"LocationConstraint": "ap-south-2"}
+    )
+    faults.inject("*", "deny", count=1_000_000, region="ap-south-2")
+    write_state(tmp_path, "\n  exports-moved: {protect: false}")
+
+    moved = plan_actions(faults, tmp_path)["s3_bucket.exports-moved"]
+    assert moved["action"] != "create" and moved["blocked"], moved
+    assert moved["blocked"]["reason"].startswith("in region ap-south-2, where it lives (bucket names are global): "), moved
+    assert "AccessDenied" in moved["blocked"]["reason"], moved

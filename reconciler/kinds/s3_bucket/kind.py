@@ -105,7 +105,8 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.unreachable: dict[str, str] = {}  # region → why its buckets could not be listed: they are blocked
-        self.unread: dict[str, str] = {}  # bucket → why it could not be read (its region listed): it is blocked
+        self.unread: dict[str, tuple[str, str]] = {}  # bucket → (why, remedy): it could not be read, it is blocked
+        self.listed: set[str] = set()  # the regions whose buckets observe listed
         self.created: dict[str, datetime] = {}  # bucket → its creation time, from the listings
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe
 
@@ -122,13 +123,17 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         if not regions:
             return {}
         self.intents = self.ctx.journal.intents()
+        self.listed = set(regions)
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             found: dict[str, str] = {}  # name → region
             for region, names in zip(regions, pool.map(self._list_readable, regions), strict=True):
                 found.update(dict.fromkeys(names, region))
             missing = [name for name in desired if name not in found and desired[name].region not in self.unreachable]
             for name, located in zip(missing, pool.map(lambda n: self._locate(n, desired[n]), missing), strict=True):
-                if located is not None:
+                if located in self.unreachable:  # names are global: declared in one region, it lives in another
+                    why = f"it lives in region {located}, which could not be observed: {self.unreachable[located]}"
+                    self.unread[name] = why, region_remedy(str(located))
+                elif located is not None:
                     found[name] = located
             self.ctx.progress("s3_bucket.*", f"reading {len(found)} bucket{'' if len(found) == 1 else 's'}")
             read = pool.map(lambda item: self._read(item[0], item[1], item[0] in desired), sorted(found.items()))
@@ -165,10 +170,10 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
                 return None
             if http_status(error) == 403:
                 return ""
-            self.unread[name] = f"cannot look for the bucket: {explain(error)}"
+            self._not_read(name, f"cannot look for the bucket: {explain(error)}")
             return None
         except BotoCoreError as error:
-            self.unread[name] = f"cannot look for the bucket: {explain(error)}"
+            self._not_read(name, f"cannot look for the bucket: {explain(error)}")
             return None
         return str(answer.get("BucketRegion") or region)
 
@@ -178,8 +183,13 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         try:
             return self._read_all(name, region, declared)
         except Unread as error:
-            self.unread[name] = str(error)
+            where = "" if region in self.listed else f"in region {region}, where it lives (bucket names are global): "
+            self._not_read(name, f"{where}{error}")
             return None
+
+    def _not_read(self, name: str, why: str) -> None:
+        remedy = f"make bucket {name} readable by this state's AWS identity (its bucket policy), or plan again once S3 answers"
+        self.unread[name] = why, f"{remedy}; nothing is planned for it until then"
 
     def _read_all(self, name: str, region: str, declared: bool) -> SeenBucket | None:
         if not region:
@@ -251,10 +261,7 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         return region_remedy(where)
 
     def unreadable(self, name: str) -> tuple[str, str] | None:
-        if name not in self.unread:
-            return None
-        remedy = f"make bucket {name} readable by this state's AWS identity (its bucket policy), or plan again once S3 answers"
-        return self.unread[name], f"{remedy}; nothing is planned for it until then"
+        return self.unread.get(name)
 
     # --- ownership (kinds/ownership.py decides; these are the bucket's own words) ------------
 
