@@ -400,3 +400,20 @@ def test_a_bucket_declared_in_one_region_that_lives_in_a_denied_one_is_blocked_n
     assert moved["action"] != "create" and moved["blocked"], moved
     assert moved["blocked"]["reason"].startswith("in region ap-south-2, where it lives (bucket names are global): "), moved
     assert "AccessDenied" in moved["blocked"]["reason"], moved
+
+
+def test_a_bucket_that_lives_in_a_region_that_could_not_be_listed_is_blocked_with_that_region(
+    faults: FaultProxy, state_s3: Any, tmp_path: Path
+) -> None:
+    """The same, with the denied region also in the state (its listing failed): the bucket declared
+    elsewhere is blocked with that region's cause and remedy, and nothing in it is read."""
+    connect("s3", "ap-south-2").create_bucket(
+        Bucket="exports-moved", CreateBucketConfiguration={"LocationConstraint": "ap-south-2"}
+    )
+    faults.inject("*", "deny", count=1_000_000, region="ap-south-2")
+    write_state(tmp_path, "\n  exports-moved: {protect: false}\n  exports-far: {region: ap-south-2, protect: false}")
+
+    moved = plan_actions(faults, tmp_path)["s3_bucket.exports-moved"]
+    assert moved["action"] != "create" and moved["blocked"], moved
+    assert moved["blocked"]["reason"].startswith("it lives in region ap-south-2, which could not be observed: "), moved
+    assert "make region ap-south-2 readable" in moved["blocked"]["remedy"], moved
