@@ -64,6 +64,7 @@ class LabelledDockerKind(OwnedKind[SpecT, SeenT]):
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.unreachable: dict[str, str] = {}
+        self.unread: dict[str, tuple[str, str]] = {}  # read with its host's listing: always empty
 
     def client(self, host: str) -> docker.APIClient:
         return self.ctx.docker(host)

@@ -97,6 +97,7 @@ class OwnedKind(Generic[SpecT, SeenT]):
     marker: ClassVar[str]  # where the state name is stamped, as the plan names it: "label reconciler.state"
     place_word: ClassVar[str] = "host"  # what its resources live in, as a blocked action names one: hosts, AWS regions
     unreachable: dict[str, str]  # host or region → why observe could not read it
+    unread: dict[str, tuple[str, str]]  # name → (why, remedy): its place was read, the resource itself was not
 
     # --- what every kind says ----------------------------------------------------------------
 
@@ -193,10 +194,6 @@ class OwnedKind(Generic[SpecT, SeenT]):
 
     # --- optional, with their defaults ------------------------------------------------------
 
-    def unreadable(self, name: str) -> tuple[str, str] | None:
-        """(why, remedy) when observe could read this resource's place but not the resource itself."""
-        return None
-
     def findings(self, name: str, desired: SpecT | None, observed: Observation | None) -> list[Finding]:
         return []
 
@@ -213,7 +210,7 @@ def compares(kind: OwnedKind[Any, Any], name: str, desired: Any | None, seen: An
     """Whether ``decide`` asks the kind to compare ``seen`` with ``desired``: a declared resource
     (not external) that is ours or legacy, read, in a place that was read. A kind's observe gathers
     what its compare needs for these only."""
-    if desired is None or seen is None or kind.external(desired) or kind.unreadable(name) is not None:
+    if desired is None or seen is None or kind.external(desired) or name in kind.unread:
         return False
     place = kind.observed_in(desired, seen)
     return (place is None or place not in kind.unreachable) and kind.held(seen).owner in ("ours", "legacy")
@@ -227,8 +224,8 @@ def decide(kind: OwnedKind[Any, Any], name: str, desired: Any | None, observed: 
     place = kind.observed_in(desired, seen)  # the declared one first: a move to a place that cannot be read waits too
     if place is not None and place in kind.unreachable:
         return unreachable_action(frame, f"{kind.place_word} {place}", kind.unreachable[place], kind.unreachable_remedy(place))
-    if (unread := kind.unreadable(name)) is not None:
-        return unreachable_action(frame, f"{kind.kind}.{name}", *unread)
+    if name in kind.unread:
+        return unreachable_action(frame, f"{kind.kind}.{name}", *kind.unread[name])
     if seen is None:
         if desired is None:
             return frame

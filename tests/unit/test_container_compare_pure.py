@@ -187,11 +187,9 @@ class Probe(OwnedKind[Any, Any]):
     marker = "label probe"
 
     def __init__(self, owner: str, unreachable: bool, unreadable: bool) -> None:
-        self.owner, self.asked, self.unread = owner, False, unreadable
+        self.owner, self.asked = owner, False
         self.unreachable = {"edge": "down"} if unreachable else {}
-
-    def unreadable(self, name: str) -> tuple[str, str] | None:
-        return ("denied", "allow it") if self.unread else None
+        self.unread = {"one": ("denied", "allow it")} if unreadable else {}
 
     def held(self, seen: Any) -> Held:
         return Held(self.owner, "other")  # type: ignore[arg-type]

@@ -319,7 +319,7 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         self.images_ready = Once()  # (host, image, pull_policy) looked up (or pulled) once an apply
         self.ledger = RestartLedger(ctx.record(RESTARTS))
         self.unreachable: dict[str, str] = {}  # host → why observe could not read it
-        self.unread: dict[str, str] = {}  # container → why what compare needs could not be read from it: blocked
+        self.unread: dict[str, tuple[str, str]] = {}  # container → (why, remedy): what compare needs was not read
         self.adoptions = AdoptionLedger(ctx.record(ADOPTED))
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe: what a killed apply began
         self.declares: dict[tuple[str, str], ImageDeclares] = {}  # (host, reference) → its EXPOSE, CMD, ENTRYPOINT
@@ -408,13 +408,9 @@ class ContainerKind(OwnedKind[Container, SeenContainer]):
         try:
             return Observation(observed.digest, replace(seen, evidence=self.gather(name, desired, seen)))
         except NotReadBack as error:
-            self.unread[name] = str(error)
+            remedy = "plan again once the engine reads the container's files; nothing is planned for it until then"
+            self.unread[name] = str(error), remedy
             return observed
-
-    def unreadable(self, name: str) -> tuple[str, str] | None:
-        if name not in self.unread:
-            return None
-        return self.unread[name], "plan again once the engine reads the container's files; nothing is planned for it until then"
 
     def gather(self, name: str, desired: Container, seen: SeenContainer) -> Evidence:
         """What compare needs beyond the engine's record, read here once: the repository's bind-mounted

@@ -250,6 +250,7 @@ class InstanceRules(OwnedKind[Ec2Instance, SeenInstance]):
     may_request_quota: bool
     state: str
     unreachable: dict[str, str] = field(default_factory=dict)  # region → why its instances could not be listed
+    unread: dict[str, tuple[str, str]] = field(default_factory=dict)  # read with its region's listing: always empty
 
     def observed_in(self, desired: Ec2Instance | None, seen: SeenInstance | None) -> str | None:
         return desired.region if desired is not None else seen.region if seen is not None else None

@@ -260,9 +260,6 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
     def unreachable_remedy(self, where: str) -> str:
         return region_remedy(where)
 
-    def unreadable(self, name: str) -> tuple[str, str] | None:
-        return self.unread.get(name)
-
     # --- ownership (kinds/ownership.py decides; these are the bucket's own words) ------------
 
     def held(self, seen: SeenBucket) -> Held:
