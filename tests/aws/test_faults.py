@@ -385,35 +385,29 @@ def test_an_undeclared_bucket_of_ours_that_cannot_be_read_is_blocked_not_forgott
     assert plan_actions(faults, tmp_path)["s3_bucket.exports-old"]["action"] == "delete"
 
 
+@pytest.mark.parametrize(
+    ("also_declared", "reason", "remedy"),
+    [
+        ("", "in region ap-south-2, where it lives (bucket names are global): ", "make bucket exports-moved readable"),
+        ("\n  exports-far: {region: ap-south-2, protect: false}", "it lives in region ap-south-2, which could not be observed: ",
+         "make region ap-south-2 readable"),
+    ],
+    ids=["read where it lives", "its region listed and denied"],
+)  # fmt: skip
 def test_a_bucket_declared_in_one_region_that_lives_in_a_denied_one_is_blocked_not_created(
-    faults: FaultProxy, state_s3: Any, tmp_path: Path
+    faults: FaultProxy, state_s3: Any, tmp_path: Path, also_declared: str, reason: str, remedy: str
 ) -> None:
     """Bucket names are global: declared in us-east-1, it exists in ap-south-2, whose calls are all
-    denied. It is blocked with the cause (a create would fail: the name is taken), never planned as one."""
+    denied. It is blocked naming that region (a create would fail: the name is taken), never planned
+    as one: read where it lives and denied there, or (the state also declares a bucket in ap-south-2)
+    with the cause and remedy of that region's failed listing."""
     connect("s3", "ap-south-2").create_bucket(
         Bucket="exports-moved", CreateBucketConfiguration={"LocationConstraint": "ap-south-2"}
     )
     faults.inject("*", "deny", count=1_000_000, region="ap-south-2")
-    write_state(tmp_path, "\n  exports-moved: {protect: false}")
+    write_state(tmp_path, "\n  exports-moved: {protect: false}" + also_declared)
 
     moved = plan_actions(faults, tmp_path)["s3_bucket.exports-moved"]
     assert moved["action"] != "create" and moved["blocked"], moved
-    assert moved["blocked"]["reason"].startswith("in region ap-south-2, where it lives (bucket names are global): "), moved
-    assert "AccessDenied" in moved["blocked"]["reason"], moved
-
-
-def test_a_bucket_that_lives_in_a_region_that_could_not_be_listed_is_blocked_with_that_region(
-    faults: FaultProxy, state_s3: Any, tmp_path: Path
-) -> None:
-    """The same, with the denied region also in the state (its listing failed): the bucket declared
-    elsewhere is blocked with that region's cause and remedy, and nothing in it is read."""
-    connect("s3", "ap-south-2").create_bucket(
-        Bucket="exports-moved", CreateBucketConfiguration={"LocationConstraint": "ap-south-2"}
-    )
-    faults.inject("*", "deny", count=1_000_000, region="ap-south-2")
-    write_state(tmp_path, "\n  exports-moved: {protect: false}\n  exports-far: {region: ap-south-2, protect: false}")
-
-    moved = plan_actions(faults, tmp_path)["s3_bucket.exports-moved"]
-    assert moved["action"] != "create" and moved["blocked"], moved
-    assert moved["blocked"]["reason"].startswith("it lives in region ap-south-2, which could not be observed: "), moved
-    assert "make region ap-south-2 readable" in moved["blocked"]["remedy"], moved
+    assert moved["blocked"]["reason"].startswith(reason) and "AccessDenied" in moved["blocked"]["reason"], moved
+    assert remedy in moved["blocked"]["remedy"], moved
