@@ -60,6 +60,8 @@ class LabelledDockerKind(OwnedKind[SpecT, SeenT]):
     its seen records have ``owner`` and ``stamped_state`` (identity.owner_of of its labels)."""
 
     marker: ClassVar[str] = f"label {STATE_LABEL}"
+    made: ClassVar[str] = "created"  # what a create step says it did
+    removed: ClassVar[str] = "removed"  # what a delete step says it did
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
@@ -103,4 +105,25 @@ class LabelledDockerKind(OwnedKind[SpecT, SeenT]):
             return StepResult(False, explain(error))
 
     def act(self, step: Step) -> StepResult:
+        """A delete removes, a create makes, a replace removes then makes; any other action is the
+        kind's own (``act_more``)."""
+        action = step.action
+        seen: SeenT | None = step.observed.data if step.observed else None
+        if action.action in ("delete", "replace") and seen is not None:
+            self.remove(seen)
+            if action.action == "delete":
+                return StepResult(True, self.removed)
+        if action.action in ("create", "replace"):
+            assert step.desired is not None
+            self.make(action.name, step.desired)
+            return StepResult(True, self.made if action.action == "create" else "replaced")
+        return self.act_more(step, seen)
+
+    def remove(self, seen: SeenT) -> None:
         raise NotImplementedError
+
+    def make(self, name: str, spec: SpecT) -> None:
+        raise NotImplementedError
+
+    def act_more(self, step: Step, seen: SeenT | None) -> StepResult:
+        return StepResult(True, "nothing to do")

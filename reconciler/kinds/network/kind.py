@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from reconciler.clients.docker import (
     NotFound,
 )
-from reconciler.kinds.base import Observation, Step, StepResult
+from reconciler.kinds.base import Observation
 from reconciler.kinds.docker_hosts import LabelledDockerKind
 from reconciler.kinds.identity import ADDRESS, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
 from reconciler.kinds.ownership import with_action
@@ -145,20 +145,10 @@ class NetworkKind(LabelledDockerKind[Network, SeenNetwork]):
             )  # fmt: skip
         return with_action(frame, "replace", reasons, changes)
 
-    def act(self, step: Step) -> StepResult:
-        action = step.action
-        seen: SeenNetwork | None = step.observed.data if step.observed else None
-        if action.action in ("delete", "replace") and seen is not None:
-            self.client(seen.host).remove_network(seen.id)
-            if action.action == "delete":
-                return StepResult(True, "removed")
-        if action.action in ("create", "replace"):
-            assert step.desired is not None
-            self._create(action.name, step.desired)
-            return StepResult(True, "created" if action.action == "create" else "replaced")
-        return StepResult(True, "nothing to do")
+    def remove(self, seen: SeenNetwork) -> None:
+        self.client(seen.host).remove_network(seen.id)
 
-    def _create(self, name: str, spec: Network) -> None:
+    def make(self, name: str, spec: Network) -> None:
         self.client(spec.host or "").create_network(
             name,
             driver=spec.driver,

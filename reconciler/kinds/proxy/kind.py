@@ -80,6 +80,8 @@ def _ports(record: dict[str, Any]) -> tuple[int, ...]:
 
 class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
     kind: ClassVar[str] = "proxy"
+    made: ClassVar[str] = "created and started"
+    removed: ClassVar[str] = "stopped and removed"
     section: ClassVar[str] = "proxies"
 
     def __init__(self, ctx: RunContext) -> None:
@@ -240,19 +242,12 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
             "stop-first replace), then its proxy: route",
         )
 
-    def act(self, step: Step) -> StepResult:
+    def remove(self, seen: SeenProxy) -> None:
+        with contextlib.suppress(NotFound):
+            self.ctx.docker(seen.host).remove_container(seen.id, force=True)
+
+    def act_more(self, step: Step, seen: SeenProxy | None) -> StepResult:
         action = step.action
-        seen: SeenProxy | None = step.observed.data if step.observed else None
-        if action.action in ("delete", "replace") and seen is not None:
-            client = self.ctx.docker(seen.host)
-            with contextlib.suppress(NotFound):
-                client.remove_container(seen.id, force=True)
-            if action.action == "delete":
-                return StepResult(True, "stopped and removed")
-        if action.action in ("create", "replace"):
-            assert step.desired is not None
-            self._create(action.name, step.desired)
-            return StepResult(True, "created and started" if action.action == "create" else "replaced")
         if action.action == "update":
             assert step.desired is not None and seen is not None
             if seen.status != "running":
@@ -262,7 +257,7 @@ class ProxyKind(LabelledDockerKind[Proxy, SeenProxy]):
             return StepResult(True, "routes loaded")
         return StepResult(True, "nothing to do")
 
-    def _create(self, name: str, spec: Proxy) -> None:
+    def make(self, name: str, spec: Proxy) -> None:
         host = spec.host or ""
         client = self.ctx.docker(host)
         wanted = self._wanted(name, spec)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reconciler.kinds.base import Observation, Step, StepResult
+from reconciler.kinds.base import Observation
 from reconciler.kinds.docker_hosts import LabelledDockerKind
 from reconciler.kinds.identity import ADDRESS, MANAGED, STATE_LABEL, Owner, claim_reason, docker_stamp, owner_of
 from reconciler.kinds.ownership import with_action
@@ -151,21 +151,13 @@ class VolumeKind(LabelledDockerKind[NamedVolume, SeenVolume]):
 
     # --- apply -----------------------------------------------------------------------------------
 
-    def act(self, step: Step) -> StepResult:
-        action = step.action
-        seen: SeenVolume | None = step.observed.data if step.observed else None
-        if action.action == "delete" and seen is not None:
-            self.client(seen.host).remove_volume(seen.name)
-            return StepResult(True, "removed")
-        if action.action == "create" and step.desired is not None:
-            host = step.desired.host or ""
-            spec: NamedVolume = step.desired
-            labels = {**spec.labels, **docker_stamp(action.address, host, self.ctx.state.settings.name)}
-            self.client(host).create_volume(
-                action.name, driver=spec.driver, driver_opts=dict(spec.driver_opts) or None, labels=labels
-            )
-            return StepResult(True, "created")
-        return StepResult(True, "nothing to do")
+    def remove(self, seen: SeenVolume) -> None:
+        self.client(seen.host).remove_volume(seen.name)
+
+    def make(self, name: str, spec: NamedVolume) -> None:
+        host = spec.host or ""
+        labels = {**spec.labels, **docker_stamp(f"{self.kind}.{name}", host, self.ctx.state.settings.name)}
+        self.client(host).create_volume(name, driver=spec.driver, driver_opts=dict(spec.driver_opts) or None, labels=labels)
 
 
 KIND = VolumeKind
