@@ -170,19 +170,23 @@ def test_a_daemon_killed_during_a_command_lets_it_finish_and_the_next_runs_in_pr
         assert through.returncode == 0 and through.stdout.startswith("No changes.")
 
 
-def test_ctrl_c_on_the_client_stops_the_command_as_in_process(
-    work: Path, prefix: str, docker_client: docker.DockerClient
+@pytest.mark.parametrize(("stop", "said"), [("ctrl-c", "SIGINT"), ("kill -9", "SIGTERM")])
+def test_a_client_stopped_stops_its_command_as_in_process(
+    work: Path, prefix: str, docker_client: docker.DockerClient, stop: str, said: str
 ) -> None:
+    """Ctrl-C on the client is the command's SIGINT; the client killed with kill -9 stops its
+    command as SIGTERM does: no new step starts, and the report says so."""
     write(work, slow_then_web(prefix, 5))
     with running_daemon() as daemon:
         process = client_process(daemon, work, "apply", "desired_state", "--auto-approve", "--parallelism", "1")
         wait_until_running(docker_client, f"{prefix}-db", process)  # its step waits for its health (5 s)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-        assert process.returncode == 1, stdout + stderr
-        assert "stopping (SIGINT): no new steps start" in stderr
-        assert "apply interrupted by SIGINT" in stderr
-        assert f"container.{prefix}-web: not started: apply was interrupted (SIGINT)" in " ".join(stdout.split())
+        process.send_signal(signal.SIGINT) if stop == "ctrl-c" else process.kill()
+        stdout, stderr = process.communicate(timeout=120)  # after kill -9 the pipes stay open until the command ends
+        if stop == "ctrl-c":
+            assert process.returncode == 1, stdout + stderr
+        assert f"stopping ({said}): no new steps start" in stderr
+        assert f"apply interrupted by {said}" in stderr
+        assert f"container.{prefix}-web: not started: apply was interrupted ({said})" in " ".join(stdout.split())
         assert absent(docker_client, f"{prefix}-web")
         assert daemon.children_cpu_ticks() > 0  # the command ran in the daemon's child
 
@@ -215,21 +219,6 @@ def test_sigterm_stops_the_daemon_and_removes_its_socket() -> None:
         assert daemon.stop(signal.SIGTERM) == 0
         assert not socket.exists()
         assert "stopped: stopped by SIGTERM" in "".join(daemon.said)
-
-
-def test_a_client_killed_with_kill_9_stops_its_command_as_sigterm_does(
-    work: Path, prefix: str, docker_client: docker.DockerClient
-) -> None:
-    write(work, slow_then_web(prefix, 5))
-    with running_daemon() as daemon:
-        process = client_process(daemon, work, "apply", "desired_state", "--auto-approve", "--parallelism", "1")
-        wait_until_running(docker_client, f"{prefix}-db", process)
-        process.kill()
-        stdout, stderr = process.communicate(timeout=120)  # the pipes stay open until the forked command ends
-        assert "stopping (SIGTERM): no new steps start" in stderr
-        assert "apply interrupted by SIGTERM" in stderr
-        assert f"container.{prefix}-web: not started: apply was interrupted (SIGTERM)" in " ".join(stdout.split())
-        assert absent(docker_client, f"{prefix}-web")
 
 
 def test_the_daemon_stops_after_its_idle_timeout_and_removes_its_socket() -> None:
