@@ -106,7 +106,6 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         self.ctx = ctx
         self.unreachable: dict[str, str] = {}  # region → why its buckets could not be listed: they are blocked
         self.unread: dict[str, tuple[str, str]] = {}  # bucket → (why, remedy): it could not be read, it is blocked
-        self.listed: set[str] = set()  # the regions whose buckets observe listed
         self.created: dict[str, datetime] = {}  # bucket → its creation time, from the listings
         self.intents: dict[str, Intent] = {}  # the journal's, read by observe
 
@@ -123,7 +122,6 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
         if not regions:
             return {}
         self.intents = self.ctx.journal.intents()
-        self.listed = set(regions)
         with ThreadPoolExecutor(max_workers=self.ctx.parallelism) as pool:
             found: dict[str, str] = {}  # name → region
             for region, names in zip(regions, pool.map(self._list_readable, regions), strict=True):
@@ -136,7 +134,7 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
                 elif located is not None:
                     found[name] = located
             self.ctx.progress("s3_bucket.*", f"reading {len(found)} bucket{'' if len(found) == 1 else 's'}")
-            read = pool.map(lambda item: self._read(item[0], item[1], item[0] in desired), sorted(found.items()))
+            read = pool.map(lambda at: self._read(at[0], at[1], at[0] in desired, at[1] in regions), sorted(found.items()))
             seen = [bucket for bucket in read if bucket is not None]
         unread = [SeenBucket(name, found.get(name, ""), "unmanaged", None) for name in self.unread]  # decide blocks them
         return {bucket.name: _observation(bucket) for bucket in [*seen, *unread]}
@@ -177,13 +175,13 @@ class S3BucketKind(OwnedKind[S3Bucket, SeenBucket]):
             return None
         return str(answer.get("BucketRegion") or region)
 
-    def _read(self, name: str, region: str, declared: bool) -> SeenBucket | None:
+    def _read(self, name: str, region: str, declared: bool, listed: bool) -> SeenBucket | None:
         """The bucket as observe sees it; None if it is gone, not ours to plan, or could not be read
         (then it is blocked, alone: ``unread``)."""
         try:
             return self._read_all(name, region, declared)
         except Unread as error:
-            where = "" if region in self.listed else f"in region {region}, where it lives (bucket names are global): "
+            where = "" if listed else f"in region {region}, where it lives (bucket names are global): "
             self._not_read(name, f"{where}{error}")
             return None
 
